@@ -1,0 +1,554 @@
+"""Validation of the five kinds of file users bring (see DOMAIN.md, "The formats users bring").
+
+Every function returns a :class:`Loaded`: the typed tables and a :class:`~data.report.Report`
+whose messages name the file, the line (header = line 1) and the column. A report with an
+error means the file must change nothing in the user's data; warnings only, it is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from data import schemas as S
+from data.readers import Upload, is_geo, read_geo, read_table, xlsx_sheets
+from data.report import Report
+from geo.codes import DEP_RE, EPCI_RE, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
+
+# Synonyms accepted for enumerated values, by folded form.
+SYNONYMS: dict[str, dict[str, str]] = {
+    "type_territoire": {"com": "commune", "dep": "departement", "reg": "region", "ze2020": "ze",
+                        "zonedemploi": "ze", "interco": "epci", "intercommunalite": "epci"},
+    "lieu_type": {"codepostal": "code_postal", "cp": "code_postal", "codecommune": "commune",
+                  "codedepartement": "departement", "coderegion": "region", "codepays": "pays",
+                  "dep": "departement", "reg": "region"},
+    "type_structure": {"maisondelemploi": "MDE", "departement": "Département", "conseildepartemental": "Département",
+                       "region": "Région", "conseilregional": "Région"},
+    "considerations_sociales": {"sansobjet": "Pas de considération sociale"},
+    "statut": {"encours": "en cours", "programme": "programmé", "termine": "terminé"},
+}
+
+# Width of codes that may lose leading zeros, by territory / place type.
+CODE_WIDTH = {"commune": 5, "code_postal": 5, "departement": 2, "region": 2, "ze": 4}
+
+
+@dataclass
+class Loaded:
+    """The outcome of reading one user file (or one pair of facilitator tables)."""
+
+    kind: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic column and cell checks
+
+
+def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report) -> pd.DataFrame | None:
+    """Rename official aliases to canonical names; ``None`` if a required column is missing."""
+    by_fold: dict[str, str] = {}
+    for f in schema.fields:
+        by_fold.setdefault(fold(f.name), f.name)
+    for f in schema.fields:
+        for alias in f.aliases:
+            by_fold.setdefault(fold(alias), f.name)
+    rename: dict[str, str] = {}
+    taken: set[str] = set()
+    # Exact canonical names first, so that an alias never hides the real column.
+    for col in sorted(df.columns, key=lambda c: fold(c) not in {fold(f.name) for f in schema.fields}):
+        target = by_fold.get(fold(col))
+        if target and target not in taken:
+            rename[col] = target
+            taken.add(target)
+    out = df[list(rename)].rename(columns=rename)
+    missing = [f.name for f in schema.fields if f.required and f.name not in out.columns]
+    for name in missing:
+        report.error(file, f"colonne obligatoire absente. Colonnes attendues : {', '.join(schema.columns)}.",
+                     line=1, column=name)
+    return None if missing else out
+
+
+def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """French or English numbers as floats: ``12 345,6``, ``12345.6``, ``1.234,5``.
+
+    Returns (values, bad) where ``bad`` marks non-empty cells that are not numbers.
+    """
+    s = values.astype(str).str.strip()
+    s = s.str.replace(r"[\s\u00a0\u202f€%]", "", regex=True)
+    both = s.str.contains(",", regex=False) & s.str.contains(".", regex=False)
+    comma_last = s.str.rfind(",") > s.str.rfind(".")
+    s = s.mask(both & comma_last, s.str.replace(".", "", regex=False))
+    s = s.mask(both & ~comma_last, s.str.replace(",", "", regex=False))
+    s = s.str.replace(",", ".", regex=False)
+    num = pd.to_numeric(s.where(s != ""), errors="coerce").to_numpy(dtype=float)
+    bad = (s != "").to_numpy() & np.isnan(num)
+    return num, bad
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y", "%Y/%m/%d")
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates as ISO strings (``AAAA-MM-JJ``); ``bad`` marks cells that are not a real date."""
+    s = values.astype(str).str.strip().str.slice(0, 19).str.replace(r"[+Z].*$", "", regex=True)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    for fmt in DATE_FORMATS:
+        todo = out.isna() & (s != "")
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+    bad = ((s != "") & out.isna()).to_numpy()
+    iso = out.dt.strftime("%Y-%m-%d").where(out.notna(), "")
+    return iso.astype(object), bad
+
+
+def enum_value(column: str, raw: str, values: tuple[str, ...]) -> str | None:
+    """The canonical spelling of ``raw`` among ``values`` (case and accents ignored)."""
+    key = fold(raw)
+    for v in values:
+        if fold(v) == key:
+            return v
+    return SYNONYMS.get(column, {}).get(key)
+
+
+def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
+                unit: str = "ligne", first_line: int = 2) -> pd.DataFrame:
+    """Type every canonical column; report each bad cell with its line and column."""
+    lines = np.arange(len(df)) + first_line
+    out = pd.DataFrame(index=df.index)
+    for f in schema.fields:
+        if f.name not in df.columns:
+            out[f.name] = pd.Series(np.nan if f.kind in (S.INT, S.FLOAT) else "", index=df.index,
+                                    dtype=float if f.kind in (S.INT, S.FLOAT) else object)
+            continue
+        raw = df[f.name].astype(str).str.strip().replace({"nan": "", "None": "", "<NA>": ""})
+        empty = (raw == "").to_numpy()
+        if f.required:
+            for i in np.flatnonzero(empty):
+                report.error(file, "valeur obligatoire manquante.", line=int(lines[i]), column=f.name,
+                             unit=unit, rule="valeur obligatoire manquante")
+        if f.kind in (S.INT, S.FLOAT):
+            num, bad = parse_numbers(raw)
+            for i in np.flatnonzero(bad):
+                report.error(file, f"« {raw.iloc[i]} » n'est pas un nombre.", line=int(lines[i]),
+                             column=f.name, unit=unit, rule="pas un nombre")
+            if f.kind == S.INT:
+                frac = ~np.isnan(num) & (np.abs(num - np.round(num)) > 1e-9)
+                for i in np.flatnonzero(frac):
+                    report.error(file, f"« {raw.iloc[i]} » doit être un nombre entier.", line=int(lines[i]),
+                                 column=f.name, unit=unit, rule="pas un entier")
+            if f.minimum is not None:
+                for i in np.flatnonzero(~np.isnan(num) & (num < f.minimum)):
+                    what = "négative" if f.minimum == 0 else f"inférieure à {f.minimum:g}"
+                    report.error(file, f"valeur {what} impossible ({raw.iloc[i]}).", line=int(lines[i]),
+                                 column=f.name, unit=unit, rule="valeur trop petite")
+            if f.maximum is not None:
+                for i in np.flatnonzero(~np.isnan(num) & (num > f.maximum)):
+                    report.error(file, f"valeur supérieure à {f.maximum:g} impossible ({raw.iloc[i]}).",
+                                 line=int(lines[i]), column=f.name, unit=unit, rule="valeur trop grande")
+            out[f.name] = num
+        elif f.kind == S.DATE:
+            iso, bad = parse_dates(raw)
+            for i in np.flatnonzero(bad):
+                report.error(file, f"date invalide « {raw.iloc[i]} » (format attendu AAAA-MM-JJ ou JJ/MM/AAAA).",
+                             line=int(lines[i]), column=f.name, unit=unit, rule="date invalide")
+            out[f.name] = iso.to_numpy()
+        elif f.kind == S.ENUM:
+            vals = []
+            for i, v in enumerate(raw.tolist()):
+                if not v:
+                    vals.append("")
+                    continue
+                canon = enum_value(f.name, v, f.values)
+                if canon is None:
+                    report.error(file, f"valeur inconnue « {v} ». Valeurs possibles : {', '.join(f.values)}.",
+                                 line=int(lines[i]), column=f.name, unit=unit, rule=f"valeur inconnue {f.name}")
+                vals.append(canon or v)
+            out[f.name] = pd.Series(vals, index=df.index, dtype=object)
+        elif f.kind == S.ENUM_LIST:
+            vals = []
+            for i, v in enumerate(raw.tolist()):
+                items = [x.strip() for x in re.split(r"[;|,]", v) if x.strip()]
+                canon_items = []
+                for item in items:
+                    canon = enum_value(f.name, item, f.values)
+                    if canon is None:
+                        report.error(file, f"valeur inconnue « {item} ». Valeurs possibles : "
+                                           f"{', '.join(f.values)}.", line=int(lines[i]), column=f.name,
+                                     unit=unit, rule=f"valeur inconnue {f.name}")
+                    else:
+                        canon_items.append(canon)
+                vals.append(";".join(dict.fromkeys(canon_items)))
+            out[f.name] = pd.Series(vals, index=df.index, dtype=object)
+        elif f.kind == S.COMMUNE:
+            codes = []
+            for i, v in enumerate(raw.tolist()):
+                code, repaired = normalize_code(v, 5)
+                if code and not is_commune_code(code):
+                    report.error(file, f"code commune « {v} » invalide (5 caractères attendus, par exemple "
+                                       "01001 ou 2A004).", line=int(lines[i]), column=f.name, unit=unit,
+                                 rule="code commune invalide")
+                elif repaired:
+                    report.warning(file, f"code commune « {v} » complété en « {code} » (zéro initial perdu, "
+                                         "par exemple par Excel).", line=int(lines[i]), column=f.name, unit=unit,
+                                   rule="zéro initial rétabli")
+                codes.append(code)
+            out[f.name] = pd.Series(codes, index=df.index, dtype=object)
+        else:  # CODE, TEXT
+            out[f.name] = raw.to_numpy(dtype=object)
+    return out
+
+
+def check_duplicates(df: pd.DataFrame, columns: tuple[str, ...], file: str, report: Report,
+                     unit: str = "ligne", first_line: int = 2) -> None:
+    cols = [c for c in columns if c in df.columns]
+    if not cols:
+        return
+    key = df[cols].astype(str).agg("|".join, axis=1)
+    first_seen: dict[str, int] = {}
+    for i, k in enumerate(key.tolist()):
+        if k in first_seen:
+            shown = " / ".join(x for x in k.split("|") if x)
+            report.error(file, f"identifiant « {shown} » en double (déjà {unit} {first_seen[k]}).",
+                         line=i + first_line, column=cols[0], unit=unit, rule="doublon")
+        else:
+            first_seen[k] = i + first_line
+
+
+def _repair_width(df: pd.DataFrame, column: str, width: int, file: str, report: Report,
+                  label: str, unit: str = "ligne") -> None:
+    """Add back leading zeros lost by Excel in a code column of fixed width, with a warning."""
+    if column not in df.columns:
+        return
+    out = []
+    for i, v in enumerate(df[column].tolist()):
+        code, repaired = normalize_code(v, width)
+        if repaired:
+            report.warning(file, f"{label} « {v} » complété en « {code} » (zéro initial perdu).",
+                           line=i + 2 if unit == "ligne" else i + 1, column=column, unit=unit,
+                           rule=f"zéro initial rétabli {column}")
+        out.append(code)
+    df[column] = out
+
+
+def _table(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
+           unit: str = "ligne") -> pd.DataFrame | None:
+    first_line = 2 if unit == "ligne" else 1
+    if len(df) == 0:
+        report.error(file, "le fichier ne contient aucune ligne de données (seulement l'en-tête).")
+        return None
+    mapped = map_columns(df, schema, file, report)
+    if mapped is None:
+        return None
+    typed = check_cells(mapped, schema, file, report, unit=unit, first_line=first_line)
+    check_duplicates(typed, schema.key, file, report, unit=unit, first_line=first_line)
+    typed.attrs["present"] = list(mapped.columns)
+    return typed
+
+
+def repair_geometries(gdf: gpd.GeoDataFrame, file: str, report: Report) -> gpd.GeoDataFrame:
+    """Repair invalid geometries with ``make_valid`` (keeping polygons) and report each one."""
+    geoms = gdf.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        # make_valid may return a collection with stray lines: keep the polygonal part
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        for i in np.flatnonzero(invalid):
+            report.warning(file, "géométrie invalide (auto-intersection…) réparée automatiquement.",
+                           line=int(i) + 1, unit="entité", rule="géométrie réparée")
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def _polygonal(g):
+    if g is None or g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
+def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDataFrame | None:
+    """A table or a geographic file, typed by ``schema``, geometry (if any) in Lambert-93."""
+    if is_geo(src):
+        gdf = read_geo(src, report)
+        if gdf is None:
+            return None
+        attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        attrs = attrs.astype(object).where(attrs.notna(), "").astype(str)
+        typed = _table(attrs, schema, src.name, report, unit="entité")
+        if typed is None:
+            return None
+        gdf = repair_geometries(gdf, src.name, report)
+        return gpd.GeoDataFrame(typed, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    raw = read_table(src, report)
+    if raw is None:
+        return None
+    typed = _table(raw, schema, src.name, report)
+    if typed is None:
+        return None
+    return gpd.GeoDataFrame(typed, geometry=[None] * len(typed), crs="EPSG:2154")
+
+
+# ---------------------------------------------------------------------------------------------
+# The five kinds
+
+
+def validate_communes(src: Upload) -> Loaded:
+    out = Loaded("communes")
+    rep = out.report
+    gdf = _read_layer(src, S.COMMUNES, rep)
+    if gdf is not None:
+        unit = "entité" if gdf.geometry.notna().any() else "ligne"
+        present = set(gdf.attrs.get("present", []))
+        # département derived from the commune code when absent
+        missing_dep = gdf["dep"].astype(str).str.strip() == ""
+        gdf.loc[missing_dep, "dep"] = [dep_of_commune(c) for c in gdf.loc[missing_dep, "code_insee"]]
+        _repair_width(gdf, "dep", 2, src.name, rep, "code département", unit)
+        _repair_width(gdf, "reg", 2, src.name, rep, "code région", unit)
+        _repair_width(gdf, "ze2020", 4, src.name, rep, "code zone d'emploi", unit)
+        for col, why in (("population", "les populations vaudront 0"),
+                         ("reg", "le choix de la région ne sera pas possible"),
+                         ("epci_siren", "les périmètres déclarés par EPCI ne pourront pas être résolus"),
+                         ("ze2020", "le diagnostic par zone d'emploi sera vide")):
+            if col not in present:
+                rep.warning(src.name, f"colonne facultative absente : {why}.", line=1, column=col)
+        gdf["population"] = pd.to_numeric(gdf["population"]).fillna(0).astype("int64")
+        gdf["codes_postaux"] = gdf["codes_postaux"].astype(str).str.replace(r"\s*[|,/]\s*", ";", regex=True)
+        out.tables["communes"] = gdf.reset_index(drop=True)
+    rep.close()
+    return out
+
+
+QPV_CODE_RE = re.compile(r"^(QP\d{6}|QN\d{5}[A-Z0-9])$")
+
+
+def validate_qpv(src: Upload) -> Loaded:
+    out = Loaded("qpv")
+    rep = out.report
+    gdf = _read_layer(src, S.QPV, rep)
+    if gdf is not None:
+        unit = "entité" if gdf.geometry.notna().any() else "ligne"
+        first = 1 if unit == "entité" else 2
+        for i, (code, com, geom) in enumerate(zip(gdf["code_qp"], gdf["code_commune"], gdf.geometry)):
+            if code and not QPV_CODE_RE.match(code):
+                rep.warning(src.name, f"code QPV « {code} » inhabituel (attendu QP + 6 chiffres ou QN + 6 "
+                                      "caractères).", line=i + first, column="code_qp", unit=unit,
+                            rule="code QPV inhabituel")
+            if (geom is None or geom.is_empty) and not com:
+                rep.error(src.name, "ni géométrie ni code commune : impossible de situer ce quartier.",
+                          line=i + first, column="code_commune", unit=unit, rule="QPV non situé")
+        if "population" not in gdf.attrs.get("present", []):
+            rep.warning(src.name, "colonne facultative absente : la population des QPV vaudra 0.",
+                        line=1, column="population")
+        gdf["population"] = pd.to_numeric(gdf["population"]).fillna(0).astype("int64")
+        out.tables["qpv"] = gdf.reset_index(drop=True)
+    rep.close()
+    return out
+
+
+def facilitator_sources(paths: list) -> tuple[Upload | None, Upload | None, list[str]]:
+    """Find the ``structures`` and ``perimetres`` tables among files, a folder or one XLSX."""
+    uploads: list[Upload] = []
+    for p in paths:
+        if not isinstance(p, Upload) and Path(p).is_dir():
+            uploads += [Upload.of(f) for f in sorted(Path(p).iterdir()) if f.is_file()]
+        else:
+            uploads.append(Upload.of(p))
+    structures = perimetres = None
+    for u in uploads:
+        stem = fold(Path(u.name).stem)
+        if u.suffix in (".xlsx", ".xlsm") and structures is None and perimetres is None and "structure" not in stem \
+                and "perimetre" not in stem:
+            return u, u, []
+        if "structure" in stem:
+            structures = u
+        elif "perimetre" in stem:
+            perimetres = u
+    return structures, perimetres, [u.name for u in uploads]
+
+
+def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) -> Loaded:
+    """Structures and perimeters: one XLSX with two sheets, or two CSV/XLSX files.
+
+    With ``communes`` (the active référentiel), every perimeter code is checked against it.
+    """
+    out = Loaded("facilitateurs")
+    rep = out.report
+    s_src, p_src, names = facilitator_sources(paths)
+    if s_src is None or p_src is None:
+        rep.error(", ".join(names) or "facilitateurs",
+                  "fichiers attendus : un classeur XLSX avec les feuilles « structures » et « perimetres », "
+                  "ou deux fichiers nommés structures.csv et perimetres.csv.")
+        return out
+    same = s_src is p_src
+    s_raw = read_table(s_src, rep, sheet="structures" if same else None)
+    p_raw = read_table(p_src, rep, sheet="perimetres" if same else None)
+    s_name = f"{s_src.name} (feuille structures)" if same else s_src.name
+    p_name = f"{p_src.name} (feuille perimetres)" if same else p_src.name
+    st = _table(s_raw, S.STRUCTURES, s_name, rep) if s_raw is not None else None
+    pe = _table(p_raw, S.PERIMETRES, p_name, rep) if p_raw is not None else None
+    if st is not None:
+        etp, pers = st["etp"].to_numpy(), st["nb_facilitateurs"].to_numpy()
+        for i in np.flatnonzero(etp > pers + 1e-9):
+            rep.error(s_name, f"{etp[i]:g} ETP pour {pers[i]:g} personne(s) : les ETP ne peuvent pas dépasser "
+                              "le nombre de personnes.", line=i + 2, column="etp", rule="ETP > personnes")
+        fin = st[list(S.FUNDING_COLUMNS)].to_numpy(dtype=float)
+        given = ~np.isnan(fin).all(axis=1)
+        total = np.nansum(fin, axis=1)
+        for i in np.flatnonzero(given & (np.abs(total - 100) > 1)):
+            rep.warning(s_name, f"les parts de financement totalisent {total[i]:g} % au lieu de 100 %.",
+                        line=i + 2, column="fin_collectivites", rule="financement ≠ 100 %")
+    if pe is not None:
+        pe = pe.copy()
+        for i, (t, c) in enumerate(zip(pe["type_territoire"], pe["code_territoire"])):
+            width = CODE_WIDTH.get(t)
+            if width and c:
+                code, repaired = normalize_code(c, width)
+                if repaired:
+                    rep.warning(p_name, f"code « {c} » complété en « {code} » (zéro initial perdu).",
+                                line=i + 2, column="code_territoire", rule="zéro initial rétabli")
+                pe.iat[i, pe.columns.get_loc("code_territoire")] = code
+        check_duplicates(pe, S.PERIMETRES.key, p_name, rep)
+    if st is not None and pe is not None:
+        known = set(st["id_structure"])
+        for i, sid in enumerate(pe["id_structure"]):
+            if sid and sid not in known:
+                rep.error(p_name, f"structure « {sid} » inconnue : elle n'est pas dans la table des structures.",
+                          line=i + 2, column="id_structure", rule="structure inconnue")
+        with_perimeter = set(pe["id_structure"])
+        for i, sid in enumerate(st["id_structure"]):
+            if sid and sid not in with_perimeter:
+                rep.error(s_name, f"la structure « {sid} » n'a aucun périmètre dans la table des périmètres.",
+                          line=i + 2, column="id_structure", rule="structure sans périmètre")
+        if communes is not None:
+            check_territory_codes(pe, communes, p_name, rep)
+            known_com = set(communes["code_insee"])
+            for i, c in enumerate(st["code_commune"]):
+                if c and c not in known_com and plm_parent(c) not in known_com:
+                    rep.warning(s_name, f"commune d'implantation « {c} » absente du référentiel chargé.",
+                                line=i + 2, column="code_commune", rule="commune hors référentiel")
+        out.tables["structures"] = st.reset_index(drop=True)
+        out.tables["perimetres"] = pe.reset_index(drop=True)
+    rep.close()
+    return out
+
+
+def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, report: Report) -> None:
+    """Every perimeter code must exist in the référentiel: an unknown code is never dropped silently."""
+    known = {
+        "commune": set(communes["code_insee"]),
+        "epci": set(communes["epci_siren"]) - {""},
+        "departement": set(communes["dep"]) - {""},
+        "region": set(communes["reg"]) - {""},
+        "ze": set(communes["ze2020"]) - {""},
+    }
+    labels = {"commune": "commune", "epci": "EPCI", "departement": "département", "region": "région",
+              "ze": "zone d'emploi"}
+    for i, (t, c) in enumerate(zip(pe["type_territoire"], pe["code_territoire"])):
+        if t not in known or not c:
+            continue
+        if c in known[t] or (t == "commune" and plm_parent(c) in known[t]):
+            continue
+        hint = ""
+        if t == "epci" and not EPCI_RE.match(c):
+            hint = " (un SIREN d'EPCI a 9 chiffres)"
+        elif t == "departement" and not DEP_RE.match(c):
+            hint = " (un code département a 2 caractères, 3 outre-mer)"
+        report.error(file, f"{labels[t]} « {c} » inconnu(e) du référentiel des communes chargé{hint}.",
+                     line=i + 2, column="code_territoire", rule=f"code inconnu {t}")
+
+
+def validate_marches(src: Upload) -> Loaded:
+    """The market table of DOMAIN.md (DECP files are read by ``data.decp``)."""
+    from data import decp  # local import: DECP support is optional for the table format
+
+    if decp.looks_like_decp(src):
+        return decp.load_decp(src)
+    out = Loaded("marches")
+    rep = out.report
+    raw = read_table(src, rep)
+    df = _table(raw, S.MARCHES, src.name, rep) if raw is not None else None
+    if df is not None:
+        df = normalize_place_codes(df, src.name, rep)
+        out.tables["marches"] = df.reset_index(drop=True)
+    rep.close()
+    return out
+
+
+def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.DataFrame:
+    """Split ``lieu_code`` on ``;`` and repair lost leading zeros according to ``lieu_type``."""
+    df = df.copy()
+    codes_out = []
+    for i, (t, codes) in enumerate(zip(df["lieu_type"], df["lieu_code"])):
+        width = CODE_WIDTH.get(t)
+        parts = [c.strip() for c in re.split(r"[;|]", str(codes)) if c.strip()]
+        fixed = []
+        for c in parts:
+            code, repaired = normalize_code(c, width) if width else (c.strip().upper(), False)
+            if t == "departement" and code.startswith("97") and len(code) == 3:
+                repaired = False
+            if repaired:
+                report.warning(file, f"code « {c} » complété en « {code} » (zéro initial perdu).", line=i + 2,
+                               column="lieu_code", rule="zéro initial rétabli lieu_code")
+            fixed.append(code)
+        codes_out.append(";".join(fixed))
+    df["lieu_code"] = codes_out
+    return df
+
+
+def validate_indicateurs(src: Upload) -> Loaded:
+    out = Loaded("indicateurs")
+    rep = out.report
+    raw = read_table(src, rep)
+    df = _table(raw, S.INDICATEURS, src.name, rep) if raw is not None else None
+    if df is not None:
+        terr = []
+        for i, t in enumerate(df["territoire"]):
+            t = t.upper()
+            code, repaired = normalize_code(t, 2)
+            if t != "FR" and not re.fullmatch(r"\d{2}", code):
+                rep.error(src.name, f"territoire « {t} » invalide : code région sur 2 chiffres ou FR.",
+                          line=i + 2, column="territoire", rule="territoire invalide")
+            terr.append("FR" if t == "FR" else code)
+        df["territoire"] = terr
+        df["annee"] = df["annee"].astype("Int64")
+        out.tables["indicateurs"] = df.reset_index(drop=True)
+    rep.close()
+    return out
+
+
+def validate(kind: str, paths: list, communes: pd.DataFrame | None = None) -> Loaded:
+    """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects."""
+    if kind == "facilitateurs":
+        return validate_facilitateurs(paths, communes)
+    if len(paths) != 1:
+        out = Loaded(kind)
+        out.report.error(kind, "un seul fichier est attendu pour ce type de données.")
+        return out
+    p = paths[0]
+    src = p if isinstance(p, Upload) else Upload.of(p)
+    fn = {"communes": validate_communes, "qpv": validate_qpv, "marches": validate_marches,
+          "indicateurs": validate_indicateurs}.get(kind)
+    if fn is None:
+        out = Loaded(kind)
+        out.report.error(kind, f"type de fichier inconnu « {kind} ».")
+        return out
+    return fn(src)
+
+
+__all__ = ["Loaded", "validate", "validate_communes", "validate_qpv", "validate_facilitateurs",
+           "validate_marches", "validate_indicateurs", "parse_numbers", "parse_dates", "map_columns"]

@@ -1,0 +1,268 @@
+"""The territorial diagnosis, exactly as defined in DOMAIN.md ("The diagnosis: definitions").
+
+Notation: C the communes of the selected région, pop(c) their population, E(s) the communes
+that structure s covers (its perimeter expanded). Only communes of C count in région figures.
+
+Pure functions on numpy arrays and frames; no Streamlit, no I/O. Areas in EPSG:2154.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.territory import Referentiel
+
+QPV_AREA_SHARE = 0.01  # a commune "holds" a QPV when it holds at least 1 % of its area
+
+COUVERT, PARTIEL, NON_COUVERT = "couvert", "partiel", "non couvert"
+
+
+@dataclass
+class Coverage:
+    """E(s) for every structure, as a boolean matrix (structures x communes of the référentiel)."""
+
+    structure_ids: list[str]
+    membership: np.ndarray
+    unresolved: pd.DataFrame  # perimeter lines whose code resolved to nothing
+
+    @property
+    def covered(self) -> np.ndarray:
+        return self.membership.any(axis=0)
+
+    @property
+    def count(self) -> np.ndarray:
+        return self.membership.sum(axis=0)
+
+
+def build_coverage(ref: Referentiel, structures: pd.DataFrame, perimetres: pd.DataFrame) -> Coverage:
+    """Expand each structure's perimeter lines to communes.
+
+    A line whose code resolves to nothing is kept in ``unresolved`` (with its line number in
+    the perimeter table, header = line 1), never dropped silently.
+    """
+    ids = structures["id_structure"].astype(str).tolist()
+    pos = {sid: i for i, sid in enumerate(ids)}
+    m = np.zeros((len(ids), len(ref)), dtype=bool)
+    bad = []
+    for line, (sid, t, code) in enumerate(zip(perimetres["id_structure"].astype(str),
+                                              perimetres["type_territoire"].astype(str),
+                                              perimetres["code_territoire"].astype(str)), start=2):
+        idx = ref.expand(t, code)
+        if idx is None or sid not in pos:
+            bad.append({"ligne": line, "id_structure": sid, "type_territoire": t, "code_territoire": code})
+            continue
+        m[pos[sid], idx] = True
+    unresolved = pd.DataFrame(bad, columns=["ligne", "id_structure", "type_territoire", "code_territoire"])
+    return Coverage(ids, m, unresolved)
+
+
+def qpv_communes(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, ref: Referentiel) -> list[np.ndarray]:
+    """The communes each QPV lies in.
+
+    With geometries: the communes whose polygon holds at least 1 % of the QPV's area, computed
+    in EPSG:2154. Without (or with no such commune): the declared ``code_commune``. A QPV that
+    neither locates gets an empty array.
+    """
+    n = len(qpv)
+    out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * n
+    q_geoms = qpv.geometry.to_crs("EPSG:2154").to_numpy() if qpv.crs else qpv.geometry.to_numpy()
+    c_geoms = communes.geometry.to_crs("EPSG:2154").to_numpy() if communes.crs else communes.geometry.to_numpy()
+    has_q = ~shapely.is_missing(q_geoms) & ~shapely.is_empty(q_geoms)
+    has_c = ~shapely.is_missing(c_geoms) & ~shapely.is_empty(c_geoms)
+    if has_q.any() and has_c.any():
+        c_idx_map = np.flatnonzero(has_c)
+        tree = shapely.STRtree(c_geoms[has_c])
+        qi = np.flatnonzero(has_q)
+        pairs = tree.query(q_geoms[qi], predicate="intersects")
+        if pairs.shape[1]:
+            q_of = qi[pairs[0]]
+            c_of = c_idx_map[pairs[1]]
+            inter = shapely.area(shapely.intersection(q_geoms[q_of], c_geoms[c_of]))
+            keep = inter >= QPV_AREA_SHARE * shapely.area(q_geoms[q_of])
+            df = pd.DataFrame({"q": q_of[keep], "c": c_of[keep]})
+            for q, grp in df.groupby("q"):
+                out[int(q)] = np.sort(grp["c"].to_numpy())
+    declared = qpv["code_commune"].astype(str).tolist() if "code_commune" in qpv.columns else [""] * n
+    for i in range(n):
+        if len(out[i]) == 0 and declared[i]:
+            idx = ref.expand("commune", declared[i])
+            if idx is not None:
+                out[i] = idx
+    return out
+
+
+def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
+    return None if not den else float(num) / float(den) * scale
+
+
+@dataclass
+class Diagnosis:
+    region: str
+    summary: dict
+    communes: pd.DataFrame
+    qpv: pd.DataFrame
+    zones_emploi: pd.DataFrame
+    structures: pd.DataFrame
+    overlaps: pd.DataFrame
+    unresolved: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures: pd.DataFrame,
+             qpv: pd.DataFrame, qpv_links: list[np.ndarray], region: str | None) -> Diagnosis:
+    """Every coverage figure of DOMAIN.md for the communes of ``region`` (all when ``None``)."""
+    in_c = ref.region_mask(region) if region else np.ones(len(ref), dtype=bool)
+    pop = ref.population
+    m = cov.membership
+    count = m.sum(axis=0)
+    covered = count > 0
+    names = communes["nom"].astype(str).to_numpy()
+    ids = np.array(cov.structure_ids, dtype=object)
+
+    # --- communes
+    c_idx = np.flatnonzero(in_c)
+    m_c = m[:, c_idx]
+    struct_lists = _structure_lists(m_c, ids)
+    com = pd.DataFrame({
+        "code_insee": ref.codes[c_idx], "nom": names[c_idx], "dep": ref.dep[c_idx],
+        "epci_siren": communes["epci_siren"].astype(str).to_numpy()[c_idx],
+        "epci_nom": communes["epci_nom"].astype(str).to_numpy()[c_idx],
+        "ze2020": ref.ze[c_idx], "ze2020_lib": communes["ze2020_lib"].astype(str).to_numpy()[c_idx],
+        "population": pop[c_idx], "nb_structures": count[c_idx], "couverte": covered[c_idx],
+        "structures": struct_lists,
+    })
+    pop_total = int(pop[c_idx].sum())
+    pop_uncovered = int(pop[c_idx][~covered[c_idx]].sum())
+
+    # --- QPV: in the région when one of their communes is in C
+    q_rows = []
+    for i, links in enumerate(qpv_links):
+        if len(links) == 0 or not in_c[links].any():
+            continue
+        cov_links = covered[links]
+        status = COUVERT if cov_links.all() else (PARTIEL if cov_links.any() else NON_COUVERT)
+        covering = ids[m[:, links].any(axis=1)].tolist()
+        q_rows.append({"code_qp": str(qpv["code_qp"].iloc[i]), "nom_qp": str(qpv["nom_qp"].iloc[i]),
+                       "population": int(qpv["population"].iloc[i]), "communes": ";".join(ref.codes[links]),
+                       "statut": status, "structures": ";".join(covering), "_links": links})
+    q = pd.DataFrame(q_rows, columns=["code_qp", "nom_qp", "population", "communes", "statut", "structures",
+                                      "_links"])
+    unlocated = [str(qpv["code_qp"].iloc[i]) for i, links in enumerate(qpv_links) if len(links) == 0]
+
+    # --- zones d'emploi (communes of C only)
+    ze_codes = ref.ze[c_idx]
+    ze_rows = []
+    ze_lib = dict(zip(ref.ze, communes["ze2020_lib"].astype(str)))
+    for z in sorted(set(ze_codes) - {"", "nan"}):
+        zmask = np.zeros(len(ref), dtype=bool)
+        zmask[c_idx[ze_codes == z]] = True
+        zpop = int(pop[zmask].sum())
+        zcov = int(pop[zmask & covered].sum())
+        present = m[:, zmask].any(axis=1)
+        straddles = z.startswith("00") or bool(((ref.ze == z) & ~in_c).any())
+        ze_rows.append({"code": z, "nom": ze_lib.get(z, ""), "population": zpop,
+                        "part_couverte": _ratio(zcov, zpop), "nb_structures": int(present.sum()),
+                        "structures": ";".join(ids[present]), "chevauche_region": straddles,
+                        "nb_communes": int(zmask.sum()), "communes_non_couvertes": int((zmask & ~covered).sum())})
+    ze = pd.DataFrame(ze_rows, columns=["code", "nom", "population", "part_couverte", "nb_structures",
+                                        "structures", "chevauche_region", "nb_communes", "communes_non_couvertes"])
+
+    # --- structures
+    qpv_pop = np.zeros(len(ids))
+    n_qpv = np.zeros(len(ids), dtype=int)
+    for links, p in zip(q["_links"], q["population"]):
+        inside = m[:, links[in_c[links]]].any(axis=1) if in_c[links].any() else np.zeros(len(ids), bool)
+        qpv_pop += inside * p
+        n_qpv += inside
+    st_rows = []
+    s_frame = structures.set_index(structures["id_structure"].astype(str))
+    for k, sid in enumerate(ids):
+        e_c = m[k] & in_c
+        cpop = int(pop[e_c].sum())
+        zpop = pd.Series(pop[e_c], index=ref.ze[e_c]).groupby(level=0).sum() if e_c.any() else pd.Series(dtype=int)
+        zpop = zpop[[z not in ("", "nan") for z in zpop.index]]
+        ze_dom = str(zpop.sort_values(ascending=False, kind="stable").index[0]) if len(zpop) else None
+        row = s_frame.loc[sid]
+        etp = float(row["etp"])
+        st_rows.append({
+            "id_structure": sid, "nom": str(row["nom"]), "type_structure": str(row["type_structure"]),
+            "code_commune": str(row["code_commune"]),
+            "nb_facilitateurs": int(row["nb_facilitateurs"]), "etp": etp, "nb_communes": int(e_c.sum()),
+            "population_couverte": cpop, "etp_pour_100k_hab": _ratio(etp, cpop, 100_000),
+            "nb_qpv": int(n_qpv[k]), "population_qpv": int(qpv_pop[k]),
+            "etp_pour_10k_hab_qpv": _ratio(etp, qpv_pop[k], 10_000),
+            "ze_dominante": ze_dom, "part_ze_dominante": _ratio(zpop.max(), cpop) if len(zpop) else None,
+            "nb_ze": int(len(zpop)),
+        })
+    st = pd.DataFrame(st_rows, columns=["id_structure", "nom", "type_structure", "code_commune",
+                                        "nb_facilitateurs", "etp", "nb_communes", "population_couverte",
+                                        "etp_pour_100k_hab", "nb_qpv", "population_qpv", "etp_pour_10k_hab_qpv",
+                                        "ze_dominante", "part_ze_dominante", "nb_ze"])
+
+    # --- overlaps between every pair of structures (communes of C)
+    overlaps = pair_overlaps(m_c, pop[c_idx], ids, q, c_idx)
+
+    summary = {
+        "communes": {"total": int(len(c_idx)), "couvertes": int(covered[c_idx].sum()),
+                     "non_couvertes": int((~covered[c_idx]).sum()),
+                     "multi_couvertes": int((count[c_idx] >= 2).sum())},
+        "population": {"totale": pop_total, "non_couverte": pop_uncovered,
+                       "part_non_couverte": _ratio(pop_uncovered, pop_total)},
+        "qpv": {"total": int(len(q)), "couverts": int((q["statut"] == COUVERT).sum()),
+                "partiels": int((q["statut"] == PARTIEL).sum()),
+                "non_couverts": int((q["statut"] == NON_COUVERT).sum()),
+                "population_non_couverte": int(q.loc[q["statut"] == NON_COUVERT, "population"].sum())},
+        "structures": {"total": int(len(ids)), "personnes": int(st["nb_facilitateurs"].sum()),
+                       "etp": float(st["etp"].sum()),
+                       "etp_pour_100k_hab": _ratio(float(st["etp"].sum()), pop_total, 100_000)},
+    }
+    notes = []
+    if len(cov.unresolved):
+        notes.append(f"{len(cov.unresolved)} ligne(s) de périmètre dont le code est inconnu du référentiel.")
+    if unlocated:
+        notes.append(f"{len(unlocated)} QPV impossible(s) à situer : {', '.join(unlocated[:10])}.")
+    return Diagnosis(str(region or ""), summary, com, q.drop(columns="_links"), ze, st, overlaps,
+                     cov.unresolved, notes)
+
+
+def _structure_lists(m_c: np.ndarray, ids: np.ndarray) -> list[str]:
+    out = [""] * m_c.shape[1]
+    rows, cols = np.nonzero(m_c)
+    acc: dict[int, list[str]] = {}
+    for r, c in zip(rows, cols):
+        acc.setdefault(int(c), []).append(ids[r])
+    for c, lst in acc.items():
+        out[c] = ";".join(lst)
+    return out
+
+
+def pair_overlaps(m_c: np.ndarray, pop_c: np.ndarray, ids: np.ndarray, q: pd.DataFrame,
+                  c_idx: np.ndarray) -> pd.DataFrame:
+    """Shared communes, population and QPV for every pair of structures that overlap in C."""
+    cols = ["id_a", "id_b", "communes_partagees", "population_partagee", "qpv_partages"]
+    if m_c.shape[0] < 2:
+        return pd.DataFrame(columns=cols)
+    mf = m_c.astype(np.float32)
+    shared = mf @ mf.T
+    shared_pop = (mf * pop_c.astype(np.float64)) @ mf.T.astype(np.float64)
+    # QPV shared: a QPV is in E(s) when one of its communes of C is
+    pos = np.full(int(c_idx.max()) + 1 if len(c_idx) else 0, -1)
+    pos[c_idx] = np.arange(len(c_idx))
+    q_in = np.zeros((m_c.shape[0], len(q)), dtype=np.float32)
+    for j, links in enumerate(q["_links"]):
+        local = pos[links[links < len(pos)]]
+        local = local[local >= 0]
+        if len(local):
+            q_in[:, j] = m_c[:, local].any(axis=1)
+    shared_q = q_in @ q_in.T
+    a, b = np.triu_indices(len(ids), k=1)
+    keep = shared[a, b] > 0
+    a, b = a[keep], b[keep]
+    return pd.DataFrame({"id_a": ids[a], "id_b": ids[b], "communes_partagees": shared[a, b].astype(int),
+                         "population_partagee": np.rint(shared_pop[a, b]).astype(np.int64),
+                         "qpv_partages": shared_q[a, b].astype(int)}, columns=cols)

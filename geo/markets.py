@@ -1,0 +1,139 @@
+"""Classification of markets against the facilitators' areas (DOMAIN.md, "a market m").
+
+``hors_couverture``: no commune of L(m) covered; ``partiellement_couvert``: some are;
+``multi_facilitateurs``: all are, but no single E(s) contains L(m); ``couvert``: one E(s)
+contains L(m); ``non_localisable``: the place resolves to no commune. Independently, ``regional``
+when the place is a département, a région, a country, or spans two départements or more.
+
+Coverage is decided once per distinct place (type + codes), not once per market: a million
+markets use a few thousand distinct places.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from geo.diagnosis import Coverage
+from geo.territory import UNRESOLVABLE_TYPES, Referentiel
+
+COUVERT = "couvert"
+MULTI = "multi_facilitateurs"
+PARTIEL = "partiellement_couvert"
+HORS = "hors_couverture"
+NON_LOCALISABLE = "non_localisable"
+CLASSES = (COUVERT, MULTI, PARTIEL, HORS, NON_LOCALISABLE)
+CLASS_LABELS = {COUVERT: "Couvert", MULTI: "Plusieurs facilitateurs", PARTIEL: "Partiellement couvert",
+                HORS: "Hors couverture", NON_LOCALISABLE: "Non localisable"}
+REGIONAL_TYPES = {"departement", "region", "pays"}
+UNKNOWN_LABEL = {"commune": "commune inconnue", "code_postal": "code postal inconnu",
+                 "departement": "département inconnu", "region": "région inconnue", "pays": "pays inconnu"}
+
+
+def has_social_consideration(values: pd.Series) -> np.ndarray:
+    s = values.fillna("").astype(str)
+    return (s.str.strip() != "").to_numpy() & ~s.str.contains("Pas de considération", regex=False).to_numpy()
+
+
+def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_type: str,
+                   codes: list[str], names: np.ndarray) -> dict:
+    """Classification of one place (type + codes); ``names`` are the structures' names."""
+    if place_type in UNRESOLVABLE_TYPES:
+        return {"couverture": NON_LOCALISABLE, "regional": False, "nb_communes": 0, "nb_aires": 0,
+                "raison": UNRESOLVABLE_TYPES[place_type], "structure": ""}
+    idx, unknown = ref.expand_many(place_type, codes)
+    if len(idx) == 0:
+        what = UNKNOWN_LABEL.get(place_type, f"type de lieu « {place_type} » inconnu")
+        return {"couverture": NON_LOCALISABLE, "regional": place_type in REGIONAL_TYPES, "nb_communes": 0,
+                "nb_aires": 0, "raison": f"{what} ({', '.join(codes) or 'vide'})", "structure": ""}
+    n = len(idx)
+    n_cov = int(covered[idx].sum())
+    sub = cov.membership[:, idx]
+    touching = sub.any(axis=1)
+    containing = np.flatnonzero(sub.all(axis=1))
+    regional = place_type in REGIONAL_TYPES or len(np.unique(ref.dep[idx])) >= 2
+    structure = ""
+    if n_cov == 0:
+        cls = HORS
+        raison = "commune hors de toute aire" if n == 1 else f"aucune des {n} communes dans une aire"
+    elif n_cov < n:
+        cls = PARTIEL
+        raison = f"{n - n_cov} commune(s) sur {n} hors de toute aire"
+    elif len(containing):
+        cls = COUVERT
+        structure = str(cov.structure_ids[containing[0]])
+        raison = f"dans l'aire de {names[containing[0]]}"
+    else:
+        cls = MULTI
+        raison = f"s'étend sur {int(touching.sum())} aires de facilitateurs"
+    if unknown:
+        raison += f" ; code(s) ignoré(s), inconnu(s) : {', '.join(unknown)}"
+    return {"couverture": cls, "regional": bool(regional), "nb_communes": n, "nb_aires": int(touching.sum()),
+            "raison": raison, "structure": structure}
+
+
+def classify_markets(ref: Referentiel, cov: Coverage, marches: pd.DataFrame,
+                     structure_names: list[str] | None = None) -> pd.DataFrame:
+    """One row per market: ``avec_consideration_sociale``, ``couverture``, ``regional``, ``raison``...
+
+    Markets without a social consideration are counted but not classified (empty ``couverture``).
+    """
+    names = np.array(structure_names if structure_names is not None else cov.structure_ids, dtype=object)
+    covered = cov.covered
+    social = has_social_consideration(marches["considerations_sociales"]) if len(marches) else np.zeros(0, bool)
+    types = marches["lieu_type"].fillna("").astype(str).to_numpy()
+    codes = marches["lieu_code"].fillna("").astype(str).to_numpy()
+    keys = pd.Series(types, dtype=object) + "|" + pd.Series(codes, dtype=object)
+    codes_k, uniques = pd.factorize(keys[social] if len(keys) else keys)
+    results = []
+    for key in uniques:
+        t, c = key.split("|", 1)
+        parts = [x.strip() for x in re.split(r"[;|]", c) if x.strip()]
+        results.append(classify_place(ref, cov, covered, t, parts, names))
+    res = pd.DataFrame(results, columns=["couverture", "regional", "nb_communes", "nb_aires", "raison",
+                                         "structure"])
+    out = pd.DataFrame({"id_marche": marches["id_marche"].astype(str).to_numpy(),
+                        "avec_consideration_sociale": social})
+    for col, empty in (("couverture", ""), ("regional", False), ("nb_communes", 0), ("nb_aires", 0),
+                       ("raison", ""), ("structure", "")):
+        values = np.full(len(out), empty, dtype=object)
+        if len(res):
+            values[social] = res[col].to_numpy(dtype=object)[codes_k]
+        out[col] = values
+    out["regional"] = out["regional"].astype(bool)
+    out["nb_communes"] = out["nb_communes"].astype(np.int64)
+    out["nb_aires"] = out["nb_aires"].astype(np.int64)
+    return out
+
+
+def market_summary(classified: pd.DataFrame) -> dict:
+    soc = classified[classified["avec_consideration_sociale"]]
+    counts = soc["couverture"].value_counts()
+    return {"total": int(len(classified)), "avec_consideration_sociale": int(len(soc)),
+            **{c: int(counts.get(c, 0)) for c in CLASSES}, "regional": int(soc["regional"].sum())}
+
+
+def naive_classify(ref: Referentiel, cov: Coverage, marches: pd.DataFrame) -> list[str]:
+    """Baseline for the benchmark: expand every market and test each commune, one by one."""
+    areas = [set(np.flatnonzero(row).tolist()) for row in cov.membership]
+    covered = set().union(*areas) if areas else set()
+    out = []
+    for t, c, cs in zip(marches["lieu_type"], marches["lieu_code"], marches["considerations_sociales"]):
+        if not cs or "Pas de considération" in cs:
+            out.append("")
+            continue
+        idx, _ = ref.expand_many(t, [x for x in str(c).split(";") if x])
+        communes = set(idx.tolist())
+        if not communes:
+            out.append(NON_LOCALISABLE)
+        elif not communes & covered:
+            out.append(HORS)
+        elif not communes <= covered:
+            out.append(PARTIEL)
+        elif any(communes <= a for a in areas):
+            out.append(COUVERT)
+        else:
+            out.append(MULTI)
+    return out
