@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from data.report import Report
 
@@ -124,7 +125,11 @@ def read_table(src: Upload, report: Report, sheet: str | None = None) -> pd.Data
     except Exception as exc:  # any parser failure becomes a message
         report.error(label, f"fichier illisible ({type(exc).__name__} : {str(exc)[:200]}).")
         return None
-    df = df.dropna(axis=1, how="all") if len(df.columns) else df
+    # rows where every cell is blank (a classic trailing ",,,,") are skipped; the index keeps
+    # each row's position so that line numbers stay those of the file
+    if len(df.columns):
+        blank = df.apply(lambda col: col.astype(str).str.strip().isin(["", "nan", "None"])).all(axis=1)
+        df = df[~blank.to_numpy()]
     df = df.loc[:, [c for c in df.columns if str(c).strip() and not str(c).startswith("Unnamed")]]
     if df.empty and not len(df.columns):
         report.error(label, "le fichier est vide.")
@@ -133,7 +138,7 @@ def read_table(src: Upload, report: Report, sheet: str | None = None) -> pd.Data
 
 
 def read_geo(src: Upload, report: Report) -> gpd.GeoDataFrame | None:
-    """A GeoJSON, GeoPackage, GeoParquet or zipped Shapefile, reprojected to Lambert-93.
+    """A GeoJSON, GeoPackage, GeoParquet or zipped Shapefile, in its own declared CRS.
 
     A file that does not declare its coordinate system is refused: guessing would put the
     territory at the wrong place without anybody noticing.
@@ -177,7 +182,20 @@ def read_geo(src: Upload, report: Report) -> gpd.GeoDataFrame | None:
     if len(gdf) == 0:
         report.error(src.name, "le fichier ne contient aucune entité.")
         return None
-    return gdf.to_crs(WORK_CRS)
+    return gdf
+
+
+def to_work_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to Lambert-93; reprojection may bend a valid ring into an invalid one, so
+    such artefacts (ours, not the user's) are repaired silently."""
+    out = gdf.to_crs(WORK_CRS)
+    geoms = out.geometry.to_numpy()
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    return out
 
 
 def is_geo(src: Upload) -> bool:

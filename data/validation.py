@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from data import schemas as S
-from data.readers import Upload, is_geo, read_geo, read_table, xlsx_sheets
+from data.readers import Upload, is_geo, read_geo, read_table, to_work_crs
 from data.report import Report
 from geo.codes import DEP_RE, EPCI_RE, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
 
@@ -125,7 +125,7 @@ def enum_value(column: str, raw: str, values: tuple[str, ...]) -> str | None:
 def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
                 unit: str = "ligne", first_line: int = 2) -> pd.DataFrame:
     """Type every canonical column; report each bad cell with its line and column."""
-    lines = np.arange(len(df)) + first_line
+    lines = df.index.to_numpy()  # the index holds the line numbers (see _table)
     out = pd.DataFrame(index=df.index)
     for f in schema.fields:
         if f.name not in df.columns:
@@ -217,13 +217,13 @@ def check_duplicates(df: pd.DataFrame, columns: tuple[str, ...], file: str, repo
         return
     key = df[cols].astype(str).agg("|".join, axis=1)
     first_seen: dict[str, int] = {}
-    for i, k in enumerate(key.tolist()):
+    for line, k in zip(df.index, key.tolist()):
         if k in first_seen:
             shown = " / ".join(x for x in k.split("|") if x)
             report.error(file, f"identifiant « {shown} » en double (déjà {unit} {first_seen[k]}).",
-                         line=i + first_line, column=cols[0], unit=unit, rule="doublon")
+                         line=int(line), column=cols[0], unit=unit, rule="doublon")
         else:
-            first_seen[k] = i + first_line
+            first_seen[k] = int(line)
 
 
 def _repair_width(df: pd.DataFrame, column: str, width: int, file: str, report: Report,
@@ -232,11 +232,11 @@ def _repair_width(df: pd.DataFrame, column: str, width: int, file: str, report: 
     if column not in df.columns:
         return
     out = []
-    for i, v in enumerate(df[column].tolist()):
+    for line, v in zip(df.index, df[column].tolist()):
         code, repaired = normalize_code(v, width)
         if repaired:
             report.warning(file, f"{label} « {v} » complété en « {code} » (zéro initial perdu).",
-                           line=i + 2 if unit == "ligne" else i + 1, column=column, unit=unit,
+                           line=int(line), column=column, unit=unit,
                            rule=f"zéro initial rétabli {column}")
         out.append(code)
     df[column] = out
@@ -248,6 +248,9 @@ def _table(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
     if len(df) == 0:
         report.error(file, "le fichier ne contient aucune ligne de données (seulement l'en-tête).")
         return None
+    # from here on, the index of every frame is the line number a person sees
+    df = df.copy()
+    df.index = np.asarray(df.index) + first_line
     mapped = map_columns(df, schema, file, report)
     if mapped is None:
         return None
@@ -292,7 +295,7 @@ def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDa
         typed = _table(attrs, schema, src.name, report, unit="entité")
         if typed is None:
             return None
-        gdf = repair_geometries(gdf, src.name, report)
+        gdf = to_work_crs(repair_geometries(gdf, src.name, report))
         return gpd.GeoDataFrame(typed, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     raw = read_table(src, report)
     if raw is None:
@@ -342,15 +345,14 @@ def validate_qpv(src: Upload) -> Loaded:
     gdf = _read_layer(src, S.QPV, rep)
     if gdf is not None:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
-        first = 1 if unit == "entité" else 2
-        for i, (code, com, geom) in enumerate(zip(gdf["code_qp"], gdf["code_commune"], gdf.geometry)):
+        for line, code, com, geom in zip(gdf.index, gdf["code_qp"], gdf["code_commune"], gdf.geometry):
             if code and not QPV_CODE_RE.match(code):
                 rep.warning(src.name, f"code QPV « {code} » inhabituel (attendu QP + 6 chiffres ou QN + 6 "
-                                      "caractères).", line=i + first, column="code_qp", unit=unit,
+                                      "caractères).", line=int(line), column="code_qp", unit=unit,
                             rule="code QPV inhabituel")
             if (geom is None or geom.is_empty) and not com:
                 rep.error(src.name, "ni géométrie ni code commune : impossible de situer ce quartier.",
-                          line=i + first, column="code_commune", unit=unit, rule="QPV non situé")
+                          line=int(line), column="code_commune", unit=unit, rule="QPV non situé")
         if "population" not in gdf.attrs.get("present", []):
             rep.warning(src.name, "colonne facultative absente : la population des QPV vaudra 0.",
                         line=1, column="population")
@@ -405,13 +407,14 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
         etp, pers = st["etp"].to_numpy(), st["nb_facilitateurs"].to_numpy()
         for i in np.flatnonzero(etp > pers + 1e-9):
             rep.error(s_name, f"{etp[i]:g} ETP pour {pers[i]:g} personne(s) : les ETP ne peuvent pas dépasser "
-                              "le nombre de personnes.", line=i + 2, column="etp", rule="ETP > personnes")
+                              "le nombre de personnes.", line=int(st.index[i]), column="etp",
+                      rule="ETP > personnes")
         fin = st[list(S.FUNDING_COLUMNS)].to_numpy(dtype=float)
         given = ~np.isnan(fin).all(axis=1)
         total = np.nansum(fin, axis=1)
         for i in np.flatnonzero(given & (np.abs(total - 100) > 1)):
             rep.warning(s_name, f"les parts de financement totalisent {total[i]:g} % au lieu de 100 %.",
-                        line=i + 2, column="fin_collectivites", rule="financement ≠ 100 %")
+                        line=int(st.index[i]), column="fin_collectivites", rule="financement ≠ 100 %")
     if pe is not None:
         pe = pe.copy()
         for i, (t, c) in enumerate(zip(pe["type_territoire"], pe["code_territoire"])):
@@ -420,27 +423,27 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
                 code, repaired = normalize_code(c, width)
                 if repaired:
                     rep.warning(p_name, f"code « {c} » complété en « {code} » (zéro initial perdu).",
-                                line=i + 2, column="code_territoire", rule="zéro initial rétabli")
+                                line=int(pe.index[i]), column="code_territoire", rule="zéro initial rétabli")
                 pe.iat[i, pe.columns.get_loc("code_territoire")] = code
         check_duplicates(pe, S.PERIMETRES.key, p_name, rep)
     if st is not None and pe is not None:
         known = set(st["id_structure"])
-        for i, sid in enumerate(pe["id_structure"]):
+        for line, sid in zip(pe.index, pe["id_structure"]):
             if sid and sid not in known:
                 rep.error(p_name, f"structure « {sid} » inconnue : elle n'est pas dans la table des structures.",
-                          line=i + 2, column="id_structure", rule="structure inconnue")
+                          line=int(line), column="id_structure", rule="structure inconnue")
         with_perimeter = set(pe["id_structure"])
-        for i, sid in enumerate(st["id_structure"]):
+        for line, sid in zip(st.index, st["id_structure"]):
             if sid and sid not in with_perimeter:
                 rep.error(s_name, f"la structure « {sid} » n'a aucun périmètre dans la table des périmètres.",
-                          line=i + 2, column="id_structure", rule="structure sans périmètre")
+                          line=int(line), column="id_structure", rule="structure sans périmètre")
         if communes is not None:
             check_territory_codes(pe, communes, p_name, rep)
             known_com = set(communes["code_insee"])
-            for i, c in enumerate(st["code_commune"]):
+            for line, c in zip(st.index, st["code_commune"]):
                 if c and c not in known_com and plm_parent(c) not in known_com:
                     rep.warning(s_name, f"commune d'implantation « {c} » absente du référentiel chargé.",
-                                line=i + 2, column="code_commune", rule="commune hors référentiel")
+                                line=int(line), column="code_commune", rule="commune hors référentiel")
         out.tables["structures"] = st.reset_index(drop=True)
         out.tables["perimetres"] = pe.reset_index(drop=True)
     rep.close()
@@ -458,7 +461,7 @@ def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, r
     }
     labels = {"commune": "commune", "epci": "EPCI", "departement": "département", "region": "région",
               "ze": "zone d'emploi"}
-    for i, (t, c) in enumerate(zip(pe["type_territoire"], pe["code_territoire"])):
+    for line, t, c in zip(pe.index, pe["type_territoire"], pe["code_territoire"]):
         if t not in known or not c:
             continue
         if c in known[t] or (t == "commune" and plm_parent(c) in known[t]):
@@ -469,7 +472,7 @@ def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, r
         elif t == "departement" and not DEP_RE.match(c):
             hint = " (un code département a 2 caractères, 3 outre-mer)"
         report.error(file, f"{labels[t]} « {c} » inconnu(e) du référentiel des communes chargé{hint}.",
-                     line=i + 2, column="code_territoire", rule=f"code inconnu {t}")
+                     line=int(line), column="code_territoire", rule=f"code inconnu {t}")
 
 
 def validate_marches(src: Upload) -> Loaded:
@@ -493,7 +496,7 @@ def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.Dat
     """Split ``lieu_code`` on ``;`` and repair lost leading zeros according to ``lieu_type``."""
     df = df.copy()
     codes_out = []
-    for i, (t, codes) in enumerate(zip(df["lieu_type"], df["lieu_code"])):
+    for line, t, codes in zip(df.index, df["lieu_type"], df["lieu_code"]):
         width = CODE_WIDTH.get(t)
         parts = [c.strip() for c in re.split(r"[;|]", str(codes)) if c.strip()]
         fixed = []
@@ -502,7 +505,7 @@ def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.Dat
             if t == "departement" and code.startswith("97") and len(code) == 3:
                 repaired = False
             if repaired:
-                report.warning(file, f"code « {c} » complété en « {code} » (zéro initial perdu).", line=i + 2,
+                report.warning(file, f"code « {c} » complété en « {code} » (zéro initial perdu).", line=int(line),
                                column="lieu_code", rule="zéro initial rétabli lieu_code")
             fixed.append(code)
         codes_out.append(";".join(fixed))
@@ -517,12 +520,12 @@ def validate_indicateurs(src: Upload) -> Loaded:
     df = _table(raw, S.INDICATEURS, src.name, rep) if raw is not None else None
     if df is not None:
         terr = []
-        for i, t in enumerate(df["territoire"]):
+        for line, t in zip(df.index, df["territoire"]):
             t = t.upper()
             code, repaired = normalize_code(t, 2)
             if t != "FR" and not re.fullmatch(r"\d{2}", code):
                 rep.error(src.name, f"territoire « {t} » invalide : code région sur 2 chiffres ou FR.",
-                          line=i + 2, column="territoire", rule="territoire invalide")
+                          line=int(line), column="territoire", rule="territoire invalide")
             terr.append("FR" if t == "FR" else code)
         df["territoire"] = terr
         df["annee"] = df["annee"].astype("Int64")

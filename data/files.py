@@ -1,0 +1,128 @@
+"""Writing files in the import formats: templates for each kind, and the demo dataset as files.
+
+Templates come from the same schema definitions as the validation (``data.schemas``).
+CSV files are written for a French Excel: ``;`` separator, UTF-8 with BOM, decimal comma.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from data import schemas as S
+from data.dataset import Dataset
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def csv_bytes(df: pd.DataFrame, decimal: str = ",") -> bytes:
+    """CSV that Excel opens correctly in French: ``;``, UTF-8 with BOM, decimal comma."""
+    buf = io.StringIO()
+    safe_frame(df).to_csv(buf, sep=";", index=False, decimal=decimal, lineterminator="\r\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], number_formats: dict[str, str] | None = None) -> bytes:
+    """One sheet per table, header row frozen and bold, readable column widths."""
+    from openpyxl.styles import Font
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            safe_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
+            ws = xw.sheets[name[:31]]
+            ws.freeze_panes = "A2"
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            for j, col in enumerate(df.columns, start=1):
+                letter = ws.cell(row=1, column=j).column_letter
+                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200).tolist()]) + 2
+                ws.column_dimensions[letter].width = min(60, max(10, width))
+                fmt = (number_formats or {}).get(col)
+                if fmt is None and pd.api.types.is_float_dtype(df[col]):
+                    fmt = "# ##0.0##"
+                elif fmt is None and pd.api.types.is_integer_dtype(df[col]):
+                    fmt = "# ##0"
+                if fmt:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        for cell in row:
+                            cell.number_format = fmt
+    return buf.getvalue()
+
+
+def _template_frame(schema: S.TableSchema) -> pd.DataFrame:
+    return pd.DataFrame([[f.example for f in schema.fields]], columns=schema.columns)
+
+
+def _help_frame(schemas: list[S.TableSchema]) -> pd.DataFrame:
+    rows = []
+    for schema in schemas:
+        for f in schema.fields:
+            rows.append({"table": schema.kind, "colonne": f.name, "obligatoire": "oui" if f.required else "non",
+                         "description": f.label, "noms officiels acceptés": ", ".join(f.aliases)})
+    return pd.DataFrame(rows)
+
+
+TEMPLATE_TABLES = {"communes": ["communes"], "qpv": ["qpv"], "facilitateurs": ["structures", "perimetres"],
+                   "marches": ["marches"], "indicateurs": ["indicateurs"]}
+
+
+def template_xlsx(kind: str) -> bytes:
+    tables = [S.SCHEMAS[t] for t in TEMPLATE_TABLES[kind]]
+    sheets = {t.kind: _template_frame(t) for t in tables}
+    sheets["aide"] = _help_frame(tables)
+    return xlsx_bytes(sheets)
+
+
+def template_csv(kind: str, table: str | None = None) -> bytes:
+    table = table or TEMPLATE_TABLES[kind][0]
+    return csv_bytes(_template_frame(S.SCHEMAS[table]))
+
+
+def _plain(df: pd.DataFrame, schema: S.TableSchema) -> pd.DataFrame:
+    cols = [c for c in schema.columns if c in df.columns]
+    return pd.DataFrame(df[cols])
+
+
+def write_dataset(ds: Dataset, out: Path) -> list[Path]:
+    """The dataset as files in the import formats (what ``cli.py demo --out`` writes)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    communes = gpd.GeoDataFrame(_plain(ds.communes, S.COMMUNES), geometry=ds.communes.geometry.to_numpy(),
+                                crs=ds.communes.crs).to_crs("EPSG:4326")
+    communes.to_file(out / "communes.geojson", driver="GeoJSON")
+    written.append(out / "communes.geojson")
+    qpv = gpd.GeoDataFrame(_plain(ds.qpv, S.QPV), geometry=ds.qpv.geometry.to_numpy(), crs=ds.qpv.crs)
+    qpv.to_file(out / "qpv.gpkg", driver="GPKG")  # Lambert-93, as many SIG services keep it
+    written.append(out / "qpv.gpkg")
+    st, pe = _plain(ds.structures, S.STRUCTURES), _plain(ds.perimetres, S.PERIMETRES)
+    (out / "facilitateurs.xlsx").write_bytes(xlsx_bytes({"structures": st, "perimetres": pe}))
+    written.append(out / "facilitateurs.xlsx")
+    folder = out / "facilitateurs_csv"
+    folder.mkdir(exist_ok=True)
+    (folder / "structures.csv").write_bytes(csv_bytes(st))
+    (folder / "perimetres.csv").write_bytes(csv_bytes(pe))
+    written += [folder / "structures.csv", folder / "perimetres.csv"]
+    (out / "marches.csv").write_bytes(csv_bytes(_plain(ds.marches, S.MARCHES)))
+    (out / "indicateurs.csv").write_bytes(csv_bytes(_plain(ds.indicateurs, S.INDICATEURS)))
+    written += [out / "marches.csv", out / "indicateurs.csv"]
+    return written
