@@ -24,8 +24,13 @@ LABELS = {
     "avec_consideration_sociale": "Considération sociale", "couverture": "Couverture", "regional": "Régional",
     "nb_aires": "Aires touchées", "raison": "Raison", "structure": "Structure couvrante",
     "ligne": "Ligne", "type_territoire": "Type de territoire", "code_territoire": "Code",
+    "objet": "Objet", "acheteur": "Acheteur", "type_acheteur": "Type d'acheteur", "montant_ht": "Montant HT (€)",
+    "date": "Date", "lieu_type": "Type de lieu", "lieu_code": "Lieu", "heures_insertion": "Heures d'insertion",
+    "marches": "Marchés", "alerte": "Alerte", "qpv": "QPV", "voisin": "Voisin", "nom_voisin": "Nom du voisin",
+    "source": "Source", "etp_finances": "ETP financés", "part": "Part", "indicateur": "Indicateur",
+    "annee": "Année", "region": "Région", "france": "France", "ecart": "Écart (points)",
 }
-SHARE_COLUMNS = {"part_couverte", "part_ze_dominante"}
+SHARE_COLUMNS = {"part_couverte", "part_ze_dominante", "part", "region", "france", "ecart"}
 
 
 def french(df: pd.DataFrame) -> pd.DataFrame:

@@ -81,12 +81,8 @@ def active_dir() -> Path:
 
 def load_demo() -> Dataset:
     """The demo dataset, generated on first use and then read from the store."""
-    from data import demo
-
-    folder = demo_dir()
-    if not _valid(folder) or json.loads((folder / "meta.json").read_text())["generator"] != demo.GENERATOR_VERSION:
-        save(demo.generate(), folder)
-    return load(folder)
+    ensure_demo()
+    return load(demo_dir())
 
 
 def load_active() -> Dataset:
@@ -107,8 +103,19 @@ def reset_to_demo() -> None:
         shutil.rmtree(active_dir())
 
 
+def ensure_demo() -> None:
+    from data import demo
+
+    folder = demo_dir()
+    if not _valid(folder) or json.loads((folder / "meta.json").read_text())["generator"] != demo.GENERATOR_VERSION:
+        save(demo.generate(), folder)
+
+
 def active_stamp() -> str:
     """A cheap value that changes whenever the active dataset changes (a cache key)."""
-    folder = active_dir() if _valid(active_dir()) else demo_dir()
-    meta = folder / "meta.json"
-    return f"{folder.name}:{meta.stat().st_mtime_ns}" if meta.exists() else "absent"
+    if _valid(active_dir()):
+        folder = active_dir()
+    else:
+        ensure_demo()
+        folder = demo_dir()
+    return f"{folder}:{(folder / 'meta.json').stat().st_mtime_ns}"

@@ -266,3 +266,61 @@ def pair_overlaps(m_c: np.ndarray, pop_c: np.ndarray, ids: np.ndarray, q: pd.Dat
     return pd.DataFrame({"id_a": ids[a], "id_b": ids[b], "communes_partagees": shared[a, b].astype(int),
                          "population_partagee": np.rint(shared_pop[a, b]).astype(np.int64),
                          "qpv_partages": shared_q[a, b].astype(int)}, columns=cols)
+
+
+def structure_flags(structures: pd.DataFrame, low: float = 0.5, high: float = 2.0, max_ze: int = 3,
+                    min_dominant: float = 0.5) -> pd.Series:
+    """Outliers in words: a load far from the région's median, an area spread over many zones.
+
+    The load is FTE per 100,000 inhabitants; "very low" below ``low`` x the median of the
+    structures, "very high" above ``high`` x the median.
+    """
+    load = pd.to_numeric(structures["etp_pour_100k_hab"], errors="coerce")
+    median = float(load.median()) if load.notna().any() else float("nan")
+    out = []
+    for value, n_ze, dom, pop in zip(load, structures["nb_ze"], structures["part_ze_dominante"],
+                                     structures["population_couverte"]):
+        words = []
+        if pop == 0:
+            words.append("aucune commune couverte dans la région")
+        elif not np.isnan(value) and median > 0:
+            if value < low * median:
+                words.append(f"charge très élevée : {value:.2f} ETP pour 100 000 hab., moins de la moitié de la "
+                             f"médiane ({median:.2f})".replace(".", ","))
+            elif value > high * median:
+                words.append(f"moyens très élevés : {value:.2f} ETP pour 100 000 hab., plus du double de la "
+                             f"médiane ({median:.2f})".replace(".", ","))
+        if n_ze > max_ze:
+            words.append(f"aire dispersée sur {n_ze} zones d'emploi")
+        elif dom is not None and not pd.isna(dom) and dom < min_dominant:
+            words.append(f"aucune zone d'emploi ne domine ({round(100 * dom)} % au plus)")
+        out.append(" ; ".join(words))
+    return pd.Series(out, index=structures.index, dtype=object)
+
+
+def zones_blanches(diag: "Diagnosis") -> pd.DataFrame:
+    """Uncovered communes ranked by population, with their EPCI, zone d'emploi and QPV."""
+    com = diag.communes
+    qpv_by_commune: dict[str, list[str]] = {}
+    for code_qp, nom, communes in zip(diag.qpv["code_qp"], diag.qpv["nom_qp"], diag.qpv["communes"]):
+        for c in str(communes).split(";"):
+            qpv_by_commune.setdefault(c, []).append(f"{nom} ({code_qp})")
+    out = com.loc[~com["couverte"], ["code_insee", "nom", "population", "epci_nom", "ze2020_lib"]].copy()
+    out["qpv"] = [", ".join(qpv_by_commune.get(c, [])) for c in out["code_insee"]]
+    return out.sort_values(["population", "code_insee"], ascending=[False, True]).reset_index(drop=True)
+
+
+def funding(structures: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """FTE funded by each source: Σ etp x share, and each source's share of the région's FTE."""
+    rows = []
+    etp = pd.to_numeric(structures["etp"], errors="coerce").fillna(0)
+    total = float(etp.sum())
+    for col, label in columns.items():
+        shares = pd.to_numeric(structures.get(col, pd.Series(np.nan, index=structures.index)), errors="coerce")
+        funded = float((etp * shares.fillna(0) / 100).sum())
+        rows.append({"source": label, "etp_finances": funded, "part": funded / total if total else None})
+    known = float((etp * structures[list(columns)].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)).sum()) \
+        if set(columns) <= set(structures.columns) else 0.0
+    if total - known > 1e-9:
+        rows.append({"source": "Non renseigné", "etp_finances": total - known, "part": (total - known) / total})
+    return pd.DataFrame(rows)

@@ -137,3 +137,43 @@ def naive_classify(ref: Referentiel, cov: Coverage, marches: pd.DataFrame) -> li
         else:
             out.append(MULTI)
     return out
+
+
+def place_points(ref: Referentiel, xy: np.ndarray, marches: pd.DataFrame) -> pd.DataFrame:
+    """Each market placed at the mean of its place's commune points (``xy`` per commune, 4326).
+
+    Markets whose place resolves to nothing get NaN coordinates.
+    """
+    types = marches["lieu_type"].fillna("").astype(str)
+    codes = marches["lieu_code"].fillna("").astype(str)
+    keys, uniques = pd.factorize(types + "|" + codes)
+    pts = np.full((len(uniques), 2), np.nan)
+    for k, key in enumerate(uniques):
+        t, c = key.split("|", 1)
+        idx, _ = ref.expand_many(t, [x for x in re.split(r"[;|]", c) if x.strip()]) \
+            if t not in UNRESOLVABLE_TYPES else (np.empty(0, dtype=np.int64), [])
+        if len(idx):
+            pts[k] = np.nanmean(xy[idx], axis=0)
+    out = pts[keys] if len(keys) else np.empty((0, 2))
+    return pd.DataFrame({"x": out[:, 0], "y": out[:, 1]}, index=marches.index)
+
+
+def filter_markets(df: pd.DataFrame, statuts=None, types_acheteur=None, montant=None, annees=None,
+                   classes=None, regional: bool | None = None) -> pd.DataFrame:
+    """Rows matching every given filter (``None`` or empty means no filter on that field)."""
+    keep = np.ones(len(df), dtype=bool)
+    if statuts:
+        keep &= df["statut"].isin(statuts).to_numpy()
+    if types_acheteur:
+        keep &= df["type_acheteur"].isin(types_acheteur).to_numpy()
+    if montant is not None:
+        lo, hi = montant
+        m = pd.to_numeric(df["montant_ht"], errors="coerce")
+        keep &= (m.isna() | ((m >= lo) & (m <= hi))).to_numpy()
+    if annees:
+        keep &= df["date"].astype(str).str.slice(0, 4).isin([str(a) for a in annees]).to_numpy()
+    if classes:
+        keep &= df["couverture"].isin(classes).to_numpy()
+    if regional is not None:
+        keep &= (df["regional"].astype(bool) == regional).to_numpy()
+    return df[keep]

@@ -1,0 +1,71 @@
+"""A structure's card: engine figures, the QPV and zones d'emploi it covers, its neighbours."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import fmt
+from components.exports import french
+
+
+def structure_figures(result, sid: str) -> dict:
+    st_row = result.diagnosis.structures.set_index("id_structure").loc[sid]
+    return st_row.to_dict()
+
+
+def neighbours(result, sid: str) -> pd.DataFrame:
+    """The structures sharing communes with ``sid`` and what they share."""
+    ov = result.diagnosis.overlaps
+    names = dict(zip(result.diagnosis.structures["id_structure"], result.diagnosis.structures["nom"]))
+    a = ov[ov["id_a"] == sid].rename(columns={"id_b": "voisin"})
+    b = ov[ov["id_b"] == sid].rename(columns={"id_a": "voisin"})
+    out = pd.concat([a.drop(columns="id_a"), b.drop(columns="id_b")], ignore_index=True)
+    out.insert(1, "nom_voisin", [names.get(v, v) for v in out["voisin"]])
+    return out.sort_values("population_partagee", ascending=False)
+
+
+def qpv_of(result, sid: str) -> pd.DataFrame:
+    q = result.diagnosis.qpv
+    mask = q["structures"].str.split(";").apply(lambda lst: sid in lst)
+    return q.loc[mask.to_numpy(), ["code_qp", "nom_qp", "population", "statut"]]
+
+
+def ze_of(result, sid: str) -> pd.DataFrame:
+    ze = result.diagnosis.zones_emploi
+    mask = ze["structures"].str.split(";").apply(lambda lst: sid in lst)
+    return ze.loc[mask.to_numpy(), ["code", "nom", "population", "part_couverte", "nb_structures"]]
+
+
+def structure_card(result, sid: str, key: str = "carte.fiche") -> None:
+    f = structure_figures(result, sid)
+    st.markdown(f"### {fmt.md(f['nom'])}")
+    st.caption(f"{fmt.md(f['type_structure'])} – identifiant {fmt.md(sid)}")
+    c1, c2 = st.columns(2)
+    c1.metric("Personnes", fmt.integer(f["nb_facilitateurs"]))
+    c2.metric("ETP", fmt.decimal(f["etp"]))
+    c1.metric("Population couverte", fmt.integer(f["population_couverte"]))
+    c2.metric("ETP / 100 000 hab.", fmt.decimal(f["etp_pour_100k_hab"], 2))
+    c1.metric("QPV couverts", fmt.integer(f["nb_qpv"]))
+    c2.metric("ETP / 10 000 hab. QPV", fmt.decimal(f["etp_pour_10k_hab_qpv"], 2))
+    ze_name = dict(zip(result.diagnosis.zones_emploi["code"], result.diagnosis.zones_emploi["nom"]))
+    dom = f["ze_dominante"]
+    st.markdown(f"**Zone d'emploi dominante** : {fmt.md(ze_name.get(dom, dom or '–'))} "
+                f"({fmt.percent(f['part_ze_dominante'])} de sa population) ; "
+                f"{fmt.integer(f['nb_ze'])} zone(s) d'emploi touchée(s).")
+    nb = neighbours(result, sid)
+    st.markdown("**Voisins (aires partagées)**")
+    if len(nb):
+        st.dataframe(french(nb), hide_index=True, key=f"{key}.voisins")
+    else:
+        st.caption("Aucune aire partagée.")
+    q = qpv_of(result, sid)
+    st.markdown("**QPV couverts**")
+    if len(q):
+        st.dataframe(french(q), hide_index=True, key=f"{key}.qpv")
+    else:
+        st.caption("Aucun QPV dans l'aire.")
+    z = ze_of(result, sid)
+    st.markdown("**Zones d'emploi**")
+    st.dataframe(french(z), hide_index=True, key=f"{key}.ze", column_config={
+        "Part de la population couverte": st.column_config.NumberColumn(format="percent")})

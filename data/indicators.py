@@ -1,0 +1,149 @@
+"""Shaping the ABC Clauses tables (T01-T18) for reading: shares, national comparison,
+evolution, statistical secrecy and grouping of small categories into "Autres".
+
+Pure pandas; the page draws what these functions return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.schemas import INDICATOR_TABLES
+
+SECRET_THRESHOLD = 5  # counts of beneficiaries below 5 are not shown
+MAX_CATEGORIES = 8
+OTHERS = "Autres"
+MEASURE_LABELS = {"heures": "heures d'insertion", "marches": "marchés", "beneficiaires": "bénéficiaires",
+                  "contrats": "contrats", "montant": "montant (€)"}
+CROSS_TABLES = {"T04", "T05", "T12", "T13", "T14"}
+FIRST = ("T03", "T08", "T16")  # singled out by the instruction
+
+
+def table_order() -> list[str]:
+    """T03, T08 and T16 first (the instruction singles them out), then the others in order."""
+    return list(FIRST) + [t for t in INDICATOR_TABLES if t not in FIRST]
+
+
+def secret(df: pd.DataFrame) -> pd.DataFrame:
+    """Hide counts of beneficiaries below the threshold: ``valeur`` becomes NaN, ``secret`` True."""
+    out = df.copy()
+    mask = (out["mesure"] == "beneficiaires") & (pd.to_numeric(out["valeur"], errors="coerce") < SECRET_THRESHOLD)
+    out["secret"] = mask.to_numpy()
+    out["valeur"] = pd.to_numeric(out["valeur"], errors="coerce").astype(float).mask(mask)
+    return out
+
+
+def group_others(df: pd.DataFrame, by: str = "modalite", max_categories: int = MAX_CATEGORIES) -> pd.DataFrame:
+    """Keep the ``max_categories - 1`` largest categories and sum the others into "Autres".
+
+    Largest over all rows (all territories and years), so that the same categories are kept
+    everywhere. A hidden (secret) cell stays hidden: "Autres" never reveals it by difference,
+    because a group holding a secret cell is marked secret too.
+    """
+    totals = df.groupby(by)["valeur"].sum(min_count=1).fillna(0).sort_values(ascending=False)
+    if len(totals) <= max_categories:
+        return df
+    keep = set(totals.index[: max_categories - 1])
+    out = df.copy()
+    out[by] = np.where(out[by].isin(keep), out[by], OTHERS)
+    keys = [c for c in out.columns if c not in ("valeur", "secret")]
+    agg = {"valeur": ("valeur", lambda v: v.sum(min_count=1))}
+    if "secret" in out.columns:
+        agg["secret"] = ("secret", "any")
+    grouped = out.groupby(keys, dropna=False, sort=False).agg(**agg).reset_index()
+    if "secret" in grouped.columns:
+        grouped.loc[grouped["secret"], "valeur"] = np.nan
+    return grouped
+
+
+def shares(df: pd.DataFrame, within: list[str]) -> pd.DataFrame:
+    """Add ``part``: each value's share of the total of its group ``within`` (NaN when hidden)."""
+    out = df.copy()
+    total = out.groupby(within, dropna=False)["valeur"].transform(lambda v: v.sum(min_count=1))
+    out["part"] = out["valeur"] / total.replace(0, np.nan)
+    return out
+
+
+def table_data(ind: pd.DataFrame, table: str, region: str, measure: str | None = None) -> pd.DataFrame:
+    """One table for the région and France, all years: secrecy applied, "Autres" grouped, shares.
+
+    Shares are computed within (year, territory, measure, and the second dimension's category
+    for cross tables), so that région and France compare as shares side by side.
+    """
+    df = ind[(ind["tableau"] == table) & ind["territoire"].isin([region, "FR"])].copy()
+    if measure:
+        df = df[df["mesure"] == measure]
+    if df.empty:
+        return df.assign(part=pd.Series(dtype=float), secret=pd.Series(dtype=bool))
+    df["annee"] = df["annee"].astype(int)
+    df["dimension_2"] = df["dimension_2"].fillna("").astype(str)
+    df["modalite_2"] = df["modalite_2"].fillna("").astype(str)
+    df = secret(df)
+    df = group_others(df, "modalite")
+    if df["modalite_2"].ne("").any():
+        df = group_others(df, "modalite_2")
+    within = ["annee", "territoire", "mesure"]
+    if table == "T18":
+        within.append("modalite")  # situation shares at each delay
+    df = shares(df, within)
+    df["territoire_lib"] = np.where(df["territoire"] == "FR", "France", "Région")
+    return df.reset_index(drop=True)
+
+
+def measures_of(ind: pd.DataFrame, table: str) -> list[str]:
+    return sorted(ind.loc[ind["tableau"] == table, "mesure"].unique().tolist())
+
+
+def missing_tables(ind: pd.DataFrame, region: str) -> list[str]:
+    present = set(ind.loc[ind["territoire"] == region, "tableau"])
+    return [t for t in INDICATOR_TABLES if t not in present]
+
+
+def evolution(df: pd.DataFrame) -> pd.DataFrame:
+    """Région shares by year for each category (for the evolution chart), latest year first."""
+    reg = df[df["territoire"] != "FR"]
+    return reg.pivot_table(index="modalite", columns="annee", values="part", aggfunc="sum")
+
+
+def followup(ind: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Fiche 3 §6b: positive exits, women, QPV residents, disabled workers, région vs France."""
+    def share(table, measure, pick, dim_filter=None, within_modalite=None):
+        df = ind[(ind["tableau"] == table) & (ind["mesure"] == measure)]
+        if within_modalite is not None:
+            df = df[df["modalite"] == within_modalite]
+        rows = []
+        for (year, terr), grp in df.groupby(["annee", "territoire"]):
+            col = "modalite_2" if within_modalite is not None else "modalite"
+            total = grp["valeur"].sum()
+            hit = grp.loc[grp[col].str.contains(pick, case=False, regex=False), "valeur"].sum()
+            rows.append({"annee": int(year), "territoire": terr, "part": hit / total if total else np.nan})
+        return rows
+
+    specs = [
+        ("Sorties positives : emploi durable (CDI, CDD de 6 mois et plus) à 12 mois",
+         share("T18", "beneficiaires", "Emploi durable", within_modalite="12 mois")),
+        ("Contrats en CDI ou CDD", share("T07", "contrats", "CD")),
+        ("Part des femmes parmi les bénéficiaires", share("T08", "beneficiaires", "Femmes")),
+        ("Part des résidents de QPV", share("T09", "beneficiaires", "QPV")),
+        ("Part des travailleurs handicapés", share("T06", "beneficiaires", "handicap")),
+        ("Part des marchés hors BTP (diversification)", [
+            {**r, "part": 1 - r["part"]} for r in share("T03", "marches", "Bâtiment")]),
+    ]
+    rows = []
+    for label, values in specs:
+        for r in values:
+            if r["territoire"] in (region, "FR"):
+                rows.append({"indicateur": label, **r})
+    out = pd.DataFrame(rows, columns=["indicateur", "annee", "territoire", "part"])
+    if out.empty:
+        return pd.DataFrame(columns=["indicateur", "annee", "region", "france", "ecart"])
+    wide = out.pivot_table(index=["indicateur", "annee"], columns="territoire", values="part").reset_index()
+    wide = wide.rename(columns={region: "region", "FR": "france"})
+    for col in ("region", "france"):
+        if col not in wide.columns:
+            wide[col] = np.nan
+    wide["ecart"] = wide["region"] - wide["france"]
+    order = {label: i for i, (label, _) in enumerate(specs)}
+    wide = wide.sort_values(["indicateur", "annee"], key=lambda s: s.map(order) if s.name == "indicateur" else s)
+    return wide[["indicateur", "annee", "region", "france", "ecart"]].reset_index(drop=True)

@@ -1,0 +1,144 @@
+"""Display geometries: simplified without gaps between neighbours, dissolved areas, in EPSG:4326.
+
+Simplification is topology-preserving on the whole coverage (``shapely.coverage_simplify``) in
+Lambert-93, so that two neighbouring communes keep one shared edge; then coordinates go to
+EPSG:4326 rounded to 5 decimals (about 1 m), which is all a screen needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+TO_4326 = pyproj.Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+DECIMALS = 5
+
+
+def simplify_coverage(geoms: np.ndarray, tolerance: float = 150.0) -> np.ndarray:
+    """Simplify a polygon coverage (EPSG:2154) keeping shared edges shared.
+
+    Falls back to per-polygon simplification if the input is not a clean coverage.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    out = geoms.copy()
+    if not present.any():
+        return out
+    try:
+        out[present] = shapely.coverage_simplify(geoms[present], tolerance, simplify_boundary=True)
+    except Exception:  # not a valid coverage (overlaps in a user file): still draw it
+        out[present] = shapely.simplify(geoms[present], tolerance, preserve_topology=True)
+    return out
+
+
+def to_4326(geoms: np.ndarray) -> np.ndarray:
+    """Lambert-93 to WGS84 with coordinates rounded for a lighter map document."""
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = TO_4326.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.c_[x, y], DECIMALS)
+
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    present = ~shapely.is_missing(geoms)
+    if present.any():
+        out[present] = shapely.transform(geoms[present], project)
+    return out
+
+
+def dissolve(geoms: np.ndarray, groups: np.ndarray) -> pd.Series:
+    """Union of geometries by group label (coverage union: fast on a clean tiling)."""
+    s = pd.Series(list(geoms), index=groups)
+    s = s[[g is not None for g in s.to_numpy()]]
+    out = {}
+    for label, part in s.groupby(level=0):
+        arr = np.asarray(part.to_numpy(), dtype=object)
+        try:
+            out[label] = shapely.coverage_union_all(arr)
+        except Exception:
+            out[label] = shapely.union_all(arr)
+    return pd.Series(out, dtype=object)
+
+
+@dataclass
+class DisplayLayers:
+    """Everything the coverage map draws, in EPSG:4326, computed once per dataset and région."""
+
+    region_outline: object
+    communes: pd.DataFrame  # code_insee, nom, population, couverte, structures, geometry
+    structures: pd.DataFrame  # id_structure, geometry (dissolved area), x, y (host)
+    qpv: pd.DataFrame  # code_qp, nom_qp, population, statut, geometry
+    zones_emploi: pd.DataFrame  # code, nom, geometry
+    epci: pd.DataFrame  # code, nom, geometry
+    bounds: tuple[float, float, float, float]  # minx, miny, maxx, maxy in 4326
+    commune_xy: np.ndarray  # (n, 2) a point inside each commune of the référentiel, in 4326
+
+
+def build_layers(communes, qpv, structures, membership: np.ndarray, structure_ids: list[str],
+                 region: str, diag_communes: pd.DataFrame, diag_qpv: pd.DataFrame,
+                 tolerance: float = 150.0) -> DisplayLayers:
+    """Prepare the map's layers for ``region`` from the référentiel (EPSG:2154) and the diagnosis."""
+    reg = communes["reg"].astype(str).to_numpy()
+    in_c = reg == str(region)
+    geoms = communes.geometry.to_numpy()
+    # simplify the région and its neighbours' touching communes together: shared edges stay shared
+    simple = simplify_coverage(geoms, tolerance)
+    simple_c = simple[in_c]
+    outline = shapely.coverage_union_all(simple_c[~shapely.is_missing(simple_c)]) if in_c.any() else None
+    com = diag_communes[["code_insee", "nom", "population", "couverte", "structures", "epci_nom",
+                         "ze2020_lib"]].copy()
+    com["geometry"] = to_4326(simple_c)
+    # structure areas: their communes (région and beyond) dissolved
+    rows = []
+    centroids = shapely.point_on_surface(geoms)
+    code_pos = {c: i for i, c in enumerate(communes["code_insee"].astype(str))}
+    hosts = structures.set_index(structures["id_structure"].astype(str))["code_commune"].astype(str)
+    for k, sid in enumerate(structure_ids):
+        idx = np.flatnonzero(membership[k])
+        parts = simple[idx]
+        parts = parts[~shapely.is_missing(parts)]
+        area = shapely.coverage_union_all(parts) if len(parts) else None
+        hpos = code_pos.get(hosts.get(sid, ""))
+        if hpos is not None and centroids[hpos] is not None:
+            x, y = TO_4326.transform(shapely.get_x(centroids[hpos]), shapely.get_y(centroids[hpos]))
+        elif area is not None:
+            p = shapely.point_on_surface(shapely.transform(area, lambda c: c))
+            x, y = TO_4326.transform(shapely.get_x(p), shapely.get_y(p))
+        else:
+            x = y = np.nan
+        rows.append({"id_structure": sid, "geometry": area, "x": round(float(x), DECIMALS),
+                     "y": round(float(y), DECIMALS)})
+    st = pd.DataFrame(rows)
+    st["geometry"] = to_4326(st["geometry"].to_numpy()) if len(st) else st.get("geometry")
+    # QPV of the région with their status
+    q = diag_qpv[["code_qp", "nom_qp", "population", "statut", "structures"]].copy()
+    qgeom = dict(zip(qpv["code_qp"].astype(str), qpv.geometry.to_numpy()))
+    q_geoms = np.array([qgeom.get(c) for c in q["code_qp"]], dtype=object)
+    q_present = ~shapely.is_missing(q_geoms) if len(q_geoms) else np.zeros(0, bool)
+    if q_present.any():
+        q_geoms[q_present] = shapely.simplify(q_geoms[q_present], 10, preserve_topology=True)
+    q["geometry"] = to_4326(q_geoms)
+    # zones d'emploi and EPCI touching the région, dissolved from the communes (whole zones)
+    ze_codes = set(communes["ze2020"].astype(str).to_numpy()[in_c]) - {"", "nan"}
+    ze_mask = communes["ze2020"].astype(str).isin(ze_codes).to_numpy()
+    ze = dissolve(simple[ze_mask], communes["ze2020"].astype(str).to_numpy()[ze_mask])
+    ze_names = dict(zip(communes["ze2020"].astype(str), communes["ze2020_lib"].astype(str)))
+    ze_df = pd.DataFrame({"code": ze.index, "nom": [ze_names.get(z, "") for z in ze.index],
+                          "geometry": to_4326(ze.to_numpy())})
+    epci_codes = communes["epci_siren"].astype(str).to_numpy()[in_c]
+    ep = dissolve(simple_c, epci_codes)
+    ep = ep[[c not in ("", "nan") for c in ep.index]]
+    epci_names = dict(zip(communes["epci_siren"].astype(str), communes["epci_nom"].astype(str)))
+    ep_df = pd.DataFrame({"code": ep.index, "nom": [epci_names.get(e, "") for e in ep.index],
+                          "geometry": to_4326(ep.to_numpy())})
+    outline4326 = to_4326(np.array([outline], dtype=object))[0] if outline is not None else None
+    bounds = tuple(shapely.bounds(outline4326)) if outline4326 is not None else (-5.0, 41.0, 10.0, 51.5)
+    present = ~shapely.is_missing(centroids)
+    xy = np.full((len(centroids), 2), np.nan)
+    if present.any():
+        px, py = TO_4326.transform(shapely.get_x(centroids[present]), shapely.get_y(centroids[present]))
+        xy[present] = np.c_[px, py]
+    return DisplayLayers(outline4326, com, st, q, ze_df, ep_df, bounds, xy)

@@ -1,0 +1,48 @@
+"""Home page: what is loaded, and what each page answers."""
+
+import streamlit as st
+
+from components import fmt
+from components.sidebar import current_region
+from data import cache
+
+ds = cache.active_dataset()
+region = current_region()
+result = cache.diagnosis(region)
+summary = result.diagnosis.summary
+regions = ds.regions()
+
+st.title("Diagnostic territorial des clauses sociales")
+st.markdown(f"## {regions.get(region, region)}")
+if ds.is_demo:
+    st.info("**Région de démonstration – données fictives.** Toutes les communes, structures et marchés sont "
+            "inventés pour préparer une réunion ; importez vos fichiers sur la page « Données ».",
+            icon=":material/science:")
+
+c = st.columns(4)
+c[0].metric("Communes", fmt.integer(summary["communes"]["total"]))
+c[1].metric("Population", fmt.integer(summary["population"]["totale"]))
+c[2].metric("Quartiers prioritaires (QPV)", fmt.integer(summary["qpv"]["total"]))
+c[3].metric("Zones d'emploi", fmt.integer(len(result.diagnosis.zones_emploi)))
+c = st.columns(4)
+c[0].metric("Structures porteuses", fmt.integer(summary["structures"]["total"]))
+c[1].metric("Facilitateurs (personnes)", fmt.integer(summary["structures"]["personnes"]))
+c[2].metric("ETP", fmt.decimal(summary["structures"]["etp"]))
+c[3].metric("Marchés lus", fmt.integer(result.market_summary["total"]))
+
+st.caption(f"Millésime des données : {ds.meta.get('millesime', 'non précisé')}. Sources : "
+           + " ; ".join(f"{k} : {v}" for k, v in ds.meta.get("sources", {}).items()))
+
+st.markdown("""
+### Ce que chaque page permet de répondre
+- **Carte des facilitateurs** : qui couvre quoi ? Les aires d'intervention, leurs chevauchements, les zones blanches,
+  les QPV et les zones d'emploi (fiche 3, § 3a de l'instruction du 11 avril 2019).
+- **Diagnostic de couverture** : quelle population, quelles communes et quels QPV ne sont couverts par aucun
+  facilitateur ? Les aires sont-elles cohérentes avec les zones d'emploi ? Quelle charge par facilitateur ?
+- **Comparer les facilitateurs** : que partagent deux structures voisines (communes, population, QPV) ?
+- **Marchés** : quels marchés à clause sociale dépassent l'aire d'un facilitateur (fiche 3, § 3b) ?
+- **Indicateurs régionaux** : le panorama ABC Clauses de la région face à la France (fiche 3, § 1b et § 6b).
+- **Données** : importer vos fichiers, lire le rapport de validation, télécharger les modèles.
+""")
+for note in result.diagnosis.notes:
+    st.warning(note, icon=":material/warning:")

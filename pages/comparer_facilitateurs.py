@@ -1,0 +1,45 @@
+"""Compare facilitators: cards side by side, their areas with the shared part, overlaps, QPV and ZE."""
+
+import streamlit as st
+
+from components import cards, maps
+from components.sidebar import basemap_on, current_region
+from components.tables import show_table
+from data import cache
+from geo.compare import coverage_matrix, overlaps_between, shared_communes
+
+ds = cache.active_dataset()
+region = current_region()
+result = cache.diagnosis(region)
+layers = cache.display_layers(region)
+d = result.diagnosis
+names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
+colours = maps.structure_colours(d.structures["id_structure"].tolist())
+
+st.title("Comparer les facilitateurs")
+default = d.overlaps.sort_values("population_partagee", ascending=False)[["id_a", "id_b"]].head(1).values.ravel()
+chosen = st.multiselect("Structures à comparer (deux ou plus)", list(names), default=list(default)[:2],
+                        format_func=lambda s: names.get(s, s), key="comparer.structures")
+if len(chosen) < 2:
+    st.info("Choisissez au moins deux structures.")
+    st.stop()
+
+cols = st.columns(len(chosen))
+for col, sid in zip(cols, chosen):
+    with col:
+        cards.structure_card(result, sid, key=f"comparer.fiche.{sid}")
+
+shared_codes = shared_communes(result, chosen)
+shared_geom = maps.dissolve_codes(layers, shared_codes)
+m = maps.coverage_map(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
+                      show={"zones_blanches": False, "qpv": True, "zones_emploi": True},
+                      vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
+                      basemap=basemap_on(), shared=shared_geom)
+st.markdown("#### Les aires et leur partie commune (hachurée en noir)")
+maps.show(m, key="comparer.map", height=640)
+
+show_table(overlaps_between(d.overlaps, chosen, names), key="comparer.chevauchements",
+           title="Ce que les structures partagent", export_name="chevauchements", filterable=False)
+qpv_m, ze_m = coverage_matrix(d, chosen, names)
+show_table(qpv_m, key="comparer.qpv", title="Qui couvre quels QPV", export_name="qpv_par_structure")
+show_table(ze_m, key="comparer.ze", title="Qui couvre quelles zones d'emploi", export_name="ze_par_structure")

@@ -1,0 +1,106 @@
+"""Markets: which markets with a social consideration no single facilitator covers, and why."""
+
+import pandas as pd
+import streamlit as st
+
+from components import fmt, maps
+from components.sidebar import basemap_on, current_region
+from components.tables import show_table
+from data import cache
+from data.readers import Upload
+from data.schemas import BUYER_TYPES, MARKET_STATUSES
+from data.validation import validate_marches
+from geo.markets import CLASS_LABELS, CLASSES, classify_markets, filter_markets, place_points
+
+MAP_LIMIT = 3000
+CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
+                 "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
+
+ds = cache.active_dataset()
+region = current_region()
+result = cache.diagnosis(region)
+layers = cache.display_layers(region)
+names = dict(zip(result.diagnosis.structures["id_structure"], result.diagnosis.structures["nom"]))
+
+st.title("Marchés")
+source = st.radio("Marchés analysés", ["Marchés du jeu de données", "Importer un fichier (modèle ou DECP)"],
+                  horizontal=True, key="marches.source")
+marches, classified = ds.marches, result.markets
+if source.startswith("Importer"):
+    up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
+                          type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
+    if up is not None:
+        loaded = validate_marches(Upload(up.name, up.getvalue()))
+        if not loaded.ok:
+            st.error(loaded.report.summary() + " Les marchés du jeu de données restent affichés.")
+            show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
+                       export_name="rapport_marches")
+        else:
+            if loaded.report.issues:
+                st.warning(loaded.report.summary())
+            p = cache.prepared()
+            marches = loaded.tables["marches"]
+            classified = classify_markets(p.ref, p.coverage, marches,
+                                          [names.get(s, s) for s in p.coverage.structure_ids])
+
+table = pd.concat([marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)],
+                  axis=1)
+social = table[table["avec_consideration_sociale"]]
+
+with st.sidebar:
+    st.markdown("### Filtres des marchés")
+    statuts = st.multiselect("Statut", list(MARKET_STATUSES), key="marches.filtre.statut")
+    acheteurs = st.multiselect("Type d'acheteur", list(BUYER_TYPES), key="marches.filtre.type_acheteur")
+    montants = pd.to_numeric(social["montant_ht"], errors="coerce")
+    top = float(montants.max()) if montants.notna().any() else 0.0
+    montant = st.slider("Montant HT (€)", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="marches.filtre.montant")
+    years = sorted({d[:4] for d in social["date"].astype(str) if d[:4].isdigit()})
+    annees = st.multiselect("Année", years, key="marches.filtre.annee")
+    classes = st.multiselect("Couverture", list(CLASSES), format_func=CLASS_LABELS.get, key="marches.filtre.classe")
+    reg_choice = st.selectbox("Marchés régionaux", ["Tous", "Régionaux seulement", "Non régionaux"],
+                              key="marches.filtre.regional")
+regional = {"Tous": None, "Régionaux seulement": True, "Non régionaux": False}[reg_choice]
+shown = filter_markets(social, statuts, acheteurs, montant, annees, classes, regional)
+
+c = st.columns(4)
+c[0].metric("Marchés lus", fmt.integer(len(table)))
+c[1].metric("Avec considération sociale", fmt.integer(len(social)), f"{fmt.integer(len(shown))} après filtres",
+            delta_color="off")
+c[2].metric("Montant HT (filtrés)", fmt.euros(pd.to_numeric(shown["montant_ht"], errors="coerce").sum()))
+c[3].metric("Heures d'insertion (filtrés)", fmt.integer(pd.to_numeric(shown["heures_insertion"],
+                                                                      errors="coerce").sum()))
+counts = shown["couverture"].value_counts()
+c = st.columns(len(CLASSES))
+for col, cls in zip(c, CLASSES):
+    col.metric(CLASS_LABELS[cls], fmt.integer(counts.get(cls, 0)))
+
+st.divider()
+gaps = shown[shown["couverture"] != "couvert"]
+cols = ["id_marche", "objet", "acheteur", "type_acheteur", "montant_ht", "date", "lieu_type", "lieu_code",
+        "couverture", "regional", "raison"]
+gaps_view = gaps[cols].assign(couverture=gaps["couverture"].map(CLASS_LABELS))
+show_table(gaps_view, key="marches.non_couverts",
+           title=f"Marchés qu'aucune structure ne couvre seule ({fmt.integer(len(gaps))})",
+           export_name="marches_non_couverts")
+
+st.divider()
+pts = place_points(result.ref, layers.commune_xy, shown)
+pts = pd.concat([pts, shown[["couverture", "objet", "acheteur", "raison"]]], axis=1).dropna(subset=["x", "y"])
+pts = pts.head(MAP_LIMIT).assign(classe=lambda d: d["couverture"],
+                                 texte=lambda d: [maps.esc(f"{o} – {a} : {r}") for o, a, r in
+                                                  zip(d["objet"], d["acheteur"], d["raison"])])
+st.markdown("#### Carte des marchés (au centre de leur lieu d'exécution)")
+if len(shown) > MAP_LIMIT:
+    st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
+m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
+                    basemap=basemap_on(), title="Couverture des marchés",
+                    vintage=f"{ds.label}")
+maps.show(m, key="marches.map", height=620)
+
+st.divider()
+buyers = (gaps.assign(montant=pd.to_numeric(gaps["montant_ht"], errors="coerce"),
+                      heures=pd.to_numeric(gaps["heures_insertion"], errors="coerce"))
+          .groupby(["acheteur", "type_acheteur"], dropna=False)
+          .agg(marches=("id_marche", "size"), montant_ht=("montant", "sum"), heures_insertion=("heures", "sum"))
+          .reset_index().sort_values("marches", ascending=False))
+show_table(buyers, key="marches.acheteurs", title="Acheteurs concernés", export_name="acheteurs_concernes")
