@@ -19,7 +19,7 @@ import shapely
 from data import schemas as S
 from data.readers import Upload, is_geo, read_geo, read_table, to_work_crs
 from data.report import Report
-from geo.codes import DEP_RE, EPCI_RE, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
+from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
 
 # Synonyms accepted for enumerated values, by folded form.
 SYNONYMS: dict[str, dict[str, str]] = {
@@ -132,7 +132,7 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
             out[f.name] = pd.Series(np.nan if f.kind in (S.INT, S.FLOAT) else "", index=df.index,
                                     dtype=float if f.kind in (S.INT, S.FLOAT) else object)
             continue
-        raw = df[f.name].astype(str).str.strip().replace({"nan": "", "None": "", "<NA>": ""})
+        raw = as_text(df[f.name])
         empty = (raw == "").to_numpy()
         if f.required:
             for i in np.flatnonzero(empty):
@@ -215,7 +215,7 @@ def check_duplicates(df: pd.DataFrame, columns: tuple[str, ...], file: str, repo
     cols = [c for c in columns if c in df.columns]
     if not cols:
         return
-    key = df[cols].astype(str).agg("|".join, axis=1)
+    key = df[cols].apply(as_text).agg("|".join, axis=1)
     first_seen: dict[str, int] = {}
     for line, k in zip(df.index, key.tolist()):
         if k in first_seen:
@@ -318,7 +318,7 @@ def validate_communes(src: Upload) -> Loaded:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
         present = set(gdf.attrs.get("present", []))
         # département derived from the commune code when absent
-        missing_dep = gdf["dep"].astype(str).str.strip() == ""
+        missing_dep = as_text(gdf["dep"]) == ""
         gdf.loc[missing_dep, "dep"] = [dep_of_commune(c) for c in gdf.loc[missing_dep, "code_insee"]]
         _repair_width(gdf, "dep", 2, src.name, rep, "code département", unit)
         _repair_width(gdf, "reg", 2, src.name, rep, "code région", unit)
@@ -330,7 +330,7 @@ def validate_communes(src: Upload) -> Loaded:
             if col not in present:
                 rep.warning(src.name, f"colonne facultative absente : {why}.", line=1, column=col)
         gdf["population"] = pd.to_numeric(gdf["population"]).fillna(0).astype("int64")
-        gdf["codes_postaux"] = gdf["codes_postaux"].astype(str).str.replace(r"\s*[|,/]\s*", ";", regex=True)
+        gdf["codes_postaux"] = as_text(gdf["codes_postaux"]).str.replace(r"\s*[|,/]\s*", ";", regex=True)
         out.tables["communes"] = gdf.reset_index(drop=True)
     rep.close()
     return out

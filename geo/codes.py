@@ -94,3 +94,12 @@ def fold(text: object) -> str:
     """
     s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return re.sub(r"[\s_\-.'’]", "", s.lower())
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped strings, missing values (None, NaN, NA) as ``""``.
+
+    (``astype(str)`` is not enough: pandas 3 keeps missing values missing.)
+    """
+    return values.map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                      else str(v).strip())

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.codes import as_text
 from geo.territory import Referentiel
 
 QPV_AREA_SHARE = 0.01  # a commune "holds" a QPV when it holds at least 1 % of its area
@@ -45,13 +46,13 @@ def build_coverage(ref: Referentiel, structures: pd.DataFrame, perimetres: pd.Da
     A line whose code resolves to nothing is kept in ``unresolved`` (with its line number in
     the perimeter table, header = line 1), never dropped silently.
     """
-    ids = structures["id_structure"].astype(str).tolist()
+    ids = as_text(structures["id_structure"]).tolist()
     pos = {sid: i for i, sid in enumerate(ids)}
     m = np.zeros((len(ids), len(ref)), dtype=bool)
     bad = []
-    for line, (sid, t, code) in enumerate(zip(perimetres["id_structure"].astype(str),
-                                              perimetres["type_territoire"].astype(str),
-                                              perimetres["code_territoire"].astype(str)), start=2):
+    for line, (sid, t, code) in enumerate(zip(as_text(perimetres["id_structure"]),
+                                              as_text(perimetres["type_territoire"]),
+                                              as_text(perimetres["code_territoire"])), start=2):
         idx = ref.expand(t, code)
         if idx is None or sid not in pos:
             bad.append({"ligne": line, "id_structure": sid, "type_territoire": t, "code_territoire": code})
@@ -87,7 +88,7 @@ def qpv_communes(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, ref: Referen
             df = pd.DataFrame({"q": q_of[keep], "c": c_of[keep]})
             for q, grp in df.groupby("q"):
                 out[int(q)] = np.sort(grp["c"].to_numpy())
-    declared = qpv["code_commune"].astype(str).tolist() if "code_commune" in qpv.columns else [""] * n
+    declared = as_text(qpv["code_commune"]).tolist() if "code_commune" in qpv.columns else [""] * n
     for i in range(n):
         if len(out[i]) == 0 and declared[i]:
             idx = ref.expand("commune", declared[i])
@@ -121,7 +122,7 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     m = cov.membership
     count = m.sum(axis=0)
     covered = count > 0
-    names = communes["nom"].astype(str).to_numpy()
+    names = as_text(communes["nom"]).to_numpy()
     ids = np.array(cov.structure_ids, dtype=object)
 
     # --- communes
@@ -130,9 +131,9 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     struct_lists = _structure_lists(m_c, ids)
     com = pd.DataFrame({
         "code_insee": ref.codes[c_idx], "nom": names[c_idx], "dep": ref.dep[c_idx],
-        "epci_siren": communes["epci_siren"].astype(str).to_numpy()[c_idx],
-        "epci_nom": communes["epci_nom"].astype(str).to_numpy()[c_idx],
-        "ze2020": ref.ze[c_idx], "ze2020_lib": communes["ze2020_lib"].astype(str).to_numpy()[c_idx],
+        "epci_siren": as_text(communes["epci_siren"]).to_numpy()[c_idx],
+        "epci_nom": as_text(communes["epci_nom"]).to_numpy()[c_idx],
+        "ze2020": ref.ze[c_idx], "ze2020_lib": as_text(communes["ze2020_lib"]).to_numpy()[c_idx],
         "population": pop[c_idx], "nb_structures": count[c_idx], "couverte": covered[c_idx],
         "structures": struct_lists,
     })
@@ -157,7 +158,7 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     # --- zones d'emploi (communes of C only)
     ze_codes = ref.ze[c_idx]
     ze_rows = []
-    ze_lib = dict(zip(ref.ze, communes["ze2020_lib"].astype(str)))
+    ze_lib = dict(zip(ref.ze, as_text(communes["ze2020_lib"])))
     for z in sorted(set(ze_codes) - {"", "nan"}):
         zmask = np.zeros(len(ref), dtype=bool)
         zmask[c_idx[ze_codes == z]] = True
@@ -180,7 +181,7 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
         qpv_pop += inside * p
         n_qpv += inside
     st_rows = []
-    s_frame = structures.set_index(structures["id_structure"].astype(str))
+    s_frame = structures.set_index(as_text(structures["id_structure"]))
     for k, sid in enumerate(ids):
         e_c = m[k] & in_c
         cpop = int(pop[e_c].sum())

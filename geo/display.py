@@ -14,6 +14,8 @@ import pandas as pd
 import pyproj
 import shapely
 
+from geo.codes import as_text
+
 TO_4326 = pyproj.Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 DECIMALS = 5
 
@@ -81,7 +83,7 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
                  region: str, diag_communes: pd.DataFrame, diag_qpv: pd.DataFrame,
                  tolerance: float = 150.0) -> DisplayLayers:
     """Prepare the map's layers for ``region`` from the référentiel (EPSG:2154) and the diagnosis."""
-    reg = communes["reg"].astype(str).to_numpy()
+    reg = as_text(communes["reg"]).to_numpy()
     in_c = reg == str(region)
     geoms = communes.geometry.to_numpy()
     # simplify the région and its neighbours' touching communes together: shared edges stay shared
@@ -94,8 +96,8 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
     # structure areas: their communes (région and beyond) dissolved
     rows = []
     centroids = shapely.point_on_surface(geoms)
-    code_pos = {c: i for i, c in enumerate(communes["code_insee"].astype(str))}
-    hosts = structures.set_index(structures["id_structure"].astype(str))["code_commune"].astype(str)
+    code_pos = {c: i for i, c in enumerate(as_text(communes["code_insee"]))}
+    hosts = structures.set_index(as_text(structures["id_structure"]))["code_commune"].astype(str)
     for k, sid in enumerate(structure_ids):
         idx = np.flatnonzero(membership[k])
         parts = simple[idx]
@@ -115,23 +117,23 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
     st["geometry"] = to_4326(st["geometry"].to_numpy()) if len(st) else st.get("geometry")
     # QPV of the région with their status
     q = diag_qpv[["code_qp", "nom_qp", "population", "statut", "structures"]].copy()
-    qgeom = dict(zip(qpv["code_qp"].astype(str), qpv.geometry.to_numpy()))
+    qgeom = dict(zip(as_text(qpv["code_qp"]), qpv.geometry.to_numpy()))
     q_geoms = np.array([qgeom.get(c) for c in q["code_qp"]], dtype=object)
     q_present = ~shapely.is_missing(q_geoms) if len(q_geoms) else np.zeros(0, bool)
     if q_present.any():
         q_geoms[q_present] = shapely.simplify(q_geoms[q_present], 10, preserve_topology=True)
     q["geometry"] = to_4326(q_geoms)
     # zones d'emploi and EPCI touching the région, dissolved from the communes (whole zones)
-    ze_codes = set(communes["ze2020"].astype(str).to_numpy()[in_c]) - {"", "nan"}
-    ze_mask = communes["ze2020"].astype(str).isin(ze_codes).to_numpy()
-    ze = dissolve(simple[ze_mask], communes["ze2020"].astype(str).to_numpy()[ze_mask])
-    ze_names = dict(zip(communes["ze2020"].astype(str), communes["ze2020_lib"].astype(str)))
+    ze_codes = set(as_text(communes["ze2020"]).to_numpy()[in_c]) - {"", "nan"}
+    ze_mask = as_text(communes["ze2020"]).isin(ze_codes).to_numpy()
+    ze = dissolve(simple[ze_mask], as_text(communes["ze2020"]).to_numpy()[ze_mask])
+    ze_names = dict(zip(as_text(communes["ze2020"]), as_text(communes["ze2020_lib"])))
     ze_df = pd.DataFrame({"code": ze.index, "nom": [ze_names.get(z, "") for z in ze.index],
                           "geometry": to_4326(ze.to_numpy())})
-    epci_codes = communes["epci_siren"].astype(str).to_numpy()[in_c]
+    epci_codes = as_text(communes["epci_siren"]).to_numpy()[in_c]
     ep = dissolve(simple_c, epci_codes)
     ep = ep[[c not in ("", "nan") for c in ep.index]]
-    epci_names = dict(zip(communes["epci_siren"].astype(str), communes["epci_nom"].astype(str)))
+    epci_names = dict(zip(as_text(communes["epci_siren"]), as_text(communes["epci_nom"])))
     ep_df = pd.DataFrame({"code": ep.index, "nom": [epci_names.get(e, "") for e in ep.index],
                           "geometry": to_4326(ep.to_numpy())})
     outline4326 = to_4326(np.array([outline], dtype=object))[0] if outline is not None else None

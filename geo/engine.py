@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geo.codes import as_text
 from geo.diagnosis import Coverage, Diagnosis, build_coverage, diagnose, qpv_communes
 from geo.markets import classify_markets, market_summary
 from geo.territory import Referentiel
@@ -40,7 +41,7 @@ def run(communes, qpv, structures, perimetres, marches, region: str | None,
         prepared: Prepared | None = None) -> Result:
     p = prepared or prepare(communes, qpv, structures, perimetres)
     diag = diagnose(p.ref, communes, p.coverage, structures, qpv, p.qpv_links, region)
-    names = structures.set_index(structures["id_structure"].astype(str))["nom"].astype(str)
+    names = structures.set_index(as_text(structures["id_structure"]))["nom"].astype(str)
     classified = classify_markets(p.ref, p.coverage, marches, [names[s] for s in p.coverage.structure_ids])
     return Result(diag, classified, market_summary(classified), p.coverage, p.ref)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.codes import plm_parent
+from geo.codes import as_text, plm_parent
 
 # Territory types (perimeters) and place types (markets) share one vocabulary.
 KEY_TYPES = {
@@ -31,7 +31,7 @@ UNRESOLVABLE_TYPES = {"arrondissement": "code d'arrondissement (non géré : tro
 
 def _index(values: pd.Series) -> dict[str, np.ndarray]:
     """Map each distinct non-empty value to the sorted indices where it appears."""
-    codes = values.astype(str).to_numpy()
+    codes = as_text(values).to_numpy(dtype=object)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     uniq, starts = np.unique(sorted_codes, return_index=True)
@@ -53,10 +53,10 @@ class Referentiel:
     @classmethod
     def from_communes(cls, communes: pd.DataFrame) -> "Referentiel":
         c = communes.reset_index(drop=True)
-        ref = cls(codes=c["code_insee"].astype(str).to_numpy(),
+        ref = cls(codes=as_text(c["code_insee"]).to_numpy(dtype=object),
                   population=pd.to_numeric(c["population"]).fillna(0).to_numpy(dtype=np.int64),
-                  dep=c["dep"].astype(str).to_numpy(), reg=c["reg"].astype(str).to_numpy(),
-                  ze=c["ze2020"].astype(str).to_numpy())
+                  dep=as_text(c["dep"]).to_numpy(dtype=object), reg=as_text(c["reg"]).to_numpy(dtype=object),
+                  ze=as_text(c["ze2020"]).to_numpy(dtype=object))
         ref.by = {
             "COM": _index(c["code_insee"]),
             "EPCI": _index(c["epci_siren"]),
@@ -65,7 +65,7 @@ class Referentiel:
             "ZE": _index(c["ze2020"]),
         }
         # postal codes: one commune may have several, one code may serve several communes
-        cp = c["codes_postaux"].astype(str).str.split(";").explode()
+        cp = as_text(c["codes_postaux"]).str.split(";").explode()
         cp = cp[cp.str.strip() != ""].str.strip()
         ref.by["CP"] = {k: np.sort(v.to_numpy()) for k, v in
                         pd.Series(cp.index.to_numpy(), index=cp.to_numpy()).groupby(level=0)}

@@ -1,0 +1,38 @@
+"""Shared fixtures. The store lives in a temporary folder: tests never touch the user's data."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DIAG_DONNEES"] = tempfile.mkdtemp(prefix="diag-test-store-")
+REALDATA = ROOT.parent / "shared" / "realdata"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def demo_ds():
+    from data import demo
+
+    return demo.generate()
+
+
+@pytest.fixture(scope="session")
+def demo_result(demo_ds):
+    from geo import engine
+
+    d = demo_ds
+    return engine.run(d.communes, d.qpv, d.structures, d.perimetres, d.marches, "99")
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.exists():
+        pytest.skip("../shared/realdata absent : tests sur données réelles ignorés")
+    return REALDATA

@@ -1,0 +1,334 @@
+"""Every parser and rule, with tables of valid and invalid examples.
+
+The bad-file corpus has one defect per file; each must be refused (or warned about) with a
+message naming the right line (header = line 1) and column.
+"""
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from tests.conftest import ROOT
+from data.readers import Upload, sniff_separator
+from data.validation import parse_dates, parse_numbers, validate
+
+STRUCTURES = ("id_structure;nom;type_structure;code_commune;nb_facilitateurs;etp\n"
+              "S1;PLIE Nord;PLIE;31555;2;1,5\n"
+              "S2;MDE Sud;MDE;31069;1;1\n")
+PERIMETRES = ("id_structure;type_territoire;code_territoire\n"
+              "S1;epci;243100518\n"
+              "S2;commune;31069\n")
+
+
+def up(name: str, text: str, encoding: str = "utf-8") -> Upload:
+    return Upload(name, text.encode(encoding))
+
+
+def facil(structures: str = STRUCTURES, perimetres: str = PERIMETRES, communes=None):
+    return validate("facilitateurs", [up("structures.csv", structures), up("perimetres.csv", perimetres)],
+                    communes=communes)
+
+
+def where(report):
+    return [(i.level, i.file, i.line, i.column) for i in report.issues]
+
+
+@pytest.mark.parametrize("raw,value", [("12", 12.0), ("12,5", 12.5), ("12.5", 12.5), ("12 345,6", 12345.6),
+                                       ("1.234,5", 1234.5), ("1,234.5", 1234.5), ("\u202f3\u00a0000", 3000.0),
+                                       ("25 %", 25.0), ("-3", -3.0)])
+def test_parse_numbers_valid(raw, value):
+    num, bad = parse_numbers(pd.Series([raw]))
+    assert not bad[0] and num[0] == pytest.approx(value)
+
+
+@pytest.mark.parametrize("raw", ["douze", "1,2,3x", "N/A", "--"])
+def test_parse_numbers_invalid(raw):
+    _, bad = parse_numbers(pd.Series([raw]))
+    assert bad[0]
+
+
+@pytest.mark.parametrize("raw,iso", [("2024-03-14", "2024-03-14"), ("14/03/2024", "2024-03-14"),
+                                     ("2024-03-14T10:00:00", "2024-03-14"), ("2024-03-14+02:00", "2024-03-14")])
+def test_parse_dates_valid(raw, iso):
+    out, bad = parse_dates(pd.Series([raw]))
+    assert not bad[0] and out.iloc[0] == iso
+
+
+@pytest.mark.parametrize("raw", ["2024-02-30", "31/31/2024", "hier", "2024-13-01"])
+def test_parse_dates_invalid(raw):
+    _, bad = parse_dates(pd.Series([raw]))
+    assert bad[0]
+
+
+@pytest.mark.parametrize("text,sep", [("a;b;c\n1;2;3", ";"), ("a,b,c\n1,2,3", ","), ("a\tb\n1\t2", "\t")])
+def test_sniff_separator(text, sep):
+    assert sniff_separator(text) == sep
+
+
+def test_valid_facilitators_are_accepted():
+    loaded = facil()
+    assert loaded.ok and not loaded.report.issues
+    st = loaded.tables["structures"]
+    assert st["etp"].tolist() == [1.5, 1.0]
+    assert st["code_commune"].tolist() == ["31555", "31069"]
+
+
+# one defect per file: (structures, perimetres, level, file, line, column, words in the message)
+CORPUS = [
+    ("missing column", STRUCTURES.replace(";etp", "").replace(";1,5", "").replace(";1\n", "\n"), PERIMETRES,
+     "erreur", "structures.csv", 1, "etp", "colonne obligatoire absente"),
+    ("wrong type", STRUCTURES.replace("S2;MDE Sud;MDE;31069;1;1", "S2;MDE Sud;MDE;31069;un;1"), PERIMETRES,
+     "erreur", "structures.csv", 3, "nb_facilitateurs", "n'est pas un nombre"),
+    ("negative FTE", STRUCTURES.replace("31555;2;1,5", "31555;2;-1"), PERIMETRES,
+     "erreur", "structures.csv", 2, "etp", "négative"),
+    ("FTE above persons", STRUCTURES.replace("31069;1;1", "31069;1;1,5"), PERIMETRES,
+     "erreur", "structures.csv", 3, "etp", "ne peuvent pas dépasser"),
+    ("duplicate id", STRUCTURES + "S1;Autre;PLIE;31555;1;1\n", PERIMETRES,
+     "erreur", "structures.csv", 4, "id_structure", "en double (déjà ligne 2)"),
+    ("unknown structure", STRUCTURES, PERIMETRES + "S9;commune;31555\n",
+     "erreur", "perimetres.csv", 4, "id_structure", "inconnue"),
+    ("structure without perimeter", STRUCTURES + "S3;Asso;Association;31555;1;1\n", PERIMETRES,
+     "erreur", "structures.csv", 4, "id_structure", "aucun périmètre"),
+    ("unknown type_territoire", STRUCTURES, PERIMETRES.replace("S2;commune", "S2;canton"),
+     "erreur", "perimetres.csv", 3, "type_territoire", "valeur inconnue"),
+    ("unknown type_structure", STRUCTURES.replace(";PLIE;", ";Club;"), PERIMETRES,
+     "erreur", "structures.csv", 2, "type_structure", "valeur inconnue"),
+    ("lost leading zero", STRUCTURES.replace("31069;1;1", "1001;1;1"), PERIMETRES,
+     "avertissement", "structures.csv", 3, "code_commune", "complété en « 01001 »"),
+    ("empty value", STRUCTURES.replace("S2;MDE Sud", "S2;"), PERIMETRES,
+     "erreur", "structures.csv", 3, "nom", "valeur obligatoire manquante"),
+]
+
+
+@pytest.mark.parametrize("case,structures,perimetres,level,file,line,column,words", CORPUS,
+                         ids=[c[0] for c in CORPUS])
+def test_bad_facilitator_files(case, structures, perimetres, level, file, line, column, words):
+    loaded = facil(structures, perimetres)
+    hits = [i for i in loaded.report.issues if (i.level, i.file, i.line, i.column) == (level, file, line, column)]
+    assert hits, f"{case}: {where(loaded.report)}"
+    assert any(words in i.message for i in hits)
+    assert loaded.ok == (level == "avertissement")
+
+
+def test_unknown_perimeter_code_against_the_referentiel():
+    communes = pd.DataFrame({"code_insee": ["31555", "31069"], "epci_siren": ["243100518", "243100518"],
+                             "dep": ["31", "31"], "reg": ["76", "76"], "ze2020": ["7613", "7613"]})
+    loaded = facil(perimetres=PERIMETRES + "S1;epci;200000000\n", communes=communes)
+    assert ("erreur", "perimetres.csv", 4, "code_territoire") in where(loaded.report)
+    assert facil(communes=communes).ok
+
+
+MARCHES = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_type;lieu_code;"
+           "considerations_sociales;heures_insertion\n"
+           "M1;Travaux;Ville;Collectivité territoriale;125 000,50;2024-03-14;en cours;commune;31555;"
+           "Clause sociale;1200\n"
+           "M2;Nettoyage;État;État;90000;14/02/2025;terminé;departement;31;Clause sociale;Critère social;300\n")
+
+
+def test_market_table_valid_and_multi_considerations():
+    text = MARCHES.replace("Clause sociale;Critère social;300", "\"Clause sociale;Critère social\";300")
+    loaded = validate("marches", [up("marches.csv", text)])
+    assert loaded.ok, loaded.report.text()
+    m = loaded.tables["marches"]
+    assert m["montant_ht"].tolist() == [125000.5, 90000.0]
+    assert m["date"].tolist() == ["2024-03-14", "2025-02-14"]
+    assert m["considerations_sociales"].tolist() == ["Clause sociale", "Clause sociale;Critère social"]
+
+
+@pytest.mark.parametrize("old,new,column,words", [
+    (";commune;31555;", ";canton;31555;", "lieu_type", "valeur inconnue"),
+    (";Clause sociale;1200", ";Clause verte;1200", "considerations_sociales", "valeur inconnue"),
+    (";2024-03-14;", ";2024-02-30;", "date", "date invalide"),
+    (";en cours;", ";annulé;", "statut", "valeur inconnue"),
+    (";125 000,50;", ";-5;", "montant_ht", "négative"),
+])
+def test_bad_market_files(old, new, column, words):
+    text = MARCHES.replace("Clause sociale;Critère social;300", "\"Clause sociale;Critère social\";300")
+    loaded = validate("marches", [up("marches.csv", text.replace(old, new))])
+    assert not loaded.ok
+    hit = [i for i in loaded.report.errors if i.line == 2 and i.column == column]
+    assert hit and words in hit[0].message, loaded.report.text()
+
+
+def test_market_codes_lost_zero_repaired_with_warning():
+    text = MARCHES.replace(";commune;31555;", ";commune;1001;").replace(
+        "Clause sociale;Critère social;300", "\"Clause sociale\";300")
+    loaded = validate("marches", [up("marches.csv", text)])
+    assert loaded.ok
+    assert loaded.tables["marches"]["lieu_code"].iloc[0] == "01001"
+    assert ("avertissement", "marches.csv", 2, "lieu_code") in where(loaded.report)
+
+
+INDICATEURS = ("annee;territoire;tableau;dimension;modalite;mesure;valeur\n"
+               "2024;76;T03;secteur;BTP;marches;120\n"
+               "2024;FR;T03;secteur;BTP;marches;4500\n")
+
+
+@pytest.mark.parametrize("old,new,column,words", [
+    (";T03;secteur;BTP;marches;120", ";T19;secteur;BTP;marches;120", "tableau", "valeur inconnue"),
+    (";BTP;marches;120", ";BTP;euros;120", "mesure", "valeur inconnue"),
+    ("2024;76;", "deux;76;", "annee", "n'est pas un nombre"),
+    ("2024;76;", "2024;Occitanie;", "territoire", "invalide"),
+    (";marches;120", ";marches;-1", "valeur", "négative"),
+])
+def test_bad_indicator_files(old, new, column, words):
+    loaded = validate("indicateurs", [up("indicateurs.csv", INDICATEURS.replace(old, new))])
+    hit = [i for i in loaded.report.errors if i.line == 2 and i.column == column]
+    assert hit and words in hit[0].message, loaded.report.text()
+
+
+def test_empty_and_unreadable_files():
+    assert "vide" in validate("marches", [up("m.csv", "")]).report.errors[0].message
+    assert "aucune ligne" in validate("marches", [up("m.csv", "id_marche;lieu_type;lieu_code\n")]).report.errors[0].message
+    bad = validate("indicateurs", [Upload("i.xlsx", b"PK\x03\x04 not really a workbook")])
+    assert not bad.ok and "illisible" in bad.report.errors[0].message
+
+
+def test_windows_1252_semicolon_decimal_comma():
+    text = STRUCTURES.replace("PLIE Nord", "PLIE Béziers Méditerranée")
+    loaded = validate("facilitateurs", [up("structures.csv", text, "cp1252"), up("perimetres.csv", PERIMETRES, "cp1252")])
+    assert loaded.ok
+    assert loaded.tables["structures"]["nom"].iloc[0] == "PLIE Béziers Méditerranée"
+    assert loaded.tables["structures"]["etp"].iloc[0] == 1.5
+
+
+def xlsx(sheets: dict[str, list[list]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_where_excel_turned_codes_into_numbers():
+    data = xlsx({"structures": [["id_structure", "nom", "type_structure", "code_commune", "nb_facilitateurs", "etp"],
+                                ["S1", "PLIE", "PLIE", 1001, 2, 1.5]],
+                 "perimetres": [["id_structure", "type_territoire", "code_territoire"], ["S1", "departement", 1],
+                                ["S1", "commune", 1053]]})
+    loaded = validate("facilitateurs", [Upload("facilitateurs.xlsx", data)])
+    assert loaded.ok, loaded.report.text()
+    assert loaded.tables["structures"]["code_commune"].iloc[0] == "01001"
+    assert loaded.tables["perimetres"]["code_territoire"].tolist() == ["01", "01053"]
+    assert {(i.line, i.column) for i in loaded.report.warnings} >= {(2, "code_commune"), (2, "code_territoire"),
+                                                                    (3, "code_territoire")}
+
+
+def test_xlsx_missing_sheet():
+    data = xlsx({"structures": [["id_structure"], ["S1"]]})
+    loaded = validate("facilitateurs", [Upload("facilitateurs.xlsx", data)])
+    assert not loaded.ok and "perimetres" in loaded.report.errors[0].message
+
+
+def test_official_column_names_are_aliases():
+    text = "CODGEO;LIBGEO;DEP;REG;pop_mun;ZE2020;LIBZE2020\n31555;Toulouse;31;76;504078;7613;Toulouse\n"
+    loaded = validate("communes", [up("communes.csv", text)])
+    assert loaded.ok
+    c = loaded.tables["communes"]
+    assert c[["code_insee", "nom", "population", "ze2020"]].iloc[0].tolist() == ["31555", "Toulouse", 504078, "7613"]
+
+
+def test_commune_code_lost_zero_and_duplicates():
+    text = "code_insee;nom\n1001;L'Abergement\n01001;Doublon\n"
+    loaded = validate("communes", [up("communes.csv", text)])
+    assert ("avertissement", "communes.csv", 2, "code_insee") in where(loaded.report)
+    assert ("erreur", "communes.csv", 3, "code_insee") in where(loaded.report)
+
+
+def test_blank_rows_do_not_shift_line_numbers():
+    text = "code_insee;nom;population\n31555;Toulouse;10\n;;\n31069;Blagnac;-3\n"
+    loaded = validate("communes", [up("communes.csv", text)])
+    assert ("erreur", "communes.csv", 4, "population") in where(loaded.report)
+
+
+def geo_file(tmp_path, gdf, name, driver=None):
+    path = tmp_path / name
+    gdf.to_file(path, driver=driver) if driver else gdf.to_parquet(path)
+    return path
+
+
+QPV_GDF = gpd.GeoDataFrame({"code_qp": ["QN03101M", "QN03102M"], "nom_qp": ["Mirail", "Izards"],
+                            "population": [4000, 2500]},
+                           geometry=[shapely.box(570_000, 6_275_000, 571_000, 6_276_000),
+                                     shapely.box(575_000, 6_285_000, 576_000, 6_286_000)], crs="EPSG:2154")
+
+
+@pytest.mark.parametrize("name,driver", [("qpv.gpkg", "GPKG"), ("qpv.geojson", "GeoJSON"), ("qpv.parquet", None)])
+def test_geographic_formats_reprojected_to_lambert93(tmp_path, name, driver):
+    gdf = QPV_GDF.to_crs("EPSG:4326") if driver == "GeoJSON" else QPV_GDF
+    loaded = validate("qpv", [geo_file(tmp_path, gdf, name, driver)])
+    assert loaded.ok, loaded.report.text()
+    q = loaded.tables["qpv"]
+    assert q.crs.to_epsg() == 2154
+    assert q.geometry.area.iloc[0] == pytest.approx(1_000_000, rel=1e-3)
+
+
+def test_zipped_shapefile_and_missing_crs(tmp_path):
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    QPV_GDF.to_file(shp / "qpv.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in shp.iterdir():
+            zf.write(f, f.name)
+    assert validate("qpv", [Upload("qpv.zip", buf.getvalue())]).ok
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in shp.iterdir():
+            if f.suffix != ".prj":
+                zf.write(f, f.name)
+    refused = validate("qpv", [Upload("qpv.zip", buf.getvalue())])
+    assert not refused.ok and "système de coordonnées" in refused.report.errors[0].message
+
+
+def test_geoparquet_without_crs_is_refused(tmp_path):
+    gdf = QPV_GDF.set_crs(None, allow_override=True)
+    refused = validate("qpv", [geo_file(tmp_path, gdf, "qpv.parquet")])
+    assert not refused.ok and "CRS" in refused.report.errors[0].message
+
+
+def test_invalid_geometry_repaired_and_reported(tmp_path):
+    bowtie = shapely.Polygon([(570_000, 6_275_000), (571_000, 6_276_000), (571_000, 6_275_000),
+                              (570_000, 6_276_000)])
+    gdf = QPV_GDF.copy()
+    gdf.loc[1, "geometry"] = bowtie
+    loaded = validate("qpv", [geo_file(tmp_path, gdf, "qpv.gpkg", "GPKG")])
+    assert loaded.ok
+    assert ("avertissement", "qpv.gpkg", 2, None) in where(loaded.report)
+    assert loaded.tables["qpv"].geometry.is_valid.all()
+
+
+def test_report_caps_repeated_messages():
+    rows = "\n".join(f"{31000 + i};C{i};x" for i in range(60))
+    loaded = validate("communes", [up("c.csv", "code_insee;nom;population\n" + rows)])
+    assert len(loaded.report.errors) == 21
+    assert "40 autre(s)" in loaded.report.errors[-1].message
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    (tmp_path / "structures.csv").write_text(STRUCTURES.replace("31069;1;1", "31069;1;3"), encoding="utf-8")
+    (tmp_path / "perimetres.csv").write_text(PERIMETRES, encoding="utf-8")
+    bad = run_cli("validate", "--kind", "facilitateurs", str(tmp_path))
+    assert bad.returncode == 1 and "structures.csv, ligne 3, colonne « etp »" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+    (tmp_path / "structures.csv").write_text(STRUCTURES, encoding="utf-8")
+    assert run_cli("validate", "--kind", "facilitateurs", str(tmp_path)).returncode == 0
+    missing = run_cli("validate", "--kind", "qpv", str(tmp_path / "absent.geojson"))
+    assert missing.returncode == 1 and "introuvable" in missing.stderr and "Traceback" not in missing.stderr
