@@ -129,12 +129,15 @@ def _epci_names(rng, n):
     return [kinds[i % len(kinds)] + r for i, r in enumerate(roots)]
 
 
-def generate(seed: int = SEED, scale: str = "region", n_markets: int | None = None) -> Dataset:
-    """Build the demo dataset (``scale="region"``) or a France-sized set (``scale="france"``)."""
+def generate(seed: int = SEED, scale: str = "region", n_markets: int | None = None, **france) -> Dataset:
+    """Build the demo dataset (``scale="region"``) or a France-sized set (``scale="france"``).
+
+    ``france`` passes sizes to the France generator (``n_communes``, ``n_qpv``, ``n_structures``).
+    """
     if scale == "france":
         from data.demo_france import generate_france
 
-        return generate_france(seed, n_markets=n_markets or 1_000_000)
+        return generate_france(seed, n_markets=n_markets or 1_000_000, **france)
     rng = np.random.default_rng(seed)
     # towns: (offset from centre, spread, number of candidate points), population at centre
     towns = [((0, 0), 9_000, 500, 430_000, "Valbourg"),

@@ -142,34 +142,47 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
 
     # --- QPV: in the région when one of their communes is in C
     q_rows = []
+    q_codes, q_names = as_text(qpv["code_qp"]).tolist(), as_text(qpv["nom_qp"]).tolist()
+    q_pops = pd.to_numeric(qpv["population"], errors="coerce").fillna(0).astype(np.int64).tolist()
     for i, links in enumerate(qpv_links):
         if len(links) == 0 or not in_c[links].any():
             continue
         cov_links = covered[links]
         status = COUVERT if cov_links.all() else (PARTIEL if cov_links.any() else NON_COUVERT)
         covering = ids[m[:, links].any(axis=1)].tolist()
-        q_rows.append({"code_qp": str(qpv["code_qp"].iloc[i]), "nom_qp": str(qpv["nom_qp"].iloc[i]),
-                       "population": int(qpv["population"].iloc[i]), "communes": ";".join(ref.codes[links]),
-                       "statut": status, "structures": ";".join(covering), "_links": links})
+        q_rows.append({"code_qp": q_codes[i], "nom_qp": q_names[i], "population": q_pops[i],
+                       "communes": ";".join(ref.codes[links]), "statut": status, "structures": ";".join(covering),
+                       "_links": links})
     q = pd.DataFrame(q_rows, columns=["code_qp", "nom_qp", "population", "communes", "statut", "structures",
                                       "_links"])
-    unlocated = [str(qpv["code_qp"].iloc[i]) for i, links in enumerate(qpv_links) if len(links) == 0]
+    unlocated = [q_codes[i] for i, links in enumerate(qpv_links) if len(links) == 0]
 
-    # --- zones d'emploi (communes of C only)
-    ze_codes = ref.ze[c_idx]
-    ze_rows = []
+    # --- zones d'emploi (communes of C only), vectorised: one bincount per figure
+    ze_all, ze_names_idx = pd.factorize(pd.Series(ref.ze, dtype=object))
+    n_ze = len(ze_names_idx)
+    z_c = ze_all[c_idx]
+    in_c_pop = np.where(in_c, pop, 0)
+    zpop_all = np.bincount(ze_all, weights=in_c_pop, minlength=n_ze)
+    zcov_all = np.bincount(ze_all, weights=np.where(covered, in_c_pop, 0), minlength=n_ze)
+    zn_all = np.bincount(z_c, minlength=n_ze)
+    zunc_all = np.bincount(z_c[~covered[c_idx]], minlength=n_ze)
+    outside = np.bincount(ze_all[~in_c], minlength=n_ze) > 0
+    # presence[k, z]: structure k covers a commune of C in zone z
+    presence = np.zeros((len(ids), n_ze), dtype=bool)
+    rows_k, cols_c = np.nonzero(m_c)
+    presence[rows_k, z_c[cols_c]] = True
     ze_lib = dict(zip(ref.ze, as_text(communes["ze2020_lib"])))
-    for z in sorted(set(ze_codes) - {"", "nan"}):
-        zmask = np.zeros(len(ref), dtype=bool)
-        zmask[c_idx[ze_codes == z]] = True
-        zpop = int(pop[zmask].sum())
-        zcov = int(pop[zmask & covered].sum())
-        present = m[:, zmask].any(axis=1)
-        straddles = z.startswith("00") or bool(((ref.ze == z) & ~in_c).any())
+    ze_rows = []
+    for zi in sorted(set(z_c.tolist()), key=lambda i: ze_names_idx[i]):
+        z = ze_names_idx[zi]
+        if z in ("", "nan"):
+            continue
+        zpop = int(zpop_all[zi])
         ze_rows.append({"code": z, "nom": ze_lib.get(z, ""), "population": zpop,
-                        "part_couverte": _ratio(zcov, zpop), "nb_structures": int(present.sum()),
-                        "structures": ";".join(ids[present]), "chevauche_region": straddles,
-                        "nb_communes": int(zmask.sum()), "communes_non_couvertes": int((zmask & ~covered).sum())})
+                        "part_couverte": _ratio(zcov_all[zi], zpop), "nb_structures": int(presence[:, zi].sum()),
+                        "structures": ";".join(ids[presence[:, zi]]),
+                        "chevauche_region": bool(z.startswith("00") or outside[zi]),
+                        "nb_communes": int(zn_all[zi]), "communes_non_couvertes": int(zunc_all[zi])})
     ze = pd.DataFrame(ze_rows, columns=["code", "nom", "population", "part_couverte", "nb_structures",
                                         "structures", "chevauche_region", "nb_communes", "communes_non_couvertes"])
 
@@ -177,17 +190,24 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     qpv_pop = np.zeros(len(ids))
     n_qpv = np.zeros(len(ids), dtype=int)
     for links, p in zip(q["_links"], q["population"]):
-        inside = m[:, links[in_c[links]]].any(axis=1) if in_c[links].any() else np.zeros(len(ids), bool)
+        inside = m[:, links[in_c[links]]].any(axis=1)
         qpv_pop += inside * p
         n_qpv += inside
+    cpop_all = (m_c.astype(np.float64) @ pop[c_idx].astype(np.float64)).round().astype(np.int64)
+    valid_z = np.array([z not in ("", "nan") for z in ze_names_idx], dtype=bool)
     st_rows = []
     s_frame = structures.set_index(as_text(structures["id_structure"]))
     for k, sid in enumerate(ids):
-        e_c = m[k] & in_c
-        cpop = int(pop[e_c].sum())
-        zpop = pd.Series(pop[e_c], index=ref.ze[e_c]).groupby(level=0).sum() if e_c.any() else pd.Series(dtype=int)
-        zpop = zpop[[z not in ("", "nan") for z in zpop.index]]
-        ze_dom = str(zpop.sort_values(ascending=False, kind="stable").index[0]) if len(zpop) else None
+        e_c = m_c[k]
+        cpop = int(cpop_all[k])
+        zpop = np.bincount(z_c[e_c], weights=pop[c_idx][e_c], minlength=n_ze)
+        touched = (np.bincount(z_c[e_c], minlength=n_ze) > 0) & valid_z
+        if touched.any():
+            zmax = np.where(touched, zpop, -1.0)
+            best = int(np.argmax(zmax))  # ties: first code in order of appearance
+            ze_dom, dom_pop = str(ze_names_idx[best]), float(zpop[best])
+        else:
+            ze_dom, dom_pop = None, 0.0
         row = s_frame.loc[sid]
         etp = float(row["etp"])
         st_rows.append({
@@ -197,8 +217,8 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
             "population_couverte": cpop, "etp_pour_100k_hab": _ratio(etp, cpop, 100_000),
             "nb_qpv": int(n_qpv[k]), "population_qpv": int(qpv_pop[k]),
             "etp_pour_10k_hab_qpv": _ratio(etp, qpv_pop[k], 10_000),
-            "ze_dominante": ze_dom, "part_ze_dominante": _ratio(zpop.max(), cpop) if len(zpop) else None,
-            "nb_ze": int(len(zpop)),
+            "ze_dominante": ze_dom, "part_ze_dominante": _ratio(dom_pop, cpop) if ze_dom else None,
+            "nb_ze": int(touched.sum()),
         })
     st = pd.DataFrame(st_rows, columns=["id_structure", "nom", "type_structure", "code_commune",
                                         "nb_facilitateurs", "etp", "nb_communes", "population_couverte",
