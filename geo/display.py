@@ -99,6 +99,8 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
     code_pos = {c: i for i, c in enumerate(as_text(communes["code_insee"]))}
     hosts = structures.set_index(as_text(structures["id_structure"]))["code_commune"].astype(str)
     for k, sid in enumerate(structure_ids):
+        if not (membership[k] & in_c).any():
+            continue  # a structure whose area misses the région is not drawn on its map
         idx = np.flatnonzero(membership[k])
         parts = simple[idx]
         parts = parts[~shapely.is_missing(parts)]
@@ -113,8 +115,9 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
             x = y = np.nan
         rows.append({"id_structure": sid, "geometry": area, "x": round(float(x), DECIMALS),
                      "y": round(float(y), DECIMALS)})
-    st = pd.DataFrame(rows)
-    st["geometry"] = to_4326(st["geometry"].to_numpy()) if len(st) else st.get("geometry")
+    st = pd.DataFrame(rows, columns=["id_structure", "geometry", "x", "y"])
+    if len(st):
+        st["geometry"] = to_4326(st["geometry"].to_numpy())
     # QPV of the région with their status
     q = diag_qpv[["code_qp", "nom_qp", "population", "statut", "structures"]].copy()
     qgeom = dict(zip(as_text(qpv["code_qp"]), qpv.geometry.to_numpy()))

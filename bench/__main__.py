@@ -1,0 +1,168 @@
+"""Benchmark of the diagnosis engine and of the maps, on a France-sized synthetic set.
+
+    python -m bench [--json FILE] [--quick]
+
+Times are medians of several runs, in seconds, on this machine; each ratio compares two
+methods measured in the same run (baseline / ours). Sizes are in bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(fn, runs: int = 5) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def naive_map_bytes(ds, res, region: str) -> int:
+    """The same default layers drawn the naive way: raw geometries, no simplification, no rounding."""
+    import folium
+    import shapely
+
+    c = ds.communes.to_crs("EPSG:4326")
+    in_c = (c["reg"] == region).to_numpy()
+    m = folium.Map(tiles=None)
+    folium.GeoJson(c[in_c][["nom", "geometry"]].__geo_interface__).add_to(m)
+    for k in range(len(res.coverage.structure_ids)):
+        area = shapely.union_all(c.geometry.to_numpy()[res.coverage.membership[k]])
+        folium.GeoJson(shapely.to_geojson(area)).add_to(m)
+    folium.GeoJson(ds.qpv.to_crs("EPSG:4326")[["nom_qp", "geometry"]].__geo_interface__).add_to(m)
+    ze = c[c["ze2020"].isin(set(c.loc[in_c, "ze2020"]))].dissolve("ze2020")
+    folium.GeoJson(ze[["geometry"]].__geo_interface__).add_to(m)
+    return len(m.get_root().render().encode())
+
+
+def map_bytes(ds, res, layers, show) -> int:
+    from components.maps import coverage_map, structure_colours
+
+    colours = structure_colours(res.diagnosis.structures["id_structure"].tolist())
+    m = coverage_map(layers, res.diagnosis.structures, colours, show=show, vintage="banc d'essai")
+    return len(m.get_root().render().encode())
+
+
+def synthetic_region(ds, target: int = 4_500) -> str:
+    """Relabel the départements nearest to one point as région "RX" until it holds ``target`` communes."""
+    import shapely
+
+    c = ds.communes
+    cent = shapely.centroid(c.geometry.to_numpy())
+    x, y = shapely.get_x(cent), shapely.get_y(cent)
+    by_dep = c.assign(x=x, y=y).groupby("dep")[["x", "y"]].mean()
+    x0, y0 = by_dep.iloc[0]
+    order = ((by_dep["x"] - x0) ** 2 + (by_dep["y"] - y0) ** 2).sort_values().index
+    sizes = c["dep"].value_counts()
+    chosen, n = [], 0
+    for d in order:
+        chosen.append(d)
+        n += sizes[d]
+        if n >= target:
+            break
+    ds.communes.loc[c["dep"].isin(chosen), "reg"] = "RX"
+    return "RX"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench")
+    p.add_argument("--json", help="write the figures to this JSON file")
+    p.add_argument("--quick", action="store_true", help="smaller set (a tenth), for a smoke run")
+    args = p.parse_args(argv)
+    scale = 10 if args.quick else 1
+
+    from data import demo, store
+    from geo import engine
+    from geo.diagnosis import build_coverage, diagnose
+    from geo.display import build_layers
+    from geo.markets import classify_markets, naive_classify
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    ds = demo.generate(scale="france", n_communes=35_000 // scale, n_qpv=1_600 // scale,
+                       n_structures=300 // scale, n_markets=1_000_000 // scale)
+    out["france_build_s"] = time.perf_counter() - t
+    out["france_communes"], out["france_markets"] = len(ds.communes), len(ds.marches)
+
+    t = time.perf_counter()
+    prep = engine.prepare(ds.communes, ds.qpv, ds.structures, ds.perimetres)
+    out["prepare_france_s"] = time.perf_counter() - t  # référentiel index + QPV x commune overlay, once
+
+    def whole():
+        cov = build_coverage(prep.ref, ds.structures, ds.perimetres)
+        return diagnose(prep.ref, ds.communes, cov, ds.structures, ds.qpv, prep.qpv_links, None)
+
+    out["diagnose_france_s"], _ = timed(whole, runs=7)
+    out["markets_1m_s"], classified = timed(lambda: classify_markets(prep.ref, prep.coverage, ds.marches), runs=3)
+    # naive baseline on a random sample, scaled to the whole set (it is linear in the markets)
+    rng = np.random.default_rng(0)
+    sample = ds.marches.iloc[np.sort(rng.choice(len(ds.marches), 5_000 // scale * 2, replace=False))]
+    t = time.perf_counter()
+    naive = naive_classify(prep.ref, prep.coverage, sample)
+    naive_s = (time.perf_counter() - t) * len(ds.marches) / len(sample)
+    assert naive == classified.loc[sample.index, "couverture"].tolist(), "naive and fast classifications differ"
+    out["markets_naive_s_extrapolated"] = naive_s
+    out["markets_naive_ratio"] = naive_s / out["markets_1m_s"]
+
+    # maps: demo région (default layers) and a synthetic région of 4,500 communes (every layer)
+    demo_ds = demo.generate()
+    res = engine.run(demo_ds.communes, demo_ds.qpv, demo_ds.structures, demo_ds.perimetres, demo_ds.marches, "99")
+    t = time.perf_counter()
+    layers = build_layers(demo_ds.communes, demo_ds.qpv, demo_ds.structures, res.coverage.membership,
+                          res.coverage.structure_ids, "99", res.diagnosis.communes, res.diagnosis.qpv)
+    out["map_layers_cold_s"] = time.perf_counter() - t
+    out["map_payload_bytes_demo"] = map_bytes(demo_ds, res, layers, None)
+    out["map_build_warm_s"], _ = timed(lambda: map_bytes(demo_ds, res, layers, None), runs=5)
+    out["map_payload_bytes_naive_demo"] = naive_map_bytes(demo_ds, res, "99")
+    out["map_payload_ratio"] = out["map_payload_bytes_naive_demo"] / out["map_payload_bytes_demo"]
+
+    region = synthetic_region(ds, 4_500 // scale)
+    rres = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches.head(0), region)
+    rlayers = build_layers(ds.communes, ds.qpv, ds.structures, rres.coverage.membership,
+                           rres.coverage.structure_ids, region, rres.diagnosis.communes, rres.diagnosis.qpv)
+    out["france_region_communes"] = int((ds.communes["reg"] == region).sum())
+    every = {k: True for k in ("zones_blanches", "qpv", "zones_emploi", "epci", "communes")}
+    out["map_payload_bytes_france_region"] = map_bytes(ds, rres, rlayers, every)
+
+    # the local store: reading the whole demo dataset
+    with tempfile.TemporaryDirectory() as tmp:
+        store.save(demo_ds, Path(tmp) / "demo")
+        out["store_read_demo_s"], _ = timed(lambda: store.load(Path(tmp) / "demo"), runs=5)
+        out["store_bytes_demo"] = sum(f.stat().st_size for f in (Path(tmp) / "demo").iterdir())
+
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    targets = {"diagnose_france_s": ("<", 1.0), "markets_1m_s": ("<", 5.0), "markets_naive_ratio": (">", 10),
+               "peak_rss_mb": ("<", 2000), "map_payload_bytes_demo": ("<", 1.5e6),
+               "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3)}
+    print(f"{'mesure':34} {'valeur':>14}   cible")
+    for k, v in out.items():
+        target = targets.get(k)
+        verdict = ""
+        if target:
+            ok = v < target[1] if target[0] == "<" else v > target[1]
+            verdict = f"{target[0]} {target[1]:g}  {'OK' if ok else 'HORS CIBLE'}"
+        print(f"{k:34} {v:14.4g}   {verdict}")
+    if args.quick:
+        print("(--quick : jeu dix fois plus petit, les cibles ne s'appliquent pas)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
