@@ -40,8 +40,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_diagnose(args) -> int:
-    from data import store, validation
+    from data import decp, store, validation
     from data.dataset import empty_table
+    from data.readers import Upload
     from data.report import Report
     from geo import engine
 
@@ -53,23 +54,29 @@ def cmd_diagnose(args) -> int:
         report.extend(loaded.report)
         tables.update(loaded.tables)
     communes = tables.get("communes", ds.communes)
+    given_communes = "communes" in tables
+    if report.ok:
+        regs = communes["reg"].astype(str)
+        regs = regs[regs != ""]
+        default = ds.default_region if not given_communes else (regs.value_counts().index[0] if len(regs) else "")
+        region = args.region or default
+        if region not in set(regs):
+            print(f"Erreur : la région « {region} » est absente du référentiel des communes.", file=sys.stderr)
+            return 1
+        region_deps = set(communes.loc[communes["reg"].astype(str) == region, "dep"].astype(str))
     for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches)):
-        if path:
-            loaded = validation.validate(kind, [path], communes=communes)
+        if path and report.ok:
+            src = Upload.of(path) if kind == "marches" else None
+            if src is not None and decp.looks_like_decp(src):
+                # a national DECP file is cut down to the région before anything heavy is done
+                loaded = decp.load_decp(src, region_deps=region_deps)
+            else:
+                loaded = validation.validate(kind, [path], communes=communes)
             report.extend(loaded.report)
             tables.update(loaded.tables)
     if report.issues:
         print(report.text(), file=sys.stderr)
     if not report.ok:
-        return 1
-    given_communes = "communes" in tables
-    region = args.region or (None if given_communes else ds.default_region)
-    if region is None:
-        regs = tables["communes"]["reg"].astype(str)
-        regs = regs[regs != ""]
-        region = regs.value_counts().index[0] if len(regs) else ""
-    if region not in set(communes["reg"].astype(str)):
-        print(f"Erreur : la région « {region} » est absente du référentiel des communes.", file=sys.stderr)
         return 1
     # with the user's référentiel, a table not given is empty rather than the active dataset's
     def table(name):

@@ -146,8 +146,9 @@ def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
             else:
                 raw = read_csv_text(src.data)
             cols = {}
+            folded = {fold(k): v for k, v in TABULAR_COLUMNS.items()}
             for c in raw.columns:
-                target = TABULAR_COLUMNS.get(fold(c))
+                target = folded.get(fold(c))
                 if target and target not in cols.values():
                     cols[c] = target
             records = raw[list(cols)].rename(columns=cols)
