@@ -1,0 +1,98 @@
+"""Map builders, tested on the rendered document (``m.get_root().render()``)."""
+
+import re
+
+import numpy as np
+import pytest
+import shapely
+
+from components.maps import PALETTE, QPV_COLOURS, coverage_map, points_map, structure_colours
+from geo.display import build_layers, simplify_coverage
+
+CDN = re.compile(r"(cdn\.jsdelivr|cdnjs|unpkg\.com|code\.jquery|bootstrapcdn|netdna|fonts\.googleapis|maxcdn)")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def layers(demo_ds, demo_result):
+    r = demo_result
+    return build_layers(demo_ds.communes, demo_ds.qpv, demo_ds.structures, r.coverage.membership,
+                        r.coverage.structure_ids, "99", r.diagnosis.communes, r.diagnosis.qpv)
+
+
+def render(layers, structures, **kw):
+    colours = structure_colours(structures["id_structure"].tolist())
+    return coverage_map(layers, structures, colours, **kw).get_root().render()
+
+
+def test_layers_present_and_coloured(layers, demo_result):
+    html = render(layers, demo_result.diagnosis.structures)
+    for name in ("Aires des facilitateurs", "Zones blanches (communes non couvertes)", "Quartiers prioritaires (QPV)",
+                 "Zones d\\u0027emploi", "Structures porteuses (taille = ETP)"):
+        assert name in html, name
+    assert "Communes" not in re.findall(r'"(Communes)"', html)  # communes layer off by default
+    for colour in PALETTE[:len(layers.structures)]:
+        assert colour in html
+    for colour in QPV_COLOURS.values():
+        assert colour in html
+    assert "Légende" in html and "Zone blanche : commune non couverte" in html
+    assert html.count("L.circleMarker") == len(layers.structures)
+
+
+def test_no_cdn_and_local_leaflet(layers, demo_result):
+    html = render(layers, demo_result.diagnosis.structures, basemap=False)
+    assert not CDN.search(html), CDN.search(html)
+    assert "/app/static/vendor/leaflet/leaflet.js" in html and "/app/static/vendor/leaflet/leaflet.css" in html
+    assert "tile.openstreetmap" not in html
+    assert "tile.openstreetmap" in render(layers, demo_result.diagnosis.structures, basemap=True)
+
+
+def test_names_are_text_never_markup(layers, demo_result):
+    st = demo_result.diagnosis.structures.copy()
+    st.loc[0, "nom"] = XSS
+    html = render(layers, st, selected=[st.loc[0, "id_structure"]])
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_selection_highlights_and_fades(layers, demo_result):
+    st = demo_result.diagnosis.structures
+    sid = st["id_structure"].iloc[0]
+    html = render(layers, st, selected=[sid])
+    assert '"fillOpacity": 0.45' in html and '"fillOpacity": 0.06' in html
+
+
+def test_every_layer_switchable(layers, demo_result):
+    html = render(layers, demo_result.diagnosis.structures,
+                  show={"zones_blanches": False, "qpv": False, "zones_emploi": False, "epci": True, "communes": True})
+    assert "Zones blanches" not in html and "Quartiers prioritaires" not in html
+    assert '"EPCI"' in html or "EPCI" in html
+    assert html.count("Commune") > 0
+
+
+def test_simplification_keeps_neighbours_together(demo_ds):
+    geoms = demo_ds.communes.geometry.to_numpy()
+    simple = simplify_coverage(geoms, 300.0)
+    assert shapely.coverage_is_valid(simple)
+    before = sum(len(shapely.get_coordinates(g)) for g in geoms)
+    after = sum(len(shapely.get_coordinates(g)) for g in simple)
+    assert after < before
+    assert abs(shapely.union_all(simple).area - shapely.union_all(geoms).area) < 0.01 * shapely.union_all(geoms).area
+
+
+def test_layers_in_wgs84_with_rounded_coordinates(layers):
+    coords = shapely.get_coordinates(layers.communes.geometry.to_numpy())
+    assert (-10 < coords[:, 0]).all() and (coords[:, 0] < 15).all() and (40 < coords[:, 1]).all()
+    assert np.allclose(coords, np.round(coords, 5))
+    minx, miny, maxx, maxy = layers.bounds
+    assert minx < maxx and miny < maxy
+
+
+def test_points_map_escapes_and_colours():
+    import pandas as pd
+
+    pts = pd.DataFrame({"x": [1.0, 1.1], "y": [45.0, 45.1], "classe": ["couvert", "hors_couverture"],
+                        "texte": ["&lt;b&gt;", "ok"]})
+    html = points_map((0.9, 44.9, 1.2, 45.2), pts, {"couvert": "#0072B2", "hors_couverture": "#B2182B"},
+                      {"couvert": "Couvert", "hors_couverture": "Hors couverture"}).get_root().render()
+    assert "#0072B2" in html and "#B2182B" in html and "<b>" not in html.split("</head>")[1].replace("<b>Légende", "")
