@@ -1,0 +1,121 @@
+"""AppTest smoke tests of every page on the demo data, and figures equal to ``cli.py diagnose``."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components import fmt
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+PAGES = ["pages/accueil.py", "pages/carte_facilitateurs.py", "pages/diagnostic_couverture.py",
+         "pages/comparer_facilitateurs.py", "pages/marches.py", "pages/indicateurs.py", "pages/donnees.py"]
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def elements(at: AppTest, kind: str) -> list:
+    def walk(node):
+        yield node
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                yield from walk(child)
+    return [n for n in walk(at._tree) if getattr(n, "type", None) == kind]
+
+
+@pytest.fixture(scope="module")
+def cli_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "diag.json"
+    run = subprocess.run([sys.executable, str(ROOT / "cli.py"), "diagnose", "--json", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_without_exception(page):
+    at = open_page(page)
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title and at.title[0].value
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_coverage_page_figures_equal_cli(cli_json):
+    at = open_page("pages/diagnostic_couverture.py")
+    assert len(at.metric) >= 8 and len(at.dataframe) >= 2
+    assert metric(at, "Population non couverte") == fmt.integer(cli_json["population"]["non_couverte"])
+    assert metric(at, "Zones blanches (communes)") == fmt.integer(cli_json["communes"]["non_couvertes"])
+    assert metric(at, "QPV non couverts") == fmt.integer(cli_json["qpv"]["non_couverts"])
+    assert metric(at, "Population des QPV non couverts") == fmt.integer(cli_json["qpv"]["population_non_couverte"])
+    assert metric(at, "Structures porteuses") == fmt.integer(len(cli_json["structures"]))
+    assert metric(at, "ETP") == fmt.decimal(sum(s["etp"] for s in cli_json["structures"]))
+    blanches = at.dataframe[0].value
+    assert len(blanches) == cli_json["communes"]["non_couvertes"]
+    zones = at.dataframe[1].value
+    assert sorted(zones["Code"]) == sorted(z["code"] for z in cli_json["zones_emploi"])
+
+
+def test_markets_page_figures_equal_cli(cli_json):
+    at = open_page("pages/marches.py")
+    assert len(at.metric) >= 3 and len(at.dataframe) >= 1
+    m = cli_json["marches"]
+    assert metric(at, "Marchés lus") == fmt.integer(m["total"])
+    assert metric(at, "Avec considération sociale") == fmt.integer(m["avec_consideration_sociale"])
+    assert metric(at, "Hors couverture") == fmt.integer(m["hors_couverture"])
+    assert metric(at, "Plusieurs facilitateurs") == fmt.integer(m["multi_facilitateurs"])
+    gaps = at.dataframe[0].value
+    assert len(gaps) == m["avec_consideration_sociale"] - m["couvert"]
+    # a filter narrows the list
+    at.multiselect(key="marches.filtre.classe").set_value(["hors_couverture"]).run()
+    assert len(at.dataframe[0].value) == m["hors_couverture"]
+
+
+def test_comparison_page_has_overlap_table(cli_json):
+    at = open_page("pages/comparer_facilitateurs.py")
+    assert len(at.dataframe) >= 1
+    chosen = at.multiselect(key="comparer.structures").value
+    assert len(chosen) == 2
+    overlap = next(d.value for d in at.dataframe if "Communes partagées" in d.value.columns)
+    assert overlap["Communes partagées"].iloc[0] > 0
+
+
+def test_map_page_selection_shows_the_card(cli_json):
+    at = open_page("pages/carte_facilitateurs.py")
+    at.selectbox(key="carte.structure").set_value("S01").run()
+    assert not at.exception
+    s01 = next(s for s in cli_json["structures"] if s["id_structure"] == "S01")
+    assert metric(at, "Population couverte") == fmt.integer(s01["population_couverte"])
+    assert any("Voisins" in md.value for md in at.markdown)
+
+
+def test_indicators_page_shows_every_table():
+    at = open_page("pages/indicateurs.py")
+    charts = elements(at, "vega_lite_chart")
+    assert len(charts) >= 18
+    assert len(at.dataframe) >= 18
+
+
+def test_app_router_draws_the_shared_sidebar():
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    assert at.selectbox(key="sidebar.region").value == "99"
+    assert any("Région de démonstration – données fictives" in i.value for i in at.sidebar.info)
+
+
+def test_home_page_labels_the_demo():
+    at = open_page("pages/accueil.py")
+    assert any("Région de démonstration – données fictives" in i.value for i in at.info)
+    assert len(at.metric) >= 6
