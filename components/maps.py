@@ -60,7 +60,7 @@ def _offline(m: folium.Map) -> folium.Map:
 def base_map(bounds, basemap: bool = False, height: str = "100%") -> folium.Map:
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=8, tiles=None,
-                   control_scale=True, prefer_canvas=True, height=height)
+                   control_scale=True, height=height, zoom_snap=0.25, zoom_delta=0.5)
     _offline(m)
     if basemap:
         folium.TileLayer("OpenStreetMap", name="Fond OpenStreetMap", attr="© OpenStreetMap", control=True,
@@ -79,6 +79,7 @@ class Legend(MacroElement):
 {% macro html(this, kwargs) %}
 <div class="diag-legend" style="position:absolute;bottom:28px;right:12px;z-index:1000;background:white;
  padding:12px 16px;border:1px solid #999;border-radius:6px;font-size:17px;line-height:1.5;max-width:360px;
+ font-family:"Source Sans Pro","Source Sans 3",Arial,sans-serif;
  max-height:70%;overflow:auto;box-shadow:0 1px 4px rgba(0,0,0,.3)">
 <div style="font-weight:bold;margin-bottom:4px">{{ this.title }}</div>
 {% for colour, label, kind in this.items %}
@@ -198,7 +199,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 f"ETP pour 100 000 hab. : {fmt.decimal(s.get('etp_pour_100k_hab'), 2)}")
         folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
                             fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95,
-                            tooltip=folium.Tooltip(text), popup=folium.Popup(text, max_width=360)).add_to(hosts)
+                            # a tooltip, not a folium.Popup: popups need jQuery, which is not shipped
+                            tooltip=folium.Tooltip(text, sticky=True)).add_to(hosts)
     hosts.add_to(m)
 
     items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in colours

@@ -20,7 +20,9 @@ def column_config(df: pd.DataFrame) -> dict:
     config = {}
     for col in df.columns:
         label = LABELS.get(col, col)
-        if col in SHARE_COLUMNS:
+        if col in ("annee", "Année"):
+            config[label] = st.column_config.NumberColumn(label, format="%d")
+        elif col in SHARE_COLUMNS:
             config[label] = st.column_config.NumberColumn(label, format="percent")
         elif pd.api.types.is_float_dtype(df[col]):
             config[label] = st.column_config.NumberColumn(label, format="localized")

@@ -125,7 +125,7 @@ def followup(ind: pd.DataFrame, region: str) -> pd.DataFrame:
          share("T18", "beneficiaires", "Emploi durable", within_modalite="12 mois")),
         ("Contrats en CDI ou CDD", share("T07", "contrats", "CD")),
         ("Part des femmes parmi les bénéficiaires", share("T08", "beneficiaires", "Femmes")),
-        ("Part des résidents de QPV", share("T09", "beneficiaires", "QPV")),
+        ("Part des résidents de QPV", share("T09", "beneficiaires", "Résident")),
         ("Part des travailleurs handicapés", share("T06", "beneficiaires", "handicap")),
         ("Part des marchés hors BTP (diversification)", [
             {**r, "part": 1 - r["part"]} for r in share("T03", "marches", "Bâtiment")]),

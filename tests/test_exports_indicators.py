@@ -114,6 +114,8 @@ def test_order_missing_tables_and_followup(demo_ds):
     women = fu[fu["indicateur"].str.contains("femmes")]
     assert len(women) == 2 and (women["france"].between(0.12, 0.2)).all()
     assert np.allclose(fu["ecart"], fu["region"] - fu["france"])
+    qpv = fu[fu["indicateur"].str.contains("QPV")]
+    assert (qpv["france"].between(0.2, 0.4)).all()  # 30 % nationally, not "Hors QPV" counted in
 
 
 def test_png_export_is_a_png(demo_ds):

@@ -44,6 +44,7 @@ def test_no_cdn_and_local_leaflet(layers, demo_result):
     assert not CDN.search(html), CDN.search(html)
     assert "/app/static/vendor/leaflet/leaflet.js" in html and "/app/static/vendor/leaflet/leaflet.css" in html
     assert "tile.openstreetmap" not in html
+    assert "$(" not in html  # nothing may need jQuery: it is not shipped
     assert "tile.openstreetmap" in render(layers, demo_result.diagnosis.structures, basemap=True)
 
 

@@ -12,8 +12,8 @@ from components import fmt
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-PAGES = ["pages/accueil.py", "pages/carte_facilitateurs.py", "pages/diagnostic_couverture.py",
-         "pages/comparer_facilitateurs.py", "pages/marches.py", "pages/indicateurs.py", "pages/donnees.py"]
+PAGES = ["app_pages/accueil.py", "app_pages/carte_facilitateurs.py", "app_pages/diagnostic_couverture.py",
+         "app_pages/comparer_facilitateurs.py", "app_pages/marches.py", "app_pages/indicateurs.py", "app_pages/donnees.py"]
 
 
 def open_page(page: str) -> AppTest:
@@ -47,6 +47,8 @@ def test_page_runs_without_exception(page):
     at = open_page(page)
     assert not at.exception, [e.message for e in at.exception]
     assert at.title and at.title[0].value
+    # every page is framed by the router's shared sidebar
+    assert at.selectbox(key="sidebar.region").value == "99"
 
 
 def metric(at, label):
@@ -54,7 +56,7 @@ def metric(at, label):
 
 
 def test_coverage_page_figures_equal_cli(cli_json):
-    at = open_page("pages/diagnostic_couverture.py")
+    at = open_page("app_pages/diagnostic_couverture.py")
     assert len(at.metric) >= 8 and len(at.dataframe) >= 2
     assert metric(at, "Population non couverte") == fmt.integer(cli_json["population"]["non_couverte"])
     assert metric(at, "Zones blanches (communes)") == fmt.integer(cli_json["communes"]["non_couvertes"])
@@ -69,7 +71,7 @@ def test_coverage_page_figures_equal_cli(cli_json):
 
 
 def test_markets_page_figures_equal_cli(cli_json):
-    at = open_page("pages/marches.py")
+    at = open_page("app_pages/marches.py")
     assert len(at.metric) >= 3 and len(at.dataframe) >= 1
     m = cli_json["marches"]
     assert metric(at, "Marchés lus") == fmt.integer(m["total"])
@@ -84,7 +86,7 @@ def test_markets_page_figures_equal_cli(cli_json):
 
 
 def test_comparison_page_has_overlap_table(cli_json):
-    at = open_page("pages/comparer_facilitateurs.py")
+    at = open_page("app_pages/comparer_facilitateurs.py")
     assert len(at.dataframe) >= 1
     chosen = at.multiselect(key="comparer.structures").value
     assert len(chosen) == 2
@@ -93,7 +95,7 @@ def test_comparison_page_has_overlap_table(cli_json):
 
 
 def test_map_page_selection_shows_the_card(cli_json):
-    at = open_page("pages/carte_facilitateurs.py")
+    at = open_page("app_pages/carte_facilitateurs.py")
     at.selectbox(key="carte.structure").set_value("S01").run()
     assert not at.exception
     s01 = next(s for s in cli_json["structures"] if s["id_structure"] == "S01")
@@ -102,7 +104,7 @@ def test_map_page_selection_shows_the_card(cli_json):
 
 
 def test_indicators_page_shows_every_table():
-    at = open_page("pages/indicateurs.py")
+    at = open_page("app_pages/indicateurs.py")
     charts = elements(at, "vega_lite_chart")
     assert len(charts) >= 18
     assert len(at.dataframe) >= 18
@@ -116,6 +118,6 @@ def test_app_router_draws_the_shared_sidebar():
 
 
 def test_home_page_labels_the_demo():
-    at = open_page("pages/accueil.py")
+    at = open_page("app_pages/accueil.py")
     assert any("Région de démonstration – données fictives" in i.value for i in at.info)
     assert len(at.metric) >= 6

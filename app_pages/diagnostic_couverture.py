@@ -20,11 +20,11 @@ st.caption(f"{regions.get(region, region)} – définitions : une commune est co
            "périmètre déclaré d'au moins une structure ; un QPV est couvert quand toutes ses communes le sont.")
 c = st.columns(4)
 c[0].metric("Population non couverte", fmt.integer(s["population"]["non_couverte"]),
-            f"{fmt.percent(s['population']['part_non_couverte'])} de la population", delta_color="off")
+            f"{fmt.percent(s['population']['part_non_couverte'])} de la population", delta_color="off", delta_arrow="off")
 c[1].metric("Zones blanches (communes)", fmt.integer(s["communes"]["non_couvertes"]),
-            f"sur {fmt.integer(s['communes']['total'])} communes", delta_color="off")
+            f"sur {fmt.integer(s['communes']['total'])} communes", delta_color="off", delta_arrow="off")
 c[2].metric("QPV non couverts", fmt.integer(s["qpv"]["non_couverts"]),
-            f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts", delta_color="off")
+            f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts", delta_color="off", delta_arrow="off")
 c[3].metric("Population des QPV non couverts", fmt.integer(s["qpv"]["population_non_couverte"]))
 c = st.columns(4)
 c[0].metric("Structures porteuses", fmt.integer(s["structures"]["total"]))

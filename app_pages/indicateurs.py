@@ -31,9 +31,9 @@ if len(fu):
     latest = fu[fu["annee"] == fu["annee"].max()]
     cols = st.columns(3)
     for i, row in enumerate(latest.itertuples(index=False)):
-        cols[i % 3].metric(row.indicateur, fmt.percent(row.region),
-                           f"{fmt.decimal(100 * row.ecart, 1)} pt par rapport à la France ({fmt.percent(row.france)})"
-                           if row.ecart == row.ecart else None, delta_color="off")
+        gap = (("+" if row.ecart >= 0 else "") + fmt.decimal(100 * row.ecart, 1)
+               + f" pt par rapport à la France ({fmt.percent(row.france)})") if row.ecart == row.ecart else None
+        cols[i % 3].metric(row.indicateur, fmt.percent(row.region), gap, delta_color="off")
     show_table(fu, key="indicateurs.suivi", export_name="suivi_fiche3", filterable=False)
 
 for table in table_order():

@@ -65,7 +65,7 @@ shown = filter_markets(social, statuts, acheteurs, montant, annees, classes, reg
 c = st.columns(4)
 c[0].metric("Marchés lus", fmt.integer(len(table)))
 c[1].metric("Avec considération sociale", fmt.integer(len(social)), f"{fmt.integer(len(shown))} après filtres",
-            delta_color="off")
+            delta_color="off", delta_arrow="off")
 c[2].metric("Montant HT (filtrés)", fmt.euros(pd.to_numeric(shown["montant_ht"], errors="coerce").sum()))
 c[3].metric("Heures d'insertion (filtrés)", fmt.integer(pd.to_numeric(shown["heures_insertion"],
                                                                       errors="coerce").sum()))
