@@ -7,8 +7,12 @@ PORT ?= 8501
 
 .PHONY: run test bench install install-dev browser clean
 
+# Debian's Python needs python3-venv for `python3 -m venv`: installed when missing and root.
 $(BIN)/activate:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
+	  else echo "Installez python3-venv : sudo apt-get install python3-venv"; exit 1; fi; \
+	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: requirements.txt $(BIN)/activate

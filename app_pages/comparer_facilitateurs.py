@@ -19,7 +19,8 @@ colours = maps.structure_colours(d.structures["id_structure"].tolist())
 st.title("Comparer les facilitateurs")
 default = d.overlaps.sort_values("population_partagee", ascending=False)[["id_a", "id_b"]].head(1).values.ravel()
 chosen = st.multiselect("Structures à comparer (deux ou plus)", list(names), default=list(default)[:2],
-                        format_func=lambda s: names.get(s, s), key="comparer.structures")
+                        format_func=lambda s: names.get(s, s), key="comparer.structures",
+                        placeholder="Choisissez des structures")
 if len(chosen) < 2:
     st.info("Choisissez au moins deux structures.")
     st.stop()

@@ -6,7 +6,7 @@ import streamlit as st
 from components import fmt, maps
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
-from data import cache
+from data import cache, decp
 from data.readers import Upload
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from data.validation import validate_marches
@@ -30,7 +30,12 @@ if source.startswith("Importer"):
     up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
                           type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
     if up is not None:
-        loaded = validate_marches(Upload(up.name, up.getvalue()))
+        src = Upload(up.name, up.getvalue())
+        if decp.looks_like_decp(src):  # a national file is cut down to the région first
+            deps = set(ds.communes.loc[ds.communes["reg"] == region, "dep"])
+            loaded = decp.load_decp(src, region_deps=deps)
+        else:
+            loaded = validate_marches(src)
         if not loaded.ok:
             st.error(loaded.report.summary() + " Les marchés du jeu de données restent affichés.")
             show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
@@ -49,14 +54,17 @@ social = table[table["avec_consideration_sociale"]]
 
 with st.sidebar:
     st.markdown("### Filtres des marchés")
-    statuts = st.multiselect("Statut", list(MARKET_STATUSES), key="marches.filtre.statut")
-    acheteurs = st.multiselect("Type d'acheteur", list(BUYER_TYPES), key="marches.filtre.type_acheteur")
+    statuts = st.multiselect("Statut", list(MARKET_STATUSES), key="marches.filtre.statut", placeholder="Tous")
+    acheteurs = st.multiselect("Type d'acheteur", list(BUYER_TYPES), key="marches.filtre.type_acheteur",
+                               placeholder="Tous")
     montants = pd.to_numeric(social["montant_ht"], errors="coerce")
     top = float(montants.max()) if montants.notna().any() else 0.0
-    montant = st.slider("Montant HT (€)", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="marches.filtre.montant")
+    montant = st.slider("Montant HT (€)", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="marches.filtre.montant",
+                        format="%.0f €")
     years = sorted({d[:4] for d in social["date"].astype(str) if d[:4].isdigit()})
-    annees = st.multiselect("Année", years, key="marches.filtre.annee")
-    classes = st.multiselect("Couverture", list(CLASSES), format_func=CLASS_LABELS.get, key="marches.filtre.classe")
+    annees = st.multiselect("Année", years, key="marches.filtre.annee", placeholder="Toutes")
+    classes = st.multiselect("Couverture", list(CLASSES), format_func=CLASS_LABELS.get, key="marches.filtre.classe",
+                             placeholder="Toutes")
     reg_choice = st.selectbox("Marchés régionaux", ["Tous", "Régionaux seulement", "Non régionaux"],
                               key="marches.filtre.regional")
 regional = {"Tous": None, "Régionaux seulement": True, "Non régionaux": False}[reg_choice]

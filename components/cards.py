@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import fmt
 from components.exports import french
+from components.tables import column_config
 
 
 def structure_figures(result, sid: str) -> dict:
@@ -56,16 +57,15 @@ def structure_card(result, sid: str, key: str = "carte.fiche") -> None:
     nb = neighbours(result, sid)
     st.markdown("**Voisins (aires partagées)**")
     if len(nb):
-        st.dataframe(french(nb), hide_index=True, key=f"{key}.voisins")
+        st.dataframe(french(nb), hide_index=True, key=f"{key}.voisins", column_config=column_config(nb))
     else:
         st.caption("Aucune aire partagée.")
     q = qpv_of(result, sid)
     st.markdown("**QPV couverts**")
     if len(q):
-        st.dataframe(french(q), hide_index=True, key=f"{key}.qpv")
+        st.dataframe(french(q), hide_index=True, key=f"{key}.qpv", column_config=column_config(q))
     else:
         st.caption("Aucun QPV dans l'aire.")
     z = ze_of(result, sid)
     st.markdown("**Zones d'emploi**")
-    st.dataframe(french(z), hide_index=True, key=f"{key}.ze", column_config={
-        "Part de la population couverte": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(french(z), hide_index=True, key=f"{key}.ze", column_config=column_config(z))

@@ -72,6 +72,24 @@ def base_map(bounds, basemap: bool = False, height: str = "100%") -> folium.Map:
     return m
 
 
+class SafePopup(MacroElement):
+    """A popup bound with plain Leaflet (folium.Popup needs jQuery, which is not shipped).
+
+    ``html`` must already be escaped where it holds user text; it is passed as a JSON string.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {"maxWidth": 360});
+{% endmacro %}
+""")
+
+    def __init__(self, html_text: str):
+        super().__init__()
+        self._name = "SafePopup"
+        self.html = html_text
+
+
 class Legend(MacroElement):
     """A French legend drawn inside the map, large enough to read from the back of a room."""
 
@@ -199,8 +217,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 f"ETP pour 100 000 hab. : {fmt.decimal(s.get('etp_pour_100k_hab'), 2)}")
         folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
                             fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95,
-                            # a tooltip, not a folium.Popup: popups need jQuery, which is not shipped
-                            tooltip=folium.Tooltip(text, sticky=True)).add_to(hosts)
+                            tooltip=folium.Tooltip(text, sticky=True)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
 
     items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in colours
