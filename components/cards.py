@@ -54,18 +54,14 @@ def structure_card(result, sid: str, key: str = "carte.fiche") -> None:
     st.markdown(f"**Zone d'emploi dominante** : {fmt.md(ze_name.get(dom, dom or '–'))} "
                 f"({fmt.percent(f['part_ze_dominante'])} de sa population) ; "
                 f"{fmt.integer(f['nb_ze'])} zone(s) d'emploi touchée(s).")
-    nb = neighbours(result, sid)
-    st.markdown("**Voisins (aires partagées)**")
-    if len(nb):
-        st.dataframe(french(nb), hide_index=True, key=f"{key}.voisins", column_config=column_config(nb))
+    _small_table("Voisins (aires partagées)", neighbours(result, sid), "Aucune aire partagée.", f"{key}.voisins")
+    _small_table("QPV couverts", qpv_of(result, sid), "Aucun QPV dans l'aire.", f"{key}.qpv")
+    _small_table("Zones d'emploi", ze_of(result, sid), "Aucune zone d'emploi.", f"{key}.ze")
+
+
+def _small_table(title: str, df: pd.DataFrame, empty: str, key: str) -> None:
+    st.markdown(f"**{title}**")
+    if len(df):
+        st.dataframe(french(df), hide_index=True, key=key, column_config=column_config(df))
     else:
-        st.caption("Aucune aire partagée.")
-    q = qpv_of(result, sid)
-    st.markdown("**QPV couverts**")
-    if len(q):
-        st.dataframe(french(q), hide_index=True, key=f"{key}.qpv", column_config=column_config(q))
-    else:
-        st.caption("Aucun QPV dans l'aire.")
-    z = ze_of(result, sid)
-    st.markdown("**Zones d'emploi**")
-    st.dataframe(french(z), hide_index=True, key=f"{key}.ze", column_config=column_config(z))
+        st.caption(empty)
