@@ -21,10 +21,11 @@ from components import fmt
 from data.assets import LEAFLET_CSS, LEAFLET_JS
 from geo.display import DisplayLayers
 
-# Colour-blind-safe palettes: Okabe-Ito, then Paul Tol's "muted".
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-           "#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE", "#DDCC77"]
-QPV_COLOURS = {"couvert": "#0072B2", "partiel": "#E69F00", "non couvert": "#B2182B"}
+# Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
+# they are the QPV's). QPV statuses differ by lightness too: white, yellow, dark red, black outline.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+           "#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE"]
+QPV_COLOURS = {"couvert": "#FFFFFF", "partiel": "#FFD400", "non couvert": "#B2182B"}
 BLANCHE = "#3A3A3A"
 LOCAL_JS = [("leaflet", LEAFLET_JS)]
 LOCAL_CSS = [("leaflet_css", LEAFLET_CSS)]
@@ -97,7 +98,7 @@ class Legend(MacroElement):
 {% macro html(this, kwargs) %}
 <div class="diag-legend" style="position:absolute;bottom:28px;right:12px;z-index:1000;background:white;
  padding:12px 16px;border:1px solid #999;border-radius:6px;font-size:17px;line-height:1.5;max-width:360px;
- font-family:"Source Sans Pro","Source Sans 3",Arial,sans-serif;
+ font-family:'Source Sans Pro','Source Sans 3','DejaVu Sans',Arial,sans-serif;
  max-height:70%;overflow:auto;box-shadow:0 1px 4px rgba(0,0,0,.3)">
 <div style="font-weight:bold;margin-bottom:4px">{{ this.title }}</div>
 {% for colour, label, kind in this.items %}
@@ -198,8 +199,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                                "pop": lambda r: fmt.integer(r.population),
                                                "statut": lambda r: esc(r.statut)}),
                        name="Quartiers prioritaires (QPV)",
-                       style_function=lambda f: {"color": QPV_COLOURS.get(f["properties"]["statut"], "#333"),
-                                                 "weight": 2, "fillColor": QPV_COLOURS.get(
+                       style_function=lambda f: {"color": "#000000", "weight": 2, "fillColor": QPV_COLOURS.get(
                                                      f["properties"]["statut"], "#333"), "fillOpacity": 0.85},
                        tooltip=folium.GeoJsonTooltip(["nom", "code", "pop", "statut"],
                                                      aliases=["QPV", "Code", "Population", "Couverture"])).add_to(m)

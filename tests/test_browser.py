@@ -177,3 +177,24 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "donnees_fichier_refuse.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
     w.close()
+
+
+def test_click_on_an_area_opens_its_card(server, browser):
+    w = Watched(browser)
+    page = w.page
+    page.goto(server)
+    wait_app(page)
+    page.get_by_role("link", name="Carte des facilitateurs").click()
+    wait_app(page)
+    frame = map_frame(page)
+    frame.locator('path[fill-opacity="0.22"]').first.dispatch_event("click")
+    page.get_by_text("Voisins (aires partagées)").first.wait_for(timeout=60_000)
+    wait_app(page)
+    map_frame(page)
+    page.wait_for_timeout(1000)
+    assert page.get_by_text("Population couverte").first.is_visible()
+    # the selected area is highlighted, the others fade
+    assert frame.locator('path[fill-opacity="0.45"]').count() == 1
+    page.screenshot(path=str(ARTIFACTS / "carte_structure_selectionnee.png"))
+    assert not w.external and not w.errors, (w.external, w.errors)
+    w.close()
