@@ -32,6 +32,11 @@ with st.sidebar:
                           format_func=lambda s: names.get(s, s))
 
 selected = [] if choice == "(aucune)" else [choice]
+if not layers.drawable:
+    st.warning(maps.NO_OUTLINES, icon=":material/map:")
+    if selected:
+        cards.structure_card(result, choice)
+    st.stop()
 m = maps.coverage_map(layers, structures, colours, selected=selected, show=show,
                       vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
                       basemap=basemap_on())

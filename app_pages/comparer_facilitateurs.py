@@ -30,14 +30,16 @@ for col, sid in zip(cols, chosen):
     with col:
         cards.structure_card(result, sid, key=f"comparer.fiche.{sid}")
 
-shared_codes = shared_communes(result, chosen)
-shared_geom = maps.dissolve_codes(layers, shared_codes)
-m = maps.coverage_map(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
-                      show={"zones_blanches": False, "qpv": True, "zones_emploi": True},
-                      vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
-                      basemap=basemap_on(), shared=shared_geom)
-st.markdown("#### Les aires et leur partie commune (hachurée en noir)")
-maps.show(m, key="comparer.map", height=640)
+if layers.drawable:
+    shared_geom = maps.dissolve_codes(layers, shared_communes(result, chosen))
+    m = maps.coverage_map(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
+                          show={"zones_blanches": False, "qpv": True, "zones_emploi": True},
+                          vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
+                          basemap=basemap_on(), shared=shared_geom)
+    st.markdown("#### Les aires et leur partie commune (en noir, tiretée)")
+    maps.show(m, key="comparer.map", height=640)
+else:
+    st.warning(maps.NO_OUTLINES, icon=":material/map:")
 
 show_table(overlaps_between(d.overlaps, chosen, names), key="comparer.chevauchements",
            title="Ce que les structures partagent", export_name="chevauchements", filterable=False)

@@ -92,18 +92,20 @@ show_table(gaps_view, key="marches.non_couverts",
            export_name="marches_non_couverts")
 
 st.divider()
-pts = place_points(result.ref, layers.commune_xy, shown)
-pts = pd.concat([pts, shown[["couverture", "objet", "acheteur", "raison"]]], axis=1).dropna(subset=["x", "y"])
-pts = pts.head(MAP_LIMIT).assign(classe=lambda d: d["couverture"],
-                                 texte=lambda d: [maps.esc(f"{o} – {a} : {r}") for o, a, r in
-                                                  zip(d["objet"], d["acheteur"], d["raison"])])
 st.markdown("#### Carte des marchés (au centre de leur lieu d'exécution)")
-if len(shown) > MAP_LIMIT:
-    st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
-m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
-                    basemap=basemap_on(), title="Couverture des marchés",
-                    vintage=f"{ds.label}")
-maps.show(m, key="marches.map", height=620)
+if layers.drawable:
+    pts = place_points(result.ref, layers.commune_xy, shown)
+    pts = pd.concat([pts, shown[["couverture", "objet", "acheteur", "raison"]]], axis=1).dropna(subset=["x", "y"])
+    pts = pts.head(MAP_LIMIT).assign(classe=lambda d: d["couverture"],
+                                     texte=lambda d: [maps.esc(f"{o} – {a} : {r}") for o, a, r in
+                                                      zip(d["objet"], d["acheteur"], d["raison"])])
+    if len(shown) > MAP_LIMIT:
+        st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
+    m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
+                        basemap=basemap_on(), title="Couverture des marchés", vintage=f"{ds.label}")
+    maps.show(m, key="marches.map", height=620)
+else:
+    st.warning(maps.NO_OUTLINES, icon=":material/map:")
 
 st.divider()
 buyers = (gaps.assign(montant=pd.to_numeric(gaps["montant_ht"], errors="coerce"),

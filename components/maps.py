@@ -259,6 +259,11 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
     return m
 
 
+NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la carte ne peut pas être dessinée. "
+               "Importez les communes avec leurs géométries (GeoJSON, GeoPackage, GeoParquet ou Shapefile zippé) "
+               "sur la page « Données ». Les tableaux restent exacts : ils ne dépendent que des codes.")
+
+
 def show(m: folium.Map, key: str, height: int = 760, returned_objects: list[str] | None = None):
     """Draw with streamlit-folium; by default nothing comes back, so panning never reruns."""
     from streamlit_folium import st_folium

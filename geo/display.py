@@ -78,6 +78,11 @@ class DisplayLayers:
     bounds: tuple[float, float, float, float]  # minx, miny, maxx, maxy in 4326
     commune_xy: np.ndarray  # (n, 2) a point inside each commune of the référentiel, in 4326
 
+    @property
+    def drawable(self) -> bool:
+        """False when the région's communes came without outlines (a plain table)."""
+        return self.region_outline is not None and not np.isnan(self.bounds).any()
+
 
 def build_layers(communes, qpv, structures, membership: np.ndarray, structure_ids: list[str],
                  region: str, diag_communes: pd.DataFrame, diag_qpv: pd.DataFrame,
@@ -89,7 +94,8 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
     # simplify the région and its neighbours' touching communes together: shared edges stay shared
     simple = simplify_coverage(geoms, tolerance)
     simple_c = simple[in_c]
-    outline = shapely.coverage_union_all(simple_c[~shapely.is_missing(simple_c)]) if in_c.any() else None
+    drawn = simple_c[~shapely.is_missing(simple_c)]
+    outline = shapely.coverage_union_all(drawn) if len(drawn) else None
     com = diag_communes[["code_insee", "nom", "population", "couverte", "structures", "epci_nom",
                          "ze2020_lib"]].copy()
     com["geometry"] = to_4326(simple_c)
@@ -140,7 +146,7 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
     ep_df = pd.DataFrame({"code": ep.index, "nom": [epci_names.get(e, "") for e in ep.index],
                           "geometry": to_4326(ep.to_numpy())})
     outline4326 = to_4326(np.array([outline], dtype=object))[0] if outline is not None else None
-    bounds = tuple(shapely.bounds(outline4326)) if outline4326 is not None else (-5.0, 41.0, 10.0, 51.5)
+    bounds = tuple(shapely.bounds(outline4326)) if outline4326 is not None else (np.nan,) * 4
     present = ~shapely.is_missing(centroids)
     xy = np.full((len(centroids), 2), np.nan)
     if present.any():

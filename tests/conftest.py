@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DIAG_DONNEES"] = tempfile.mkdtemp(prefix="diag-test-store-")
+# tests read the real error (the app itself never shows one: see .streamlit/config.toml)
+os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 REALDATA = ROOT.parent / "shared" / "realdata"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 

@@ -121,3 +121,21 @@ def test_home_page_labels_the_demo():
     at = open_page("app_pages/accueil.py")
     assert any("Région de démonstration – données fictives" in i.value for i in at.info)
     assert len(at.metric) >= 6
+
+
+def test_pages_without_any_geometry(tmp_path, monkeypatch, demo_ds):
+    """A référentiel imported as a plain table (no outlines): every page still works."""
+    import geopandas as gpd
+
+    from data import store
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    ds = demo_ds.replace(
+        communes=gpd.GeoDataFrame(demo_ds.communes.drop(columns="geometry"), geometry=[None] * len(demo_ds.communes),
+                                  crs="EPSG:2154"),
+        qpv=gpd.GeoDataFrame(demo_ds.qpv.drop(columns="geometry"), geometry=[None] * len(demo_ds.qpv),
+                             crs="EPSG:2154"))
+    store.save_active(ds)
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, [e.message for e in at.exception])
