@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,19 +33,20 @@ def timed(fn, runs: int = 5) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-def naive_map_bytes(ds, res, region: str) -> int:
-    """The same default layers drawn the naive way: raw geometries, no simplification, no rounding."""
+def naive_map_bytes(communes, qpv, res, region: str) -> int:
+    """The same default layers drawn the naive way: raw geometries, no simplification, no rounding
+    (the région's communes, each structure's area, the QPV and the zones d'emploi)."""
     import folium
     import shapely
 
-    c = ds.communes.to_crs("EPSG:4326")
+    c = communes.to_crs("EPSG:4326")
     in_c = (c["reg"] == region).to_numpy()
     m = folium.Map(tiles=None)
     folium.GeoJson(c[in_c][["nom", "geometry"]].__geo_interface__).add_to(m)
     for k in range(len(res.coverage.structure_ids)):
         area = shapely.union_all(c.geometry.to_numpy()[res.coverage.membership[k]])
         folium.GeoJson(shapely.to_geojson(area)).add_to(m)
-    folium.GeoJson(ds.qpv.to_crs("EPSG:4326")[["nom_qp", "geometry"]].__geo_interface__).add_to(m)
+    folium.GeoJson(qpv.to_crs("EPSG:4326")[["nom_qp", "geometry"]].__geo_interface__).add_to(m)
     ze = c[c["ze2020"].isin(set(c.loc[in_c, "ze2020"]))].dissolve("ze2020")
     folium.GeoJson(ze[["geometry"]].__geo_interface__).add_to(m)
     return len(m.get_root().render().encode())
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
     out["map_layers_cold_s"] = time.perf_counter() - t
     out["map_payload_bytes_demo"] = map_bytes(demo_ds, res, layers, None)
     out["map_build_warm_s"], _ = timed(lambda: map_bytes(demo_ds, res, layers, None), runs=5)
-    out["map_payload_bytes_naive_demo"] = naive_map_bytes(demo_ds, res, "99")
+    out["map_payload_bytes_naive_demo"] = naive_map_bytes(demo_ds.communes, demo_ds.qpv, res, "99")
     out["map_payload_ratio"] = out["map_payload_bytes_naive_demo"] / out["map_payload_bytes_demo"]
 
     region = synthetic_region(ds, 4_500 // scale)
@@ -138,6 +140,27 @@ def main(argv=None) -> int:
     out["france_region_communes"] = int((ds.communes["reg"] == region).sum())
     every = {k: True for k in ("zones_blanches", "qpv", "zones_emploi", "epci", "communes")}
     out["map_payload_bytes_france_region"] = map_bytes(ds, rres, rlayers, every)
+
+    # informational: a real région (Occitanie, 4,446 communes) when ../shared/realdata is beside the project
+    real = ROOT.parent / "shared" / "realdata"
+    if real.exists():
+        from data.validation import validate
+
+        c = validate("communes", [real / "communes_geom/communes_occitanie_cog2026_from_adminexpress2018.geojson"])
+        q = validate("qpv", [real / "qpv/qpv2015_occitanie_polygones_hackaviz2021.geojson"])
+        if c.ok and q.ok:
+            c, q = c.tables["communes"], q.tables["qpv"]
+            epci = c.groupby("epci_siren")["population"].sum().sort_values(ascending=False).index[:12]
+            st = pd.DataFrame({"id_structure": [f"S{i}" for i in range(12)], "nom": [f"S{i}" for i in range(12)],
+                               "type_structure": "PLIE", "code_commune": "31555", "nb_facilitateurs": 2, "etp": 1.5})
+            pe = pd.DataFrame({"id_structure": st["id_structure"], "type_territoire": "epci",
+                               "code_territoire": list(epci)})
+            ores = engine.run(c, q, st, pe, ds.marches.head(0), "76")
+            olayers = build_layers(c, q, st, ores.coverage.membership, ores.coverage.structure_ids, "76",
+                                   ores.diagnosis.communes, ores.diagnosis.qpv)
+            out["map_payload_bytes_occitanie_default"] = map_bytes(None, ores, olayers, None)
+            out["map_payload_ratio_occitanie"] = (naive_map_bytes(c, q, ores, "76")
+                                                  / out["map_payload_bytes_occitanie_default"])
 
     # the local store: reading the whole demo dataset
     with tempfile.TemporaryDirectory() as tmp:

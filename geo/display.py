@@ -17,7 +17,17 @@ import shapely
 from geo.codes import as_text
 
 TO_4326 = pyproj.Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
-DECIMALS = 5
+DECIMALS = 4  # about 10 m: far below what a screen shows once outlines are simplified
+
+
+def display_tolerance(geoms: np.ndarray) -> float:
+    """Simplification tolerance in metres for a territory: about one pixel of a 1,500-pixel-wide map
+    of its extent, between 100 m and 1 km."""
+    present = geoms[~shapely.is_missing(geoms)]
+    if not len(present):
+        return 100.0
+    minx, miny, maxx, maxy = shapely.total_bounds(present)
+    return float(np.clip(max(maxx - minx, maxy - miny) / 1500, 100.0, 1000.0))
 
 
 def simplify_coverage(geoms: np.ndarray, tolerance: float = 150.0) -> np.ndarray:
@@ -86,12 +96,13 @@ class DisplayLayers:
 
 def build_layers(communes, qpv, structures, membership: np.ndarray, structure_ids: list[str],
                  region: str, diag_communes: pd.DataFrame, diag_qpv: pd.DataFrame,
-                 tolerance: float = 150.0) -> DisplayLayers:
+                 tolerance: float | None = None) -> DisplayLayers:
     """Prepare the map's layers for ``region`` from the référentiel (EPSG:2154) and the diagnosis."""
     reg = as_text(communes["reg"]).to_numpy()
     in_c = reg == str(region)
     geoms = communes.geometry.to_numpy()
-    # simplify the région and its neighbours' touching communes together: shared edges stay shared
+    tolerance = tolerance or display_tolerance(geoms[in_c])
+    # simplify the whole référentiel as one coverage: shared edges stay shared
     simple = simplify_coverage(geoms, tolerance)
     simple_c = simple[in_c]
     drawn = simple_c[~shapely.is_missing(simple_c)]
@@ -115,7 +126,7 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
         if hpos is not None and centroids[hpos] is not None:
             x, y = TO_4326.transform(shapely.get_x(centroids[hpos]), shapely.get_y(centroids[hpos]))
         elif area is not None:
-            p = shapely.point_on_surface(shapely.transform(area, lambda c: c))
+            p = shapely.point_on_surface(area)
             x, y = TO_4326.transform(shapely.get_x(p), shapely.get_y(p))
         else:
             x = y = np.nan

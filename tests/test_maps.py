@@ -84,7 +84,7 @@ def test_simplification_keeps_neighbours_together(demo_ds):
 def test_layers_in_wgs84_with_rounded_coordinates(layers):
     coords = shapely.get_coordinates(layers.communes.geometry.to_numpy())
     assert (-10 < coords[:, 0]).all() and (coords[:, 0] < 15).all() and (40 < coords[:, 1]).all()
-    assert np.allclose(coords, np.round(coords, 5))
+    assert np.allclose(coords, np.round(coords, 4))
     minx, miny, maxx, maxy = layers.bounds
     assert minx < maxx and miny < maxy
 
