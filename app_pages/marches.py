@@ -10,7 +10,7 @@ from data import cache, decp
 from data.readers import Upload
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from data.validation import validate_marches
-from geo.markets import CLASS_LABELS, CLASSES, classify_markets, filter_markets, place_points
+from geo.markets import CLASS_LABELS, CLASSES, buyers, classify_markets, filter_markets, place_points
 
 MAP_LIMIT = 3000
 CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
@@ -108,9 +108,4 @@ else:
     st.warning(maps.NO_OUTLINES, icon=":material/map:")
 
 st.divider()
-buyers = (gaps.assign(montant=pd.to_numeric(gaps["montant_ht"], errors="coerce"),
-                      heures=pd.to_numeric(gaps["heures_insertion"], errors="coerce"))
-          .groupby(["acheteur", "type_acheteur"], dropna=False)
-          .agg(marches=("id_marche", "size"), montant_ht=("montant", "sum"), heures_insertion=("heures", "sum"))
-          .reset_index().sort_values("marches", ascending=False))
-show_table(buyers, key="marches.acheteurs", title="Acheteurs concernés", export_name="acheteurs_concernes")
+show_table(buyers(gaps), key="marches.acheteurs", title="Acheteurs concernés", export_name="acheteurs_concernes")

@@ -177,3 +177,13 @@ def filter_markets(df: pd.DataFrame, statuts=None, types_acheteur=None, montant=
     if regional is not None:
         keep &= (df["regional"].astype(bool) == regional).to_numpy()
     return df[keep]
+
+
+def buyers(markets: pd.DataFrame) -> pd.DataFrame:
+    """Buyers of the given markets: how many, for what amount and how many insertion hours."""
+    m = markets.assign(montant=pd.to_numeric(markets["montant_ht"], errors="coerce"),
+                       heures=pd.to_numeric(markets["heures_insertion"], errors="coerce"))
+    out = (m.groupby(["acheteur", "type_acheteur"], dropna=False)
+           .agg(marches=("id_marche", "size"), montant_ht=("montant", "sum"), heures_insertion=("heures", "sum"))
+           .reset_index())
+    return out.sort_values(["marches", "montant_ht"], ascending=False).reset_index(drop=True)

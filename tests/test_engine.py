@@ -309,3 +309,28 @@ def test_invariants(t):
     # the naive baseline of the benchmark gives the same classes
     fast = res.markets["couverture"].tolist()
     assert naive_classify(res.ref, res.coverage, markets) == fast
+
+
+def test_buyers_summary():
+    from geo.markets import buyers
+
+    m = pd.DataFrame({"id_marche": ["a", "b", "c"], "acheteur": ["Ville", "Ville", "État"],
+                      "type_acheteur": ["Collectivité territoriale"] * 2 + ["État"],
+                      "montant_ht": [100.0, 50.0, 10.0], "heures_insertion": [10.0, None, 1.0]})
+    out = buyers(m)
+    assert out[["acheteur", "marches", "montant_ht", "heures_insertion"]].values.tolist() == [
+        ["Ville", 2, 150.0, 10.0], ["État", 1, 10.0, 1.0]]
+
+
+def test_filter_markets():
+    from geo.markets import filter_markets
+
+    m = pd.DataFrame({"statut": ["en cours", "terminé", "en cours"], "type_acheteur": ["État", "État", "Autre"],
+                      "montant_ht": [10.0, 500.0, None], "date": ["2024-01-01", "2025-02-02", "2024-03-03"],
+                      "couverture": ["couvert", "hors_couverture", "couvert"], "regional": [True, False, False]})
+    assert len(filter_markets(m)) == 3
+    assert filter_markets(m, statuts=["en cours"]).index.tolist() == [0, 2]
+    assert filter_markets(m, montant=(0, 100)).index.tolist() == [0, 2]  # unknown amounts are kept
+    assert filter_markets(m, annees=["2025"]).index.tolist() == [1]
+    assert filter_markets(m, classes=["couvert"], regional=False).index.tolist() == [2]
+    assert filter_markets(m, types_acheteur=["État"], regional=True).index.tolist() == [0]
