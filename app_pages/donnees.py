@@ -22,7 +22,8 @@ HELP = {
                 "codes_postaux ; avec ou sans contours (GeoJSON, GeoPackage, GeoParquet, Shapefile zippé).",
     "qpv": "Colonnes code_qp, nom_qp, code_commune, population ; contours conseillés (règle des 1 % de surface).",
     "facilitateurs": "Un classeur XLSX avec les feuilles « structures » et « perimetres », ou les deux fichiers "
-                     "structures.csv et perimetres.csv ensemble.",
+                     "structures.csv et perimetres.csv ensemble. Les codes des périmètres sont vérifiés dans le "
+                     "référentiel des communes actif : importez-le d'abord.",
     "marches": "Le tableau des marchés du modèle, ou un fichier DECP tel que publié (JSON, Parquet ou CSV consolidé).",
     "indicateurs": "Les tableaux ABC Clauses T01 à T18 au format long (annee, territoire, tableau, dimension, "
                    "modalite, mesure, valeur).",
