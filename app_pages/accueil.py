@@ -13,7 +13,7 @@ summary = result.diagnosis.summary
 regions = ds.regions()
 
 st.title("Diagnostic territorial des clauses sociales")
-st.markdown(f"## {regions.get(region, region)}")
+st.markdown(f"## {fmt.md(regions.get(region, region))}")
 if ds.is_demo:
     st.info("**Région de démonstration – données fictives.** Toutes les communes, structures et marchés sont "
             "inventés pour préparer une réunion ; importez vos fichiers sur la page « Données ».",
@@ -31,7 +31,7 @@ c[2].metric("ETP", fmt.decimal(summary["structures"]["etp"]))
 c[3].metric("Marchés lus", fmt.integer(result.market_summary["total"]))
 
 st.caption(f"Millésime des données : {ds.meta.get('millesime', 'non précisé')}. Sources : "
-           + " ; ".join(f"{k} : {v}" for k, v in ds.meta.get("sources", {}).items()))
+           + " ; ".join(f"{k} : {fmt.md(v)}" for k, v in ds.meta.get("sources", {}).items()))
 
 st.markdown("""
 ### Ce que chaque page permet de répondre

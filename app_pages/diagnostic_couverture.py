@@ -16,7 +16,7 @@ s = d.summary
 regions = cache.active_dataset().regions()
 
 st.title("Diagnostic de couverture")
-st.caption(f"{regions.get(region, region)} – définitions : une commune est couverte quand elle est dans le "
+st.caption(f"{fmt.md(regions.get(region, region))} – définitions : une commune est couverte quand elle est dans le "
            "périmètre déclaré d'au moins une structure ; un QPV est couvert quand toutes ses communes le sont.")
 c = st.columns(4)
 c[0].metric("Population non couverte", fmt.integer(s["population"]["non_couverte"]),

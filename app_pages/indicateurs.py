@@ -16,7 +16,7 @@ ind = ds.indicateurs
 regions = ds.regions()
 
 st.title("Indicateurs régionaux")
-st.caption(f"{regions.get(region, region)} face à la France – tableaux ABC Clauses (annexe de l'instruction "
+st.caption(f"{fmt.md(regions.get(region, region))} face à la France – tableaux ABC Clauses (annexe de l'instruction "
            f"du 11 avril 2019). Les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas affichés "
            "(secret statistique).")
 source = ds.meta.get("sources", {}).get("indicateurs", "ABC Clauses")

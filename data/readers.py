@@ -22,10 +22,7 @@ import shapely
 
 from data.report import Report
 
-TABLE_EXT = {".csv", ".txt", ".xlsx", ".xlsm"}
-GEO_EXT = {".geojson", ".json", ".gpkg", ".parquet", ".geoparquet", ".zip", ".shp"}
 WORK_CRS = "EPSG:2154"  # Lambert-93: every area and distance is computed in it
-DRAW_CRS = "EPSG:4326"
 
 
 @dataclass(frozen=True)

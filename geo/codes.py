@@ -13,13 +13,7 @@ import pandas as pd
 
 COMMUNE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 DEP_RE = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
-REG_RE = re.compile(r"^\d{2}$")
 EPCI_RE = re.compile(r"^\d{9}$")
-ZE_RE = re.compile(r"^\d{4}$")
-POSTAL_RE = re.compile(r"^\d{5}$")
-
-# Municipal arrondissements of Paris, Lyon and Marseille and their commune.
-PLM_PARENTS = {"751": "75056", "693": "69123", "132": "13055"}
 
 
 def plm_parent(code: str) -> str | None:
@@ -62,19 +56,6 @@ def normalize_code(value: object, width: int) -> tuple[str, bool]:
     if s.isdigit() and 0 < len(s) < width and len(s) >= width - 1:
         return s.zfill(width), True
     return s, False
-
-
-def normalize_commune(value: object) -> tuple[str, bool]:
-    """Commune code on 5 characters; a 4-digit code gets its leading zero back."""
-    return normalize_code(value, 5)
-
-
-def normalize_series(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
-    """Vectorised :func:`normalize_code`: (codes, repaired mask)."""
-    pairs = [normalize_code(v, width) for v in values.tolist()]
-    codes = pd.Series([p[0] for p in pairs], index=values.index, dtype=object)
-    repaired = pd.Series([p[1] for p in pairs], index=values.index, dtype=bool)
-    return codes, repaired
 
 
 def is_commune_code(code: str) -> bool:
