@@ -220,8 +220,9 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                             tooltip=folium.Tooltip(text, sticky=True)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
 
+    drawn = set(layers.structures["id_structure"])  # only the structures whose area reaches the région
     items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in colours
-             if not selected or s in selected]
+             if s in drawn and (not selected or s in selected)]
     if show["zones_blanches"]:
         items.append((BLANCHE, "Zone blanche : commune non couverte", "fill"))
     if show["qpv"]:

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from data import schemas as S
+from geo.codes import REGION_NAMES
 
 DEMO_LABEL = "Région de démonstration – données fictives"
 
@@ -55,7 +56,7 @@ class Dataset:
         names = c["reg_nom"] if "reg_nom" in c.columns else pd.Series("", index=c.index)
         for code, name in zip(c["reg"].astype(str), names.astype(str)):
             if code and code not in out:
-                out[code] = name if name and name != "nan" else f"Région {code}"
+                out[code] = name if name and name != "nan" else REGION_NAMES.get(code, f"Région {code}")
         return dict(sorted(out.items()))
 
     def counts(self) -> dict[str, int]:

@@ -16,6 +16,16 @@ DEP_RE = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
 EPCI_RE = re.compile(r"^\d{9}$")
 
 
+# Official names of the régions (COG), used when a référentiel gives codes without names.
+REGION_NAMES = {
+    "01": "Guadeloupe", "02": "Martinique", "03": "Guyane", "04": "La Réunion", "06": "Mayotte",
+    "11": "Île-de-France", "24": "Centre-Val de Loire", "27": "Bourgogne-Franche-Comté", "28": "Normandie",
+    "32": "Hauts-de-France", "44": "Grand Est", "52": "Pays de la Loire", "53": "Bretagne",
+    "75": "Nouvelle-Aquitaine", "76": "Occitanie", "84": "Auvergne-Rhône-Alpes",
+    "93": "Provence-Alpes-Côte d'Azur", "94": "Corse",
+}
+
+
 def plm_parent(code: str) -> str | None:
     """Parent commune of a municipal arrondissement code, ``None`` otherwise.
 

@@ -198,3 +198,35 @@ def test_click_on_an_area_opens_its_card(server, browser):
     page.screenshot(path=str(ARTIFACTS / "carte_structure_selectionnee.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
     w.close()
+
+
+def test_import_real_referentiel_then_map(server, browser, realdata):
+    """Last of the module (it changes the server's dataset): real Occitanie files through the
+    Données page, then the map draws the real région."""
+    w = Watched(browser)
+    page = w.page
+    page.goto(server)
+    wait_app(page)
+    page.get_by_role("link", name="Données", exact=True).click()
+    wait_app(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(0).set_input_files(
+        str(realdata / "communes_geom/communes_occitanie_cog2026_from_adminexpress2018.geojson"))
+    page.get_by_text("le fichier est accepté").first.wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Quartiers prioritaires (QPV)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(1).set_input_files(
+        str(realdata / "qpv/qpv2015_occitanie_polygones_hackaviz2021.geojson"))
+    page.get_by_text("le fichier est accepté").nth(1).wait_for(timeout=120_000)
+    wait_app(page)
+    page.get_by_role("link", name="Carte des facilitateurs").click()
+    wait_app(page)
+    frame = map_frame(page)
+    page.wait_for_timeout(2000)
+    assert "PLIE de Valbourg" not in frame.locator(".diag-legend").inner_text()  # nothing of the demo there
+    # no facilitator of the demo lies in Occitanie: every QPV is drawn, none covered
+    assert frame.locator('path[fill-opacity="0.85"]').count() == 105
+    page.screenshot(path=str(ARTIFACTS / "carte_occitanie_importee.png"))
+    page.get_by_role("link", name="Accueil").click()
+    wait_app(page)
+    assert page.get_by_role("heading", name="Occitanie").first.is_visible()
+    assert not w.external and not w.errors, (w.external, w.errors)
+    w.close()
