@@ -139,3 +139,15 @@ def test_pages_without_any_geometry(tmp_path, monkeypatch, demo_ds):
     for page in PAGES:
         at = open_page(page)
         assert not at.exception, (page, [e.message for e in at.exception])
+
+
+def test_back_to_demo_button(tmp_path, monkeypatch, demo_ds):
+    from data import store
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    store.save_active(demo_ds.replace())
+    at = open_page("app_pages/donnees.py")
+    assert any("Données importées" in s.value for s in at.success)
+    at.button(key="donnees.retour_demo").click().run()
+    assert not at.exception
+    assert store.load_active().is_demo and not store.active_dir().exists()
