@@ -68,8 +68,11 @@ def base_map(bounds, basemap: bool = False, height: str = "100%") -> folium.Map:
                          overlay=False).add_to(m)
     m.get_root().header.add_child(folium.Element(
         "<style>.leaflet-container{background:#F6F6F6;font-size:16px}"
+        ".ze-label{font:bold 15px 'Source Sans Pro','DejaVu Sans',Arial,sans-serif;color:#4B2480;text-align:center;"
+        "white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff}"
         ".leaflet-tooltip{font-size:16px}.leaflet-control-layers{font-size:16px}</style>"))
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # room on the right for the legend, which would otherwise hide the east of the région
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(20, 20), padding_bottom_right=(360, 20))
     return m
 
 
@@ -189,10 +192,20 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        tooltip=folium.GeoJsonTooltip(["nom"], aliases=["EPCI"])).add_to(m)
 
     if show["zones_emploi"]:
+        ze_group = folium.FeatureGroup(name="Zones d'emploi", show=True)
         folium.GeoJson(_features(layers.zones_emploi, {"nom": lambda r: esc(r.nom), "code": lambda r: esc(r.code)}),
-                       name="Zones d'emploi",
                        style_function=lambda f: {"color": "#6A3D9A", "weight": 3, "fill": False, "dashArray": "8 6"},
-                       tooltip=folium.GeoJsonTooltip(["nom", "code"], aliases=["Zone d'emploi", "Code"])).add_to(m)
+                       tooltip=folium.GeoJsonTooltip(["nom", "code"], aliases=["Zone d'emploi", "Code"])
+                       ).add_to(ze_group)
+        # names written on the map: a wall screen has no mouse to hover with
+        for row in layers.zones_emploi.itertuples(index=False):
+            if row.geometry is None or shapely.is_empty(row.geometry):
+                continue
+            p = shapely.point_on_surface(row.geometry)
+            folium.Marker([p.y, p.x], icon=folium.DivIcon(
+                html=f'<div class="ze-label">{esc(row.nom)}</div>', icon_size=(160, 24), icon_anchor=(80, 12),
+                class_name="ze-label-icon"), interactive=False).add_to(ze_group)
+        ze_group.add_to(m)
 
     if show["qpv"]:
         folium.GeoJson(_features(layers.qpv, {"nom": lambda r: esc(r.nom_qp), "code": lambda r: esc(r.code_qp),
