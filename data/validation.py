@@ -370,12 +370,11 @@ def facilitator_sources(paths: list) -> tuple[Upload | None, Upload | None, list
             uploads += [Upload.of(f) for f in sorted(Path(p).iterdir()) if f.is_file()]
         else:
             uploads.append(Upload.of(p))
+    if len(uploads) == 1 and uploads[0].suffix in (".xlsx", ".xlsm"):
+        return uploads[0], uploads[0], []  # one workbook with the two sheets, whatever its name
     structures = perimetres = None
     for u in uploads:
         stem = fold(Path(u.name).stem)
-        if u.suffix in (".xlsx", ".xlsm") and structures is None and perimetres is None and "structure" not in stem \
-                and "perimetre" not in stem:
-            return u, u, []
         if "structure" in stem:
             structures = u
         elif "perimetre" in stem:

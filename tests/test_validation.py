@@ -332,3 +332,15 @@ def test_cli_validate_exit_codes(tmp_path):
     assert run_cli("validate", "--kind", "facilitateurs", str(tmp_path)).returncode == 0
     missing = run_cli("validate", "--kind", "qpv", str(tmp_path / "absent.geojson"))
     assert missing.returncode == 1 and "introuvable" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_one_workbook_whatever_its_name():
+    data = xlsx({"structures": [["id_structure", "nom", "type_structure", "code_commune", "nb_facilitateurs", "etp"],
+                                ["S1", "PLIE", "PLIE", "31555", 2, 1.5]],
+                 "perimetres": [["id_structure", "type_territoire", "code_territoire"], ["S1", "departement", "31"]]})
+    assert validate("facilitateurs", [Upload("structures_et_perimetres_2025.xlsx", data)]).ok
+
+
+def test_facilitator_files_not_recognised():
+    loaded = validate("facilitateurs", [up("a.csv", STRUCTURES), up("b.csv", PERIMETRES)])
+    assert not loaded.ok and "structures.csv et perimetres.csv" in loaded.report.errors[0].message
