@@ -58,6 +58,8 @@ def server(tmp_path_factory):
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
+    text = (ARTIFACTS / "streamlit.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in text, text[-3000:]  # no page failed on the server side either
 
 
 @pytest.fixture(scope="module")
