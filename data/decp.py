@@ -20,7 +20,6 @@ import pandas as pd
 
 from data import schemas as S
 from data.readers import Upload, read_csv_text
-from data.report import Report
 from data.validation import CODE_WIDTH, Loaded, parse_dates, parse_numbers
 from geo.codes import fold, normalize_code
 

@@ -96,8 +96,9 @@ def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return d.argmin(axis=1)
 
 
-def _build_communes(rng: np.random.Generator, n_main: int, n_neigh: int, towns: list[tuple]) -> gpd.GeoDataFrame:
-    """Communes of the demo région and of a thin strip of its neighbour."""
+def _build_communes(rng: np.random.Generator, n_main: int, n_neigh: int,
+                    towns: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points, polygons and région codes of the communes of the demo région and of a strip of its neighbour."""
     main = _blob(CENTRE, 95_000, 0.3)
     neigh_full = _blob(CENTRE + np.array([150_000, -20_000]), 80_000, 1.7)
     neigh = shapely.difference(neigh_full, main)

@@ -9,7 +9,7 @@ aliases (compared case-insensitively, ignoring accents, spaces and underscores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Field kinds
 CODE = "code"  # a code kept as a string (leading zeros matter)

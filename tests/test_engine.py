@@ -14,7 +14,6 @@ Covered in R1: C1 C2 C5 ; zones blanches C3 C4 C6 ; multi-covered C2.
 """
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -22,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from geo import engine
-from geo.diagnosis import build_coverage, qpv_communes
-from geo.markets import classify_markets, market_summary, naive_classify
+from geo.diagnosis import build_coverage
+from geo.markets import classify_markets, naive_classify
 from geo.territory import Referentiel
 
 SIZE = 10_000.0

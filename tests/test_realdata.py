@@ -4,7 +4,6 @@ computation of the DOMAIN.md definitions (plain pandas / geopandas, none of geo/
 Skipped when ../shared/realdata is absent.
 """
 
-import io
 import json
 import subprocess
 import sys

@@ -9,7 +9,6 @@ import pytest
 import shapely
 
 from data import imports, store
-from data.files import write_dataset
 from data.validation import validate
 from tests.conftest import ROOT
 

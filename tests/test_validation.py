@@ -5,13 +5,11 @@ message naming the right line (header = line 1) and column.
 """
 
 import io
-import json
 import subprocess
 import sys
 import zipfile
 
 import geopandas as gpd
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
