@@ -40,9 +40,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_diagnose(args) -> int:
-    from data import decp, store, validation
+    from data import store, validation
     from data.dataset import empty_table
-    from data.readers import Upload
     from data.report import Report
     from geo import engine
 
@@ -66,12 +65,8 @@ def cmd_diagnose(args) -> int:
         region_deps = set(communes.loc[communes["reg"].astype(str) == region, "dep"].astype(str))
     for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches)):
         if path and report.ok:
-            src = Upload.of(path) if kind == "marches" else None
-            if src is not None and decp.looks_like_decp(src):
-                # a national DECP file is cut down to the région before anything heavy is done
-                loaded = decp.load_decp(src, region_deps=region_deps)
-            else:
-                loaded = validation.validate(kind, [path], communes=communes)
+            # a national DECP file is cut down to the région before anything heavy is done
+            loaded = validation.validate(kind, [path], communes=communes, region_deps=region_deps)
             report.extend(loaded.report)
             tables.update(loaded.tables)
     if report.issues:

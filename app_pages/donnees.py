@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.sidebar import current_region
 from components.tables import show_table
 from data import cache, imports, store
 from data.files import template_csv, template_xlsx
@@ -48,7 +49,8 @@ for tab, (kind, label) in zip(tabs, KINDS.items()):
             ident = tuple(f.file_id for f in files)
             if done.get(kind, (None,))[0] != ident:
                 uploads = [Upload(f.name, f.getvalue()) for f in files]
-                loaded = validate(kind, uploads, communes=ds.communes)
+                loaded = validate(kind, uploads, communes=ds.communes,
+                                  region_deps=set(ds.communes.loc[ds.communes["reg"] == current_region(), "dep"]))
                 if loaded.ok:
                     store.save_active(imports.apply(ds, loaded, [u.name for u in uploads]))
                     cache.clear()

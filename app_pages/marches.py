@@ -6,7 +6,7 @@ import streamlit as st
 from components import fmt, maps
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
-from data import cache, decp
+from data import cache
 from data.readers import Upload
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from data.validation import validate_marches
@@ -30,12 +30,9 @@ if source.startswith("Importer"):
     up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
                           type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
     if up is not None:
-        src = Upload(up.name, up.getvalue())
-        if decp.looks_like_decp(src):  # a national file is cut down to the région first
-            deps = set(ds.communes.loc[ds.communes["reg"] == region, "dep"])
-            loaded = decp.load_decp(src, region_deps=deps)
-        else:
-            loaded = validate_marches(src)
+        # a national DECP file is cut down to the région's départements first
+        loaded = validate_marches(Upload(up.name, up.getvalue()),
+                                  region_deps=set(ds.communes.loc[ds.communes["reg"] == region, "dep"]))
         if not loaded.ok:
             st.error(loaded.report.summary() + " Les marchés du jeu de données restent affichés.")
             show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",

@@ -474,12 +474,15 @@ def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, r
                      line=int(line), column="code_territoire", rule=f"code inconnu {t}")
 
 
-def validate_marches(src: Upload) -> Loaded:
-    """The market table of DOMAIN.md (DECP files are read by ``data.decp``)."""
-    from data import decp  # local import: DECP support is optional for the table format
+def validate_marches(src: Upload, region_deps: set[str] | None = None) -> Loaded:
+    """The market table of DOMAIN.md, or DECP as published (read by ``data.decp``).
+
+    With ``region_deps``, a DECP file is cut down to the région's départements first.
+    """
+    from data import decp  # local import: decp imports this module
 
     if decp.looks_like_decp(src):
-        return decp.load_decp(src)
+        return decp.load_decp(src, region_deps=region_deps)
     out = Loaded("marches")
     rep = out.report
     raw = read_table(src, rep)
@@ -533,8 +536,12 @@ def validate_indicateurs(src: Upload) -> Loaded:
     return out
 
 
-def validate(kind: str, paths: list, communes: pd.DataFrame | None = None) -> Loaded:
-    """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects."""
+def validate(kind: str, paths: list, communes: pd.DataFrame | None = None,
+             region_deps: set[str] | None = None) -> Loaded:
+    """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects.
+
+    ``region_deps`` (the départements of the région studied) cuts a national DECP file down first.
+    """
     if kind == "facilitateurs":
         return validate_facilitateurs(paths, communes)
     if len(paths) != 1:
@@ -543,8 +550,9 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None) -> Lo
         return out
     p = paths[0]
     src = p if isinstance(p, Upload) else Upload.of(p)
-    fn = {"communes": validate_communes, "qpv": validate_qpv, "marches": validate_marches,
-          "indicateurs": validate_indicateurs}.get(kind)
+    if kind == "marches":
+        return validate_marches(src, region_deps)
+    fn = {"communes": validate_communes, "qpv": validate_qpv, "indicateurs": validate_indicateurs}.get(kind)
     if fn is None:
         out = Loaded(kind)
         out.report.error(kind, f"type de fichier inconnu « {kind} ».")
