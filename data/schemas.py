@@ -14,6 +14,7 @@ from dataclasses import dataclass
 # Field kinds
 CODE = "code"  # a code kept as a string (leading zeros matter)
 COMMUNE = "commune"  # a commune COG code (5 characters), leading zero repaired
+COMMUNE_LIST = "commune_list"  # one or several commune codes ("31555;31069"), each repaired
 TEXT = "text"
 INT = "int"
 FLOAT = "float"
@@ -142,8 +143,8 @@ QPV = TableSchema(
               label="Code du QPV (QP… 2015 ou QN… 2024)", example="QN03101M"),
         Field("nom_qp", TEXT, True, ("lib_qp", "nom_qpv", "libqp", "nom", "lib_qpv"),
               label="Nom du quartier", example="Mirail"),
-        Field("code_commune", COMMUNE, False, ("insee_com", "codgeo", "depcom", "code_insee"),
-              label="Commune principale (si pas de géométrie)", example="31555"),
+        Field("code_commune", COMMUNE_LIST, False, ("insee_com", "codgeo", "depcom", "code_insee"),
+              label="Commune(s) du quartier, séparées par « ; » (utilisées si pas de géométrie)", example="31555"),
         Field("population", INT, False, ("pop_mun", "pop", "population_municipale", "pmun"), minimum=0,
               label="Population du quartier", example="4250"),
     ),

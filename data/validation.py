@@ -191,19 +191,23 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
                         canon_items.append(canon)
                 vals.append(";".join(dict.fromkeys(canon_items)))
             out[f.name] = pd.Series(vals, index=df.index, dtype=object)
-        elif f.kind == S.COMMUNE:
+        elif f.kind in (S.COMMUNE, S.COMMUNE_LIST):
             codes = []
             for i, v in enumerate(raw.tolist()):
-                code, repaired = normalize_code(v, 5)
-                if code and not is_commune_code(code):
-                    report.error(file, f"code commune « {v} » invalide (5 caractères attendus, par exemple "
-                                       "01001 ou 2A004).", line=int(lines[i]), column=f.name, unit=unit,
-                                 rule="code commune invalide")
-                elif repaired:
-                    report.warning(file, f"code commune « {v} » complété en « {code} » (zéro initial perdu, "
-                                         "par exemple par Excel).", line=int(lines[i]), column=f.name, unit=unit,
-                                   rule="zéro initial rétabli")
-                codes.append(code)
+                parts = re.split(r"[;,|/\s]+", v) if f.kind == S.COMMUNE_LIST else [v]
+                fixed = []
+                for part in (p for p in parts if p):
+                    code, repaired = normalize_code(part, 5)
+                    if not is_commune_code(code):
+                        report.error(file, f"code commune « {part} » invalide (5 caractères attendus, par exemple "
+                                           "01001 ou 2A004).", line=int(lines[i]), column=f.name, unit=unit,
+                                     rule="code commune invalide")
+                    elif repaired:
+                        report.warning(file, f"code commune « {part} » complété en « {code} » (zéro initial "
+                                             "perdu, par exemple par Excel).", line=int(lines[i]), column=f.name,
+                                       unit=unit, rule="zéro initial rétabli")
+                    fixed.append(code)
+                codes.append(";".join(fixed))
             out[f.name] = pd.Series(codes, index=df.index, dtype=object)
         else:  # CODE, TEXT
             out[f.name] = raw.to_numpy(dtype=object)

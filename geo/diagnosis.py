@@ -66,8 +66,8 @@ def qpv_communes(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, ref: Referen
     """The communes each QPV lies in.
 
     With geometries: the communes whose polygon holds at least 1 % of the QPV's area, computed
-    in EPSG:2154. Without (or with no such commune): the declared ``code_commune``. A QPV that
-    neither locates gets an empty array.
+    in EPSG:2154. Without (or with no such commune): the declared ``code_commune`` (one code or
+    several, ``;``-separated). A QPV that neither locates gets an empty array.
     """
     n = len(qpv)
     out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * n
@@ -91,9 +91,8 @@ def qpv_communes(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, ref: Referen
     declared = as_text(qpv["code_commune"]).tolist() if "code_commune" in qpv.columns else [""] * n
     for i in range(n):
         if len(out[i]) == 0 and declared[i]:
-            idx = ref.expand("commune", declared[i])
-            if idx is not None:
-                out[i] = idx
+            idx, _ = ref.expand_many("commune", [c for c in declared[i].split(";") if c])
+            out[i] = idx
     return out
 
 
@@ -246,7 +245,9 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     if len(cov.unresolved):
         notes.append(f"{len(cov.unresolved)} ligne(s) de périmètre dont le code est inconnu du référentiel.")
     if unlocated:
-        notes.append(f"{len(unlocated)} QPV impossible(s) à situer : {', '.join(unlocated[:10])}.")
+        shown = ", ".join(unlocated[:10]) + (" …" if len(unlocated) > 10 else "")
+        notes.append(f"{len(unlocated)} QPV hors du référentiel des communes chargé (aucune de leurs communes n'y "
+                     f"figure), ignorés : {shown}.")
     return Diagnosis(str(region or ""), summary, com, q.drop(columns="_links"), ze, st, overlaps,
                      cov.unresolved, notes)
 

@@ -209,7 +209,7 @@ def test_qpv_without_any_commune_is_not_counted_and_noted():
     q.loc[3, "code_commune"] = ""
     res = engine.run(c, q, st, pe, tiny_markets(), "R1")
     assert res.diagnosis.summary["qpv"]["total"] == 3
-    assert any("Q4" in n for n in res.diagnosis.notes)
+    assert any("Q4" in n and "hors du référentiel" in n for n in res.diagnosis.notes)
 
 
 def test_json_contract(tiny):
@@ -333,3 +333,13 @@ def test_filter_markets():
     assert filter_markets(m, annees=["2025"]).index.tolist() == [1]
     assert filter_markets(m, classes=["couvert"], regional=False).index.tolist() == [2]
     assert filter_markets(m, types_acheteur=["État"], regional=True).index.tolist() == [0]
+
+
+def test_qpv_declared_on_several_communes_without_geometry():
+    c = tiny_communes()
+    st, pe = tiny_structures()
+    q = tiny_qpv().iloc[[3]].copy()
+    q["code_commune"] = "00002;00003"
+    res = engine.run(c, q, st, pe, tiny_markets(), "R1")
+    row = res.diagnosis.qpv.iloc[0]
+    assert row["communes"] == "00002;00003" and row["statut"] == "partiel"

@@ -342,3 +342,13 @@ def test_one_workbook_whatever_its_name():
 def test_facilitator_files_not_recognised():
     loaded = validate("facilitateurs", [up("a.csv", STRUCTURES), up("b.csv", PERIMETRES)])
     assert not loaded.ok and "structures.csv et perimetres.csv" in loaded.report.errors[0].message
+
+
+def test_qpv_table_with_several_communes_per_quartier():
+    text = "code_qp;lib_qp;insee_com;population\nQN07501I;Porte;75101,75102;3000\nQN00101A;Gare;1053;1200\n"
+    loaded = validate("qpv", [up("qpv.csv", text)])
+    assert loaded.ok, loaded.report.text()
+    assert loaded.tables["qpv"]["code_commune"].tolist() == ["75101;75102", "01053"]
+    assert ("avertissement", "qpv.csv", 3, "code_commune") in where(loaded.report)
+    bad = validate("qpv", [up("qpv.csv", text.replace("75101,75102", "75101,7A"))])
+    assert ("erreur", "qpv.csv", 2, "code_commune") in where(bad.report)
