@@ -140,12 +140,16 @@ def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
                 "cpv": [r.get("codeCPV", "") for r in recs],
             })
         else:
+            folded = {fold(k): v for k, v in TABULAR_COLUMNS.items()}
             if src.suffix == ".parquet":
-                raw = pd.read_parquet(io.BytesIO(src.data))
+                import pyarrow.parquet as pq
+
+                # the national file has dozens of columns and millions of rows: read only ours
+                names = pq.ParquetFile(io.BytesIO(src.data)).schema_arrow.names
+                raw = pd.read_parquet(io.BytesIO(src.data), columns=[n for n in names if fold(n) in folded])
             else:
                 raw = read_csv_text(src.data)
             cols = {}
-            folded = {fold(k): v for k, v in TABULAR_COLUMNS.items()}
             for c in raw.columns:
                 target = folded.get(fold(c))
                 if target and target not in cols.values():
