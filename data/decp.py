@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
-from data.readers import Upload, read_csv_text
+from data.readers import Upload, decode_text, sniff_separator
 from data.validation import CODE_WIDTH, Loaded, parse_dates, parse_numbers
 from geo.codes import fold, normalize_code
 
@@ -148,7 +148,9 @@ def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
                 names = pq.ParquetFile(io.BytesIO(src.data)).schema_arrow.names
                 raw = pd.read_parquet(io.BytesIO(src.data), columns=[n for n in names if fold(n) in folded])
             else:
-                raw = read_csv_text(src.data)
+                text = decode_text(src.data)
+                raw = pd.read_csv(io.StringIO(text), sep=sniff_separator(text), dtype=str, keep_default_na=False,
+                                  usecols=lambda c: fold(c) in folded)
             cols = {}
             for c in raw.columns:
                 target = folded.get(fold(c))
