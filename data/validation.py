@@ -545,7 +545,21 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None,
     """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects.
 
     ``region_deps`` (the départements of the région studied) cuts a national DECP file down first.
+    Whatever happens, the answer is a report: an unexpected failure becomes an error message.
     """
+    try:
+        return _validate(kind, paths, communes, region_deps)
+    except (FileNotFoundError, IsADirectoryError):
+        raise  # the command line names the missing file
+    except Exception as exc:  # a defect of ours must not reach the user as a traceback
+        out = Loaded(kind)
+        names = ", ".join(getattr(p, "name", str(p)) for p in paths) or kind
+        out.report.error(names, f"lecture impossible ({type(exc).__name__} : {str(exc)[:200]}). Vos données "
+                                "n'ont pas été modifiées.")
+        return out
+
+
+def _validate(kind: str, paths: list, communes, region_deps) -> Loaded:
     if kind == "facilitateurs":
         return validate_facilitateurs(paths, communes)
     if len(paths) != 1:

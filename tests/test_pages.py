@@ -151,3 +151,19 @@ def test_back_to_demo_button(tmp_path, monkeypatch, demo_ds):
     at.button(key="donnees.retour_demo").click().run()
     assert not at.exception
     assert store.load_active().is_demo and not store.active_dir().exists()
+
+
+def test_pages_with_empty_tables(tmp_path, monkeypatch, demo_ds):
+    """A référentiel alone (no facilitator, no market, indicators of one year without France)."""
+    from data import store
+    from data.dataset import empty_table
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    ind = demo_ds.indicateurs
+    ds = demo_ds.replace(structures=empty_table("structures"), perimetres=empty_table("perimetres"),
+                         marches=empty_table("marches"),
+                         indicateurs=ind[(ind["territoire"] != "FR") & (ind["annee"] == ind["annee"].max())])
+    store.save_active(ds)
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, [e.message for e in at.exception])

@@ -352,3 +352,15 @@ def test_qpv_table_with_several_communes_per_quartier():
     assert ("avertissement", "qpv.csv", 3, "code_commune") in where(loaded.report)
     bad = validate("qpv", [up("qpv.csv", text.replace("75101,75102", "75101,7A"))])
     assert ("erreur", "qpv.csv", 2, "code_commune") in where(bad.report)
+
+
+def test_unexpected_failure_becomes_a_report(monkeypatch):
+    import data.validation as V
+
+    def boom(src):
+        raise RuntimeError("défaut interne")
+
+    monkeypatch.setattr(V, "validate_communes", boom)
+    loaded = validate("communes", [up("c.csv", "code_insee;nom\n31555;Toulouse\n")])
+    assert not loaded.ok and "défaut interne" in loaded.report.errors[0].message
+    assert loaded.report.errors[0].file == "c.csv"
