@@ -1,5 +1,6 @@
 """Router of the app: page configuration, navigation and the shared sidebar, nothing else."""
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -27,4 +28,10 @@ pages = {
 }
 navigation = st.navigation(pages)
 shared_sidebar()
-navigation.run()
+try:
+    navigation.run()
+except Exception:  # st.stop / st.rerun are BaseException: they pass through
+    # the traceback goes to the server's console, the person in front of the screen gets French
+    logging.getLogger("diagnostic").exception("page %s", navigation.title)
+    st.error("Erreur inattendue sur cette page : elle a été consignée dans le journal du serveur. "
+             "Vos données n'ont pas été modifiées ; les autres pages restent utilisables.", icon=":material/error:")

@@ -23,6 +23,11 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def failed(at: AppTest) -> list[str]:
+    """Exceptions, and the router's French message for a page that raised."""
+    return [e.message for e in at.exception] + [e.value for e in at.error if "Erreur inattendue" in e.value]
+
+
 def elements(at: AppTest, kind: str) -> list:
     def walk(node):
         yield node
@@ -45,7 +50,7 @@ def cli_json(tmp_path_factory):
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_without_exception(page):
     at = open_page(page)
-    assert not at.exception, [e.message for e in at.exception]
+    assert not failed(at), failed(at)
     assert at.title and at.title[0].value
     # every page is framed by the router's shared sidebar
     assert at.selectbox(key="sidebar.region").value == "99"
@@ -97,7 +102,7 @@ def test_comparison_page_has_overlap_table(cli_json):
 def test_map_page_selection_shows_the_card(cli_json):
     at = open_page("app_pages/carte_facilitateurs.py")
     at.selectbox(key="carte.structure").set_value("S01").run()
-    assert not at.exception
+    assert not failed(at)
     s01 = next(s for s in cli_json["structures"] if s["id_structure"] == "S01")
     assert metric(at, "Population couverte") == fmt.integer(s01["population_couverte"])
     assert any("Voisins" in md.value for md in at.markdown)
@@ -112,7 +117,7 @@ def test_indicators_page_shows_every_table():
 
 def test_app_router_draws_the_shared_sidebar():
     at = AppTest.from_file(APP, default_timeout=180).run()
-    assert not at.exception
+    assert not failed(at)
     assert at.selectbox(key="sidebar.region").value == "99"
     assert any("Région de démonstration – données fictives" in i.value for i in at.sidebar.info)
 
@@ -138,7 +143,7 @@ def test_pages_without_any_geometry(tmp_path, monkeypatch, demo_ds):
     store.save_active(ds)
     for page in PAGES:
         at = open_page(page)
-        assert not at.exception, (page, [e.message for e in at.exception])
+        assert not failed(at), (page, failed(at))
 
 
 def test_back_to_demo_button(tmp_path, monkeypatch, demo_ds):
@@ -149,7 +154,7 @@ def test_back_to_demo_button(tmp_path, monkeypatch, demo_ds):
     at = open_page("app_pages/donnees.py")
     assert any("Données importées" in s.value for s in at.success)
     at.button(key="donnees.retour_demo").click().run()
-    assert not at.exception
+    assert not failed(at)
     assert store.load_active().is_demo and not store.active_dir().exists()
 
 
@@ -166,4 +171,18 @@ def test_pages_with_empty_tables(tmp_path, monkeypatch, demo_ds):
     store.save_active(ds)
     for page in PAGES:
         at = open_page(page)
-        assert not at.exception, (page, [e.message for e in at.exception])
+        assert not failed(at), (page, failed(at))
+
+
+def test_a_failing_page_shows_french_not_a_traceback(monkeypatch):
+    import geo.diagnosis
+
+    def boom(*a, **k):
+        raise RuntimeError("défaut simulé")
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    monkeypatch.setattr(geo.diagnosis, "zones_blanches", boom)
+    at.switch_page("app_pages/diagnostic_couverture.py").run()
+    assert not at.exception
+    assert any("Erreur inattendue" in e.value for e in at.error)
