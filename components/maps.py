@@ -176,7 +176,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                                  "fillColor": "#000000", "fillOpacity": 0.35}).add_to(m)
 
     if show["zones_blanches"]:
-        blanches = layers.communes[~layers.communes["couverte"].astype(bool)]
+        blanches = layers.blanches
         folium.GeoJson(_features(blanches, {"nom": lambda r: esc(r.nom), "pop": lambda r: fmt.integer(r.population),
                                              "epci": lambda r: esc(r.epci_nom)}),
                        name="Zones blanches (communes non couvertes)",

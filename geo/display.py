@@ -75,6 +75,25 @@ def dissolve(geoms: np.ndarray, groups: np.ndarray) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
+MAX_BLANCHES = 800  # beyond this many uncovered communes, they are drawn grouped by EPCI
+
+
+def zones_blanches_layer(com: pd.DataFrame, simple_c: np.ndarray, max_communes: int = MAX_BLANCHES) -> pd.DataFrame:
+    """The uncovered communes to draw: one by one, or dissolved by EPCI when there are very many
+    (a région with thousands of holes would otherwise weigh several megabytes on the screen)."""
+    unc = ~com["couverte"].astype(bool).to_numpy()
+    part = com.loc[unc, ["nom", "population", "epci_nom"]].reset_index(drop=True)
+    geoms = simple_c[unc]
+    if len(part) <= max_communes:
+        return part.assign(geometry=to_4326(geoms))
+    groups = part["epci_nom"].replace("", "Sans EPCI").to_numpy()
+    merged = dissolve(geoms, groups)
+    agg = part.assign(g=groups).groupby("g").agg(population=("population", "sum"), n=("nom", "size"))
+    return pd.DataFrame({"nom": [f"{agg.loc[g, 'n']} commune(s) non couverte(s)" for g in merged.index],
+                         "population": [int(agg.loc[g, "population"]) for g in merged.index],
+                         "epci_nom": list(merged.index), "geometry": to_4326(merged.to_numpy())})
+
+
 @dataclass
 class DisplayLayers:
     """Everything the coverage map draws, in EPSG:4326, computed once per dataset and région."""
@@ -87,6 +106,7 @@ class DisplayLayers:
     epci: pd.DataFrame  # code, nom, geometry
     bounds: tuple[float, float, float, float]  # minx, miny, maxx, maxy in 4326
     commune_xy: np.ndarray  # (n, 2) a point inside each commune of the référentiel, in 4326
+    blanches: pd.DataFrame | None = None  # nom, population, epci_nom, geometry: see zones_blanches_layer
 
     @property
     def drawable(self) -> bool:
@@ -158,9 +178,10 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
                           "geometry": to_4326(ep.to_numpy())})
     outline4326 = to_4326(np.array([outline], dtype=object))[0] if outline is not None else None
     bounds = tuple(shapely.bounds(outline4326)) if outline4326 is not None else (np.nan,) * 4
+    blanches = zones_blanches_layer(com, simple_c)
     present = ~shapely.is_missing(centroids)
     xy = np.full((len(centroids), 2), np.nan)
     if present.any():
         px, py = TO_4326.transform(shapely.get_x(centroids[present]), shapely.get_y(centroids[present]))
         xy[present] = np.c_[px, py]
-    return DisplayLayers(outline4326, com, st, q, ze_df, ep_df, bounds, xy)
+    return DisplayLayers(outline4326, com, st, q, ze_df, ep_df, bounds, xy, blanches)

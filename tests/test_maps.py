@@ -97,3 +97,18 @@ def test_points_map_escapes_and_colours():
     html = points_map((0.9, 44.9, 1.2, 45.2), pts, {"couvert": "#0072B2", "hors_couverture": "#B2182B"},
                       {"couvert": "Couvert", "hors_couverture": "Hors couverture"}).get_root().render()
     assert "#0072B2" in html and "#B2182B" in html and "<b>" not in html.split("</head>")[1].replace("<b>Légende", "")
+
+
+def test_many_zones_blanches_are_grouped_by_epci(layers, demo_ds):
+    from geo.display import zones_blanches_layer
+
+    com = layers.communes
+    simple = demo_ds.communes.loc[demo_ds.communes["reg"] == "99"].geometry.to_numpy()
+    n_unc = int((~com["couverte"]).sum())
+    one_by_one = zones_blanches_layer(com, simple, max_communes=n_unc)
+    assert len(one_by_one) == n_unc
+    grouped = zones_blanches_layer(com, simple, max_communes=n_unc - 1)
+    assert len(grouped) == com.loc[~com["couverte"], "epci_nom"].nunique()
+    assert grouped["population"].sum() == com.loc[~com["couverte"], "population"].sum()
+    assert abs(shapely.area(grouped.geometry.to_numpy()).sum() - shapely.area(one_by_one.geometry.to_numpy()).sum()) \
+        < 1e-6 * shapely.area(one_by_one.geometry.to_numpy()).sum() + 1e-9
