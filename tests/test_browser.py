@@ -102,6 +102,15 @@ def wait_app(page):
     page.wait_for_timeout(1500)
 
 
+def go_to(page, server: str, link: str | None = None):
+    """As a user would: the home page, then a link of the navigation."""
+    page.goto(server)
+    wait_app(page)
+    if link:
+        page.get_by_role("link", name=link, exact=True).click()
+        wait_app(page)
+
+
 def map_frame(page):
     frame = page.frame_locator('iframe[title*="st_folium"]').first
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
@@ -114,10 +123,7 @@ def test_map_draws_every_shape_offline(server, browser, demo_result):
 
     w = Watched(browser)
     page = w.page
-    page.goto(server)  # as a user would: the home page, then the navigation
-    wait_app(page)
-    page.get_by_role("link", name="Carte des facilitateurs").click()
-    wait_app(page)
+    go_to(page, server, "Carte des facilitateurs")
     frame = map_frame(page)
     page.wait_for_timeout(1500)
     d = demo_result.diagnosis
@@ -151,11 +157,7 @@ PAGES = {"": "Accueil", "diagnostic_couverture": "Diagnostic de couverture",
 def test_pages_screenshots_no_error_no_external_request(server, browser, path):
     w = Watched(browser)
     page = w.page
-    page.goto(server)
-    wait_app(page)
-    if path:
-        page.get_by_role("link", name=PAGES[path], exact=True).click()
-        wait_app(page)
+    go_to(page, server, PAGES[path] if path else None)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebar"]').get_by_text("Région").first.is_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -171,10 +173,7 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path):
                    "M2;canton;31;Clause sociale\n", encoding="utf-8")
     w = Watched(browser)
     page = w.page
-    page.goto(server)
-    wait_app(page)
-    page.get_by_role("link", name="Données", exact=True).click()
-    wait_app(page)
+    go_to(page, server, "Données")
     page.get_by_role("tab", name="Marchés publics").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(3).set_input_files(str(bad))
     page.get_by_text("le fichier est refusé").first.wait_for(timeout=60_000)
@@ -188,10 +187,7 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path):
 def test_click_on_an_area_opens_its_card(server, browser):
     w = Watched(browser)
     page = w.page
-    page.goto(server)
-    wait_app(page)
-    page.get_by_role("link", name="Carte des facilitateurs").click()
-    wait_app(page)
+    go_to(page, server, "Carte des facilitateurs")
     frame = map_frame(page)
     frame.locator('path[fill-opacity="0.22"]').first.dispatch_event("click")
     page.get_by_text("Voisins (aires partagées)").first.wait_for(timeout=60_000)
@@ -211,10 +207,7 @@ def test_import_real_referentiel_then_map(server, browser, realdata):
     Données page, then the map draws the real région."""
     w = Watched(browser)
     page = w.page
-    page.goto(server)
-    wait_app(page)
-    page.get_by_role("link", name="Données", exact=True).click()
-    wait_app(page)
+    go_to(page, server, "Données")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(0).set_input_files(
         str(realdata / "communes_geom/communes_occitanie_cog2026_from_adminexpress2018.geojson"))
     page.get_by_text("le fichier est accepté").first.wait_for(timeout=120_000)
