@@ -7,10 +7,8 @@ from components import fmt, maps
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
 from data import cache
-from data.readers import Upload
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
-from data.validation import validate_marches
-from geo.markets import CLASS_LABELS, CLASSES, buyers, classify_markets, filter_markets, place_points
+from geo.markets import CLASS_LABELS, CLASSES, buyers, filter_markets, place_points
 
 MAP_LIMIT = 3000
 CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
@@ -20,7 +18,6 @@ ds = cache.active_dataset()
 region = current_region()
 result = cache.diagnosis(region)
 layers = cache.display_layers(region)
-names = dict(zip(result.diagnosis.structures["id_structure"], result.diagnosis.structures["nom"]))
 
 st.title("Marchés")
 source = st.radio("Marchés analysés", ["Marchés du jeu de données", "Importer un fichier (modèle ou DECP)"],
@@ -30,9 +27,7 @@ if source.startswith("Importer"):
     up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
                           type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
     if up is not None:
-        # a national DECP file is cut down to the région's départements first
-        loaded = validate_marches(Upload(up.name, up.getvalue()),
-                                  region_deps=set(ds.communes.loc[ds.communes["reg"] == region, "dep"]))
+        loaded, classified_upload = cache.uploaded_markets(region, up.file_id, up.name, up.getvalue())
         if not loaded.ok:
             st.error(loaded.report.summary() + " Les marchés du jeu de données restent affichés.")
             show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
@@ -40,10 +35,7 @@ if source.startswith("Importer"):
         else:
             if loaded.report.issues:
                 st.warning(loaded.report.summary())
-            p = cache.prepared()
-            marches = loaded.tables["marches"]
-            classified = classify_markets(p.ref, p.coverage, marches,
-                                          [names.get(s, s) for s in p.coverage.structure_ids])
+            marches, classified = loaded.tables["marches"], classified_upload
 
 table = pd.concat([marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)],
                   axis=1)

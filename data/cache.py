@@ -66,3 +66,27 @@ def _layers(stamp: str, region: str):
 def display_layers(region: str):
     """Simplified, dissolved map layers in EPSG:4326, prepared once per dataset and région."""
     return _layers(stamp(), region)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Lecture et classement des marchés…")
+def _uploaded_markets(stamp: str, region: str, file_id: str, name: str, _data: bytes):
+    from data.readers import Upload
+    from data.validation import validate_marches
+    from geo.markets import classify_markets
+
+    ds = _dataset(stamp)
+    # a national DECP file is cut down to the région's départements first
+    loaded = validate_marches(Upload(name, _data), region_deps=set(ds.communes.loc[ds.communes["reg"] == region,
+                                                                                     "dep"]))
+    if not loaded.ok:
+        return loaded, None
+    p = _prepared(stamp)
+    names = dict(zip(ds.structures["id_structure"].astype(str), ds.structures["nom"].astype(str)))
+    return loaded, classify_markets(p.ref, p.coverage, loaded.tables["marches"],
+                                    [names.get(s, s) for s in p.coverage.structure_ids])
+
+
+def uploaded_markets(region: str, file_id: str, name: str, data: bytes):
+    """A market file uploaded on the markets page, read and classified once (not at every filter
+    change); keyed by the upload's id, the bytes themselves are not hashed."""
+    return _uploaded_markets(stamp(), region, file_id, name, data)

@@ -186,3 +186,21 @@ def test_a_failing_page_shows_french_not_a_traceback(monkeypatch):
     at.switch_page("app_pages/diagnostic_couverture.py").run()
     assert not at.exception
     assert any("Erreur inattendue" in e.value for e in at.error)
+
+
+def test_uploaded_decp_read_once_cut_to_region_and_classified():
+    import json as _json
+
+    from data import cache
+
+    recs = [{"id": "X1", "lieuExecution": {"code": "92063", "typeCode": "Code commune"},
+             "considerationsSociales": {"considerationSociale": ["Clause sociale"]}},
+            {"id": "X2", "lieuExecution": {"code": "75056", "typeCode": "Code commune"},  # another région
+             "considerationsSociales": {"considerationSociale": ["Clause sociale"]}}]
+    data = _json.dumps({"marches": {"marche": recs}}).encode()
+    loaded, classified = cache.uploaded_markets("99", "upload-1", "decp.json", data)
+    assert loaded.ok and loaded.tables["marches"]["id_marche"].tolist() == ["X1"]
+    assert classified["couverture"].iloc[0] in {"couvert", "multi_facilitateurs", "partiellement_couvert",
+                                                "hors_couverture"}
+    again = cache.uploaded_markets("99", "upload-1", "decp.json", data)
+    assert again[1] is classified  # cached: a filter change does not read the file again
