@@ -60,15 +60,18 @@ def load(folder: Path) -> Dataset:
     return Dataset(**tables, meta=meta)
 
 
-def _valid(folder: Path) -> bool:
-    if not (folder / "meta.json").exists():
-        return False
+def _meta(folder: Path) -> dict | None:
+    """The folder's metadata when it holds a complete dataset of this store version, else ``None``."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except ValueError:
-        return False
-    return meta.get("store_version") == STORE_VERSION and all(
-        (folder / f"{n}.parquet").exists() for n in Dataset.TABLES)
+    except (OSError, ValueError):
+        return None
+    complete = all((folder / f"{n}.parquet").exists() for n in Dataset.TABLES)
+    return meta if complete and meta.get("store_version") == STORE_VERSION else None
+
+
+def _valid(folder: Path) -> bool:
+    return _meta(folder) is not None
 
 
 def demo_dir() -> Path:
@@ -106,9 +109,9 @@ def reset_to_demo() -> None:
 def ensure_demo() -> None:
     from data import demo
 
-    folder = demo_dir()
-    if not _valid(folder) or json.loads((folder / "meta.json").read_text())["generator"] != demo.GENERATOR_VERSION:
-        save(demo.generate(), folder)
+    meta = _meta(demo_dir())
+    if meta is None or meta.get("generator") != demo.GENERATOR_VERSION:
+        save(demo.generate(), demo_dir())
 
 
 def active_stamp() -> str:
