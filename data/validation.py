@@ -230,20 +230,23 @@ def check_duplicates(df: pd.DataFrame, columns: tuple[str, ...], file: str, repo
             first_seen[k] = int(line)
 
 
+def _repaired(raw: str, width: int, file: str, report: Report, line, column: str, rule: str,
+              label: str = "code", unit: str = "ligne") -> str:
+    """One code of fixed width with its lost leading zeros added back, and a warning when they were."""
+    code, repaired = normalize_code(raw, width)
+    if repaired:
+        report.warning(file, f"{label} « {raw} » complété en « {code} » (zéro initial perdu).", line=int(line),
+                       column=column, unit=unit, rule=rule)
+    return code
+
+
 def _repair_width(df: pd.DataFrame, column: str, width: int, file: str, report: Report,
                   label: str, unit: str = "ligne") -> None:
     """Add back leading zeros lost by Excel in a code column of fixed width, with a warning."""
     if column not in df.columns:
         return
-    out = []
-    for line, v in zip(df.index, df[column].tolist()):
-        code, repaired = normalize_code(v, width)
-        if repaired:
-            report.warning(file, f"{label} « {v} » complété en « {code} » (zéro initial perdu).",
-                           line=int(line), column=column, unit=unit,
-                           rule=f"zéro initial rétabli {column}")
-        out.append(code)
-    df[column] = out
+    df[column] = [_repaired(v, width, file, report, line, column, f"zéro initial rétabli {column}", label, unit)
+                  for line, v in zip(df.index, df[column].tolist())]
 
 
 def _table(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
@@ -420,14 +423,10 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
                         line=int(st.index[i]), column="fin_collectivites", rule="financement ≠ 100 %")
     if pe is not None:
         pe = pe.copy()
-        for i, (t, c) in enumerate(zip(pe["type_territoire"], pe["code_territoire"])):
-            width = CODE_WIDTH.get(t)
-            if width and c:
-                code, repaired = normalize_code(c, width)
-                if repaired:
-                    rep.warning(p_name, f"code « {c} » complété en « {code} » (zéro initial perdu).",
-                                line=int(pe.index[i]), column="code_territoire", rule="zéro initial rétabli")
-                pe.iat[i, pe.columns.get_loc("code_territoire")] = code
+        pe["code_territoire"] = [
+            _repaired(c, CODE_WIDTH[t], p_name, rep, line, "code_territoire", "zéro initial rétabli")
+            if c and t in CODE_WIDTH else c
+            for line, t, c in zip(pe.index, pe["type_territoire"], pe["code_territoire"])]
         check_duplicates(pe, S.PERIMETRES.key, p_name, rep)
     if st is not None and pe is not None:
         known = set(st["id_structure"])
@@ -505,15 +504,8 @@ def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.Dat
     for line, t, codes in zip(df.index, df["lieu_type"], df["lieu_code"]):
         width = CODE_WIDTH.get(t)
         parts = [c.strip() for c in re.split(r"[;|]", str(codes)) if c.strip()]
-        fixed = []
-        for c in parts:
-            code, repaired = normalize_code(c, width) if width else (c.strip().upper(), False)
-            if t == "departement" and code.startswith("97") and len(code) == 3:
-                repaired = False
-            if repaired:
-                report.warning(file, f"code « {c} » complété en « {code} » (zéro initial perdu).", line=int(line),
-                               column="lieu_code", rule="zéro initial rétabli lieu_code")
-            fixed.append(code)
+        fixed = [_repaired(c, width, file, report, line, "lieu_code", "zéro initial rétabli lieu_code")
+                 if width else c.upper() for c in parts]
         codes_out.append(";".join(fixed))
     df["lieu_code"] = codes_out
     return df
