@@ -381,8 +381,29 @@ def restore(geoms: dict[str, object], missing: list[str], old_sources: list[Outl
                          "part_de_l_ancien_contour": round(part.area / g.area, 4)})
             log(f"  restored {code} {names.get(code)} from {parent} ({src.commit})")
     if done:
+        for parent in {d["commune_mere_2018"] for d in done}:
+            absorb_slivers(geoms, parent, [d["code_insee"] for d in done if d["commune_mere_2018"] == parent])
         renode(geoms, {d["code_insee"] for d in done} | {d["commune_mere_2018"] for d in done})
     return done
+
+
+def absorb_slivers(geoms: dict[str, object], parent: str, restored: list[str]) -> None:
+    """Give the slivers the cut left in the parent to the restored commune they border most.
+
+    The older outline and the 2018 one were simplified differently, so cutting leaves thin parts of
+    the parent along the restored communes' borders. A part of the parent below 5 % of its largest
+    part that borders a restored commune goes to that commune (modifies ``geoms``).
+    """
+    parts = sorted(shapely.get_parts(geoms[parent]), key=lambda p: -p.area)
+    keep = [parts[0]]
+    for p in parts[1:]:
+        shared = [shapely.intersection(p.boundary, geoms[r].boundary).length for r in restored]
+        if p.area < 0.05 * parts[0].area and max(shared) > 0:
+            r = restored[int(np.argmax(shared))]
+            geoms[r] = polygonal(shapely.union(geoms[r], p))
+        else:
+            keep.append(p)
+    geoms[parent] = shapely.union_all(keep)
 
 
 def renode(geoms: dict[str, object], changed: set[str]) -> None:
