@@ -6,12 +6,22 @@ from pathlib import Path
 import streamlit as st
 
 from components.sidebar import shared_sidebar
+from data.store import workspaces
 
 ICON = Path(__file__).parent / "static" / "favicon.png"  # local: an icon name would be fetched from a CDN
 
 st.set_page_config(page_title="Diagnostic des clauses sociales", page_icon=str(ICON),
                    layout="wide", initial_sidebar_state="expanded")
 
+
+
+@st.cache_resource
+def _startup() -> int:
+    """Once per server: remove what an interrupted import left in the store's temporary folder."""
+    return workspaces.cleanup()
+
+
+_startup()
 pages = {
     "Diagnostic": [
         st.Page("app_pages/accueil.py", title="Accueil", icon=":material/home:", default=True),

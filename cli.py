@@ -1,11 +1,17 @@
-"""Command line: validate a file, write the demo dataset as files, run the diagnosis.
+"""Command line: the same functions as the pages, for scripts and checks.
 
     python cli.py validate --kind facilitateurs mes_facilitateurs.xlsx
     python cli.py demo --out exemples/
+    python cli.py workspaces
+    python cli.py import --workspace "Hauts-de-France 2026" --kind communes communes.geojson [--region 32]
+    python cli.py history --workspace hauts-de-france-2026 [--json]
+    python cli.py restore --workspace hauts-de-france-2026 --version 2
+    python cli.py export --workspace hauts-de-france-2026 --kind facilitateurs --out facilitateurs.xlsx
+    python cli.py diagnose --workspace hauts-de-france-2026 --region 32 --json out.json [--xlsx out.xlsx]
     python cli.py diagnose --region 76 --communes c.geojson --qpv q.geojson \\
         --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
 
-Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage error. Never a traceback.
+Exit codes: 0 success (warnings allowed), 1 invalid input or refused file, 2 usage error. Never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +22,21 @@ import sys
 from pathlib import Path
 
 from data.schemas import KINDS
+
+
+def _fail(message: str) -> int:
+    print(f"Erreur : {message}", file=sys.stderr)
+    return 1
+
+
+def _workspace(name: str, create: bool = False) -> str | None:
+    from data.store import workspaces
+
+    slug = workspaces.find(name)
+    if slug is None and create:
+        slug = workspaces.create(name)
+        print(f"Espace de travail « {name} » créé (identifiant : {slug}).", file=sys.stderr)
+    return slug
 
 
 def cmd_validate(args) -> int:
@@ -32,55 +53,105 @@ def cmd_validate(args) -> int:
 
 def cmd_demo(args) -> int:
     from data import demo
-    from data.files import write_dataset
+    from data.formats.writers import write_dataset
 
     for path in write_dataset(demo.generate(), Path(args.out)):
         print(path)
     return 0
 
 
+def cmd_workspaces(args) -> int:
+    from data.store import workspaces
+
+    rows = workspaces.list_workspaces()
+    if args.json:
+        print(json.dumps([{"slug": w.slug, "name": w.name, "region": w.region, "versions": w.version,
+                           "changed": w.changed, "read_only": w.read_only} for w in rows], ensure_ascii=False,
+                         indent=1))
+        return 0
+    print(f"{'identifiant':<28} {'nom':<40} {'région':<7} {'versions':>8}  dernière modification")
+    for w in rows:
+        print(f"{w.slug:<28} {w.name[:40]:<40} {w.region or '–':<7} {w.version:>8}  {w.changed.replace('T', ' ')}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from data import validation
+    from data.store import imports, workspaces
+
+    slug = _workspace(args.workspace, create=True)
+    space = workspaces.info(slug)
+    if space.read_only:
+        return _fail(f"l'espace « {space.name} » est en lecture seule.")
+    ds = workspaces.load(slug)
+    region = args.region or ds.default_region or None
+    loaded = validation.validate(args.kind, args.paths, communes=ds.communes if ds.has("communes") else None,
+                                 region=region if args.kind == "marches" else None)
+    print(loaded.report.text())
+    if not loaded.ok:
+        print("Fichier refusé : l'espace de travail n'a pas été modifié.", file=sys.stderr)
+        return 1
+    names = [Path(str(p)).name for p in args.paths]
+    new, record = imports.apply(ds, loaded, names, args.millesime or "")
+    if args.region and args.kind == "communes":
+        new.meta["region"] = args.region
+    version = workspaces.import_tables(slug, new, args.kind, record, user=args.user or "")
+    print(f"Importé dans « {space.name} » : version {version}.")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from data.store import workspaces
+
+    slug = _workspace(args.workspace)
+    if slug is None:
+        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+    hist = workspaces.history(slug)
+    if args.json:
+        print(json.dumps(hist, ensure_ascii=False, indent=1))
+        return 0
+    for h in hist:
+        counts = ", ".join(f"{k} {v}" for k, v in h["counts"].items())
+        print(f"{h['version']:>4}  {h['date'].replace('T', ' ')}  {h['action']:<13} {h['kind']:<13} {h['file']}"
+              + (f"  ({counts})" if counts else "") + (f"  millésime {h['vintage']}" if h["vintage"] else ""))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from data.store import workspaces
+
+    slug = _workspace(args.workspace)
+    if slug is None:
+        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+    version = workspaces.restore(slug, args.version, user=args.user or "")
+    print(f"Version {args.version} restaurée : c'est la version {version} de l'espace.")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from data.formats.writers import export_kind
+    from data.store import workspaces
+
+    slug = _workspace(args.workspace)
+    if slug is None:
+        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+    ds = workspaces.load(slug)
+    if not ds.has(args.kind):
+        return _fail(f"l'espace « {ds.label} » ne contient pas de données « {KINDS[args.kind]} ».")
+    for path in export_kind(ds, args.kind, Path(args.out)):
+        print(path)
+    return 0
+
+
 def cmd_diagnose(args) -> int:
-    from data import store, validation
-    from data.dataset import empty_table
-    from data.report import Report
+    if args.workspace:
+        return _diagnose_workspace(args)
+    return _diagnose_files(args)
+
+
+def _write_result(result, args) -> int:
     from geo import engine
 
-    ds = store.load_active()
-    tables = {}
-    report = Report()
-    if args.communes:
-        loaded = validation.validate("communes", [args.communes])
-        report.extend(loaded.report)
-        tables.update(loaded.tables)
-    communes = tables.get("communes", ds.communes)
-    given_communes = "communes" in tables
-    if report.ok:
-        regs = communes["reg"].astype(str)
-        regs = regs[regs != ""]
-        default = ds.default_region if not given_communes else (regs.value_counts().index[0] if len(regs) else "")
-        region = args.region or default
-        if region not in set(regs):
-            print(f"Erreur : la région « {region} » est absente du référentiel des communes.", file=sys.stderr)
-            return 1
-        region_deps = set(communes.loc[communes["reg"].astype(str) == region, "dep"].astype(str))
-    for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches)):
-        if path and report.ok:
-            # a national DECP file is cut down to the région before anything heavy is done
-            loaded = validation.validate(kind, [path], communes=communes, region_deps=region_deps)
-            report.extend(loaded.report)
-            tables.update(loaded.tables)
-    if report.issues:
-        print(report.text(), file=sys.stderr)
-    if not report.ok:
-        return 1
-    # with the user's référentiel, a table not given is empty rather than the active dataset's
-    def table(name):
-        if name in tables:
-            return tables[name]
-        return empty_table(name) if given_communes else getattr(ds, name)
-
-    qpv, st, pe, marches = table("qpv"), table("structures"), table("perimetres"), table("marches")
-    result = engine.run(communes, qpv, st, pe, marches, region)
     out = engine.to_json(result)
     if args.json:
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -95,6 +166,67 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
+def _diagnose_workspace(args) -> int:
+    from data.store import workspaces
+    from geo import engine
+
+    slug = _workspace(args.workspace)
+    if slug is None:
+        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+    ds = workspaces.load(slug)
+    if not ds.has("communes"):
+        return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
+    region = args.region or ds.default_region
+    if region not in ds.regions():
+        return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    return _write_result(result, args)
+
+
+def _diagnose_files(args) -> int:
+    from data import validation
+    from data.report import Report
+    from data.store import workspaces
+    from data.store.dataset import empty_table
+    from geo import engine
+
+    ds = workspaces.load(workspaces.DEMO)
+    tables = {}
+    report = Report()
+    if args.communes:
+        loaded = validation.validate("communes", [args.communes])
+        report.extend(loaded.report)
+        tables.update(loaded.tables)
+    communes = tables.get("communes", ds.communes)
+    given_communes = "communes" in tables
+    if report.ok:
+        regs = communes["reg"].astype(str)
+        regs = regs[regs != ""]
+        default = ds.default_region if not given_communes else (regs.value_counts().index[0] if len(regs) else "")
+        region = args.region or default
+        if region not in set(regs):
+            return _fail(f"la région « {region} » est absente du référentiel des communes.")
+    for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches)):
+        if path and report.ok:
+            # a national market file is cut down to the région before anything heavy is done
+            loaded = validation.validate(kind, [path], communes=communes, region=region)
+            report.extend(loaded.report)
+            tables.update(loaded.tables)
+    if report.issues:
+        print(report.text(), file=sys.stderr)
+    if not report.ok:
+        return 1
+
+    # with the user's référentiel, a table not given is empty rather than the demo's
+    def table(name):
+        if name in tables:
+            return tables[name]
+        return empty_table(name) if given_communes else getattr(ds, name)
+
+    result = engine.run(communes, table("qpv"), table("structures"), table("perimetres"), table("marches"), region)
+    return _write_result(result, args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Diagnostic territorial des clauses sociales.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,7 +236,28 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
     d = sub.add_parser("demo", help="écrire les données de démonstration sous forme de fichiers")
     d.add_argument("--out", required=True)
+    w = sub.add_parser("workspaces", help="lister les espaces de travail")
+    w.add_argument("--json", action="store_true")
+    i = sub.add_parser("import", help="valider un fichier et l'importer dans un espace (créé s'il n'existe pas)")
+    i.add_argument("--workspace", required=True, help="nom ou identifiant de l'espace de travail")
+    i.add_argument("--kind", required=True, choices=list(KINDS))
+    i.add_argument("--region", help="région étudiée (un fichier de marchés y est ramené)")
+    i.add_argument("--millesime", help="millésime du fichier (par exemple l'année du COG)")
+    i.add_argument("--user", help="qui importe (inscrit dans l'historique)")
+    i.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
+    h = sub.add_parser("history", help="historique des versions d'un espace")
+    h.add_argument("--workspace", required=True)
+    h.add_argument("--json", action="store_true")
+    r = sub.add_parser("restore", help="revenir à une version (crée une nouvelle version)")
+    r.add_argument("--workspace", required=True)
+    r.add_argument("--version", required=True, type=int)
+    r.add_argument("--user")
+    e = sub.add_parser("export", help="réécrire une table de l'espace dans son format d'import")
+    e.add_argument("--workspace", required=True)
+    e.add_argument("--kind", required=True, choices=list(KINDS))
+    e.add_argument("--out", required=True, help="fichier (ou dossier) de sortie")
     g = sub.add_parser("diagnose", help="calculer le diagnostic de couverture")
+    g.add_argument("--workspace", help="espace de travail à diagnostiquer")
     g.add_argument("--region")
     g.add_argument("--communes")
     g.add_argument("--qpv")
@@ -115,16 +268,22 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "import": cmd_import,
+            "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose}
+
+
 def main(argv: list[str] | None = None) -> int:
+    from data.store.workspaces import StoreError
+
     args = parser().parse_args(argv)
     try:
-        return {"validate": cmd_validate, "demo": cmd_demo, "diagnose": cmd_diagnose}[args.command](args)
+        return COMMANDS[args.command](args)
+    except StoreError as exc:
+        return _fail(str(exc))
     except FileNotFoundError as exc:
-        print(f"Erreur : fichier introuvable : {exc.filename}", file=sys.stderr)
-        return 1
+        return _fail(f"fichier introuvable : {exc.filename}")
     except IsADirectoryError as exc:
-        print(f"Erreur : « {exc.filename} » est un dossier ; un fichier est attendu.", file=sys.stderr)
-        return 1
+        return _fail(f"« {exc.filename} » est un dossier ; un fichier est attendu.")
     except Exception as exc:  # last resort: a message, never a traceback
         print(f"Erreur inattendue ({type(exc).__name__}) : {exc}", file=sys.stderr)
         return 1

@@ -2,18 +2,30 @@
 
 import streamlit as st
 
-from components import fmt
+from components import fmt, state
 from components.sidebar import current_region
-from data import cache
 
-ds = cache.active_dataset()
+ds = state.dataset()
+st.title("Diagnostic territorial des clauses sociales")
+st.markdown(f"**Espace de travail** : {fmt.md(ds.label)} · millésimes : {fmt.md(ds.vintages_text())}")
+if not ds.has("communes"):
+    st.info("Cet espace de travail est vide pour l'instant. Importez le référentiel des communes de votre région, "
+            "vos facilitateurs, vos QPV, vos marchés et vos indicateurs sur la page « Données ».",
+            icon=":material/info:")
+    st.page_link(state.DATA_PAGE, label="Aller à la page Données", icon=":material/upload_file:")
+    st.stop()
 region = current_region()
-result = cache.diagnosis(region)
+result = state.diagnosis(region)
 summary = result.diagnosis.summary
 regions = ds.regions()
 
-st.title("Diagnostic territorial des clauses sociales")
 st.markdown(f"## {fmt.md(regions.get(region, region))}")
+missing = [k for k in ("qpv", "facilitateurs", "marches", "indicateurs") if not ds.has(k)]
+if missing:
+    st.info("Pas encore importé dans cet espace : " + ", ".join(
+        {"qpv": "les QPV", "facilitateurs": "les facilitateurs", "marches": "les marchés",
+         "indicateurs": "les indicateurs ABC Clauses"}[k] for k in missing) + " (page « Données »).",
+            icon=":material/info:")
 if ds.is_demo:
     st.info("**Région de démonstration – données fictives.** Toutes les communes, structures et marchés sont "
             "inventés pour préparer une réunion ; importez vos fichiers sur la page « Données ».",
@@ -28,10 +40,9 @@ c = st.columns(4)
 c[0].metric("Structures porteuses", fmt.integer(summary["structures"]["total"]))
 c[1].metric("Facilitateurs (personnes)", fmt.integer(summary["structures"]["personnes"]))
 c[2].metric("ETP", fmt.decimal(summary["structures"]["etp"]))
-c[3].metric("Marchés lus", fmt.integer(result.market_summary["total"]))
+c[3].metric("Marchés lus", fmt.integer(result.market_summary["total"]) if ds.has("marches") else "–")
 
-st.caption(f"Millésime des données : {ds.meta.get('millesime', 'non précisé')}. Sources : "
-           + " ; ".join(f"{k} : {fmt.md(v)}" for k, v in ds.meta.get("sources", {}).items()))
+st.caption("Sources : " + " ; ".join(f"{k} : {fmt.md(v)}" for k, v in ds.meta.get("sources", {}).items()))
 
 st.markdown("""
 ### Ce que chaque page permet de répondre

@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from components import cards, maps
+from components import cards, maps, state
 from components.sidebar import basemap_on, current_region
-from data import cache
 
-ds = cache.active_dataset()
+ds = state.dataset()
+st.title("Carte des facilitateurs")
+state.require(ds, "communes", "facilitateurs")
 region = current_region()
-result = cache.diagnosis(region)
-layers = cache.display_layers(region)
+result = state.diagnosis(region)
+layers = state.display_layers(region)
 structures = result.diagnosis.structures
 colours = maps.structure_colours(structures["id_structure"].tolist())
 names = dict(zip(structures["id_structure"], structures["nom"]))
 
-st.title("Carte des facilitateurs")
 # a click on an area (previous run) selects its structure before the selector is drawn
 pending = st.session_state.pop("carte.clic_en_attente", None)
 if pending in names:
@@ -38,7 +38,7 @@ if not layers.drawable:
         cards.structure_card(result, choice)
     st.stop()
 m = maps.coverage_map(layers, structures, colours, selected=selected, show=show,
-                      vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
+                      vintage=f"{ds.label} ({ds.vintages_text()})",
                       basemap=basemap_on())
 
 col_map, col_card = st.columns([3, 1]) if selected else (st.container(), None)

@@ -2,21 +2,21 @@
 
 import streamlit as st
 
-from components import cards, maps
+from components import cards, maps, state
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
-from data import cache
 from geo.compare import coverage_matrix, overlaps_between, shared_communes
 
-ds = cache.active_dataset()
+ds = state.dataset()
+st.title("Comparer les facilitateurs")
+state.require(ds, "communes", "facilitateurs")
 region = current_region()
-result = cache.diagnosis(region)
-layers = cache.display_layers(region)
+result = state.diagnosis(region)
+layers = state.display_layers(region)
 d = result.diagnosis
 names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
 colours = maps.structure_colours(d.structures["id_structure"].tolist())
 
-st.title("Comparer les facilitateurs")
 default = d.overlaps.sort_values("population_partagee", ascending=False)[["id_a", "id_b"]].head(1).values.ravel()
 chosen = st.multiselect("Structures à comparer (deux ou plus)", list(names), default=list(default)[:2],
                         format_func=lambda s: names.get(s, s), key="comparer.structures",
@@ -34,7 +34,7 @@ if layers.drawable:
     shared_geom = maps.dissolve_codes(layers, shared_communes(result, chosen))
     m = maps.coverage_map(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
                           show={"zones_blanches": False, "qpv": True, "zones_emploi": True},
-                          vintage=f"{ds.label}, millésime {ds.meta.get('millesime', 'non précisé')}",
+                          vintage=f"{ds.label} ({ds.vintages_text()})",
                           basemap=basemap_on(), shared=shared_geom)
     st.markdown("#### Les aires et leur partie commune (en noir, tiretée)")
     maps.show(m, key="comparer.map", height=640)

@@ -2,20 +2,21 @@
 
 import streamlit as st
 
-from components import charts, fmt
+from components import charts, fmt, state
 from components.sidebar import current_region
 from components.tables import show_table
-from data import cache
 from data.schemas import FUNDING_COLUMNS
 from geo.diagnosis import funding, structure_flags, zones_blanches
 
+ds = state.dataset()
+st.title("Diagnostic de couverture")
+state.require(ds, "communes", "facilitateurs")
 region = current_region()
-result = cache.diagnosis(region)
+result = state.diagnosis(region)
 d = result.diagnosis
 s = d.summary
-regions = cache.active_dataset().regions()
+regions = ds.regions()
 
-st.title("Diagnostic de couverture")
 st.caption(f"{fmt.md(regions.get(region, region))} – définitions : une commune est couverte quand elle est dans le "
            "périmètre déclaré d'au moins une structure ; un QPV est couvert quand toutes ses communes le sont.")
 c = st.columns(4)
@@ -51,7 +52,6 @@ st_table["alerte"] = structure_flags(st_table)
 show_table(st_table, key="couverture.structures", title="Structures : moyens et charge", export_name="structures")
 
 st.divider()
-ds = cache.active_dataset()
 fin = funding(ds.structures, FUNDING_COLUMNS)
 st.altair_chart(charts.funding_chart(fin), key="couverture.financement", width="stretch")
 show_table(fin, key="couverture.financement_table", export_name="financement", filterable=False)

@@ -1,13 +1,16 @@
-"""Data page: import each kind of file, read the validation report, download templates."""
+"""Data page: workspaces, imports with their validation report, history of versions, bin, templates."""
 
+import pandas as pd
 import streamlit as st
 
+from components import fmt, state
 from components.sidebar import current_region
 from components.tables import show_table
-from data import cache, imports, store
-from data.files import template_csv, template_xlsx
-from data.readers import Upload
+from data.formats.readers import Upload
+from data.formats.writers import template_csv, template_xlsx
 from data.schemas import KINDS
+from data.store import imports, workspaces
+from data.store.workspaces import StoreError
 from data.validation import validate
 
 MAX_MB = st.get_option("server.maxUploadSize")
@@ -24,71 +27,185 @@ HELP = {
     "qpv": "Colonnes code_qp, nom_qp, code_commune, population ; contours conseillés (règle des 1 % de surface).",
     "facilitateurs": "Un classeur XLSX avec les feuilles « structures » et « perimetres », ou les deux fichiers "
                      "structures.csv et perimetres.csv ensemble. Les codes des périmètres sont vérifiés dans le "
-                     "référentiel des communes actif : importez-le d'abord.",
-    "marches": "Le tableau des marchés du modèle, ou un fichier DECP tel que publié (JSON, Parquet ou CSV consolidé).",
+                     "référentiel des communes de l'espace : importez-le d'abord.",
+    "marches": "Le tableau des marchés du modèle, ou un fichier DECP tel que publié (JSON, Parquet ou CSV consolidé). "
+               "Un fichier national est ramené à la région choisie : les marchés situés ailleurs sont écartés et "
+               "comptés dans le rapport.",
     "indicateurs": "Les tableaux ABC Clauses T01 à T18 au format long (annee, territoire, tableau, dimension, "
                    "modalite, mesure, valeur).",
 }
+KIND_LABELS = {"communes": "référentiel", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
+               "indicateurs": "indicateurs", "": ""}
 
 st.title("Données")
-ds = cache.active_dataset()
-st.markdown(f"**Jeu de données actif** : {ds.label}. Les fichiers importés sont conservés sur ce poste "
-            f"(dossier `{store.store_dir()}`) et retrouvés au prochain démarrage.")
-st.caption(f"Taille maximale : {MAX_MB} Mo par fichier. Un fichier qui contient une erreur ne modifie rien ; "
-           "un fichier qui n'a que des avertissements est importé.")
+slug = state.current_workspace()
+space = workspaces.info(slug)
+ds = state.dataset()
 
-done = st.session_state.setdefault("donnees.importes", {})
-tabs = st.tabs(list(KINDS.values()))
-for tab, (kind, label) in zip(tabs, KINDS.items()):
-    with tab:
-        st.markdown(HELP[kind])
-        files = st.file_uploader(f"Importer : {label}", type=ACCEPTED[kind], key=f"donnees.upload.{kind}",
-                                 accept_multiple_files=(kind == "facilitateurs"))
-        files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
-        if files:
-            ident = tuple(f.file_id for f in files)
-            if done.get(kind, (None,))[0] != ident:
-                uploads = [Upload(f.name, f.getvalue()) for f in files]
-                loaded = validate(kind, uploads, communes=ds.communes,
-                                  region_deps=set(ds.communes.loc[ds.communes["reg"] == current_region(), "dep"]))
-                if loaded.ok:
-                    store.save_active(imports.apply(ds, loaded, [u.name for u in uploads]))
-                    cache.clear()
-                done[kind] = (ident, loaded.report)
-            report = done[kind][1]
-            if report.ok:
-                st.success(report.summary(), icon=":material/check_circle:")
+
+def create_form(expanded: bool) -> None:
+    with st.expander("Créer un espace de travail", expanded=expanded, icon=":material/add:"):
+        st.caption("Un espace de travail réunit les fichiers d'une région ou d'une étude (par exemple "
+                   "« Hauts-de-France 2026 ») : ce que vous y importez n'apparaît dans aucun autre espace.")
+        with st.form("donnees.creer", border=False):
+            name = st.text_input("Nom de l'espace", key="donnees.creer.nom", placeholder="Hauts-de-France 2026")
+            if st.form_submit_button("Créer l'espace", icon=":material/add:"):
+                try:
+                    new = workspaces.create(name)
+                except StoreError as exc:
+                    st.error(str(exc).capitalize())
+                else:
+                    state.use_workspace(new)
+                    st.session_state.pop("sidebar.region", None)
+                    st.rerun()
+
+
+st.markdown(f"**Espace de travail** : {fmt.md(space.name)} · version {space.version} · millésimes : "
+            f"{fmt.md(ds.vintages_text())}")
+if space.read_only:
+    st.info("L'espace de démonstration est en lecture seule : créez votre espace de travail pour y importer vos "
+            "fichiers. La démonstration reste disponible à tout moment dans le panneau latéral.",
+            icon=":material/science:")
+create_form(expanded=space.read_only)
+
+# ---------------------------------------------------------------------------------------------
+# Imports
+
+if not space.read_only:
+    st.markdown("#### Importer vos fichiers")
+    st.caption(f"Taille maximale : {MAX_MB} Mo par fichier. Un fichier qui contient une erreur ne modifie rien ; "
+               "un fichier qui n'a que des avertissements est importé et crée une nouvelle version de l'espace.")
+    done = st.session_state.setdefault("donnees.importes", {})
+    tabs = st.tabs(list(KINDS.values()))
+    for tab, (kind, label) in zip(tabs, KINDS.items()):
+        with tab:
+            st.markdown(HELP[kind])
+            declared = ""
+            if kind == "communes":
+                year = st.number_input("Millésime du COG (année), s'il n'est pas dans le nom du fichier", 2000,
+                                       2100, value=None, step=1, key="donnees.millesime_cog", placeholder="ex. 2026")
+                declared = str(int(year)) if year else ""
+            files = st.file_uploader(f"Importer : {label}", type=ACCEPTED[kind], key=f"donnees.upload.{slug}.{kind}",
+                                     accept_multiple_files=(kind == "facilitateurs"))
+            files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
+            if files:
+                ident = (slug, tuple(f.file_id for f in files))
+                if done.get(kind, (None,))[0] != ident:
+                    uploads = [Upload(f.name, f.getvalue()) for f in files]
+                    loaded = validate(kind, uploads, communes=ds.communes if ds.has("communes") else None,
+                                      region=current_region() or None)
+                    if loaded.ok and kind == "facilitateurs" and not ds.has("communes"):
+                        loaded.report.warning(", ".join(u.name for u in uploads),
+                                              "codes des périmètres non vérifiés : l'espace n'a pas encore de "
+                                              "référentiel des communes.")
+                    version = None
+                    if loaded.ok:
+                        new, record = imports.apply(ds, loaded, [u.name for u in uploads], declared)
+                        try:
+                            version = workspaces.import_tables(slug, new, kind, record)
+                        except StoreError as exc:
+                            loaded.report.error(", ".join(u.name for u in uploads), str(exc))
+                    done[kind] = (ident, loaded.report, version)
+                    if version:
+                        st.rerun()  # every part of the page, and the sidebar, shows the new version
+                report, version = done[kind][1], done[kind][2]
+                if report.ok:
+                    st.success(report.summary() + (f" Version {version} de l'espace." if version else ""),
+                               icon=":material/check_circle:")
+                else:
+                    st.error(report.summary() + " Vos données actuelles n'ont pas été modifiées.",
+                             icon=":material/error:")
+                if report.issues:
+                    show_table(report.to_frame(), key=f"donnees.rapport.{kind}", title="Rapport de validation",
+                               export_name=f"rapport_{kind}")
+            c1, c2 = st.columns(2)
+            c1.download_button("Modèle XLSX", template_xlsx(kind), file_name=f"modele_{kind}.xlsx",
+                               key=f"donnees.modele.{kind}.xlsx", icon=":material/download:",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            if kind == "facilitateurs":
+                c2.download_button("Modèle CSV (structures)", template_csv(kind, "structures"),
+                                   file_name="structures.csv", key=f"donnees.modele.{kind}.csv", mime="text/csv",
+                                   icon=":material/download:")
+                c2.download_button("Modèle CSV (périmètres)", template_csv(kind, "perimetres"),
+                                   file_name="perimetres.csv", key=f"donnees.modele.{kind}.csv2", mime="text/csv",
+                                   icon=":material/download:")
             else:
-                st.error(report.summary() + " Vos données actuelles n'ont pas été modifiées.",
-                         icon=":material/error:")
-            if report.issues:
-                show_table(report.to_frame(), key=f"donnees.rapport.{kind}", title="Rapport de validation",
-                           export_name=f"rapport_{kind}")
-        c1, c2 = st.columns(2)
-        c1.download_button("Modèle XLSX", template_xlsx(kind), file_name=f"modele_{kind}.xlsx",
-                           key=f"donnees.modele.{kind}.xlsx", icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        if kind == "facilitateurs":
-            c2.download_button("Modèle CSV (structures)", template_csv(kind, "structures"),
-                               file_name="structures.csv", key=f"donnees.modele.{kind}.csv", mime="text/csv",
-                               icon=":material/download:")
-            c2.download_button("Modèle CSV (périmètres)", template_csv(kind, "perimetres"),
-                               file_name="perimetres.csv", key=f"donnees.modele.{kind}.csv2", mime="text/csv",
-                               icon=":material/download:")
-        else:
-            c2.download_button("Modèle CSV", template_csv(kind), file_name=f"modele_{kind}.csv", mime="text/csv",
-                               key=f"donnees.modele.{kind}.csv", icon=":material/download:")
+                c2.download_button("Modèle CSV", template_csv(kind), file_name=f"modele_{kind}.csv", mime="text/csv",
+                                   key=f"donnees.modele.{kind}.csv", icon=":material/download:")
+
+# ---------------------------------------------------------------------------------------------
+# Content and history
 
 st.divider()
-st.markdown("#### Contenu du jeu actif")
+st.markdown("#### Contenu de l'espace")
 counts = ds.counts()
-st.dataframe({"Table": list(counts), "Lignes": list(counts.values()),
-              "Source": [ds.meta.get("sources", {}).get(k if k not in ("structures", "perimetres") else
-                                                        "facilitateurs", "") for k in counts]},
-             hide_index=True, key="donnees.contenu")
-if not ds.is_demo:
-    if st.button("Revenir aux données de démonstration", key="donnees.retour_demo", icon=":material/restart_alt:"):
-        store.reset_to_demo()
-        cache.clear()
-        st.session_state["donnees.importes"] = {}
-        st.rerun()
+kind_of = {"communes": "communes", "qpv": "qpv", "structures": "facilitateurs", "perimetres": "facilitateurs",
+           "marches": "marches", "indicateurs": "indicateurs"}
+content = pd.DataFrame({
+    "Table": list(counts),
+    "Lignes": [fmt.integer(n) if ds.has(t) else "non importée" for t, n in counts.items()],
+    "Millésime": [ds.vintages.get(kind_of[t], "") for t in counts],
+    "Fichier": [ds.meta.get("sources", {}).get(kind_of[t], "") for t in counts],
+})
+st.dataframe(content, hide_index=True, key="donnees.contenu")
+
+hist = workspaces.history(slug)
+st.markdown("#### Historique des versions")
+if not hist:
+    st.caption("Aucune version : rien n'a encore été importé dans cet espace.")
+else:
+    rows = pd.DataFrame([{
+        "Version": h["version"], "Date": str(h["date"]).replace("T", " "),
+        "Action": {"import": "import", "restauration": "restauration", "génération": "génération"}.get(
+            h["action"], h["action"]),
+        "Type": KIND_LABELS.get(h["kind"], h["kind"]), "Fichier": h["file"],
+        "Lignes lues": fmt.integer(h["counts"].get("lus")) if h["counts"].get("lus") is not None else "",
+        "Gardées": fmt.integer(h["counts"].get("gardes")) if h["counts"].get("gardes") is not None else "",
+        "Hors région": fmt.integer(h["counts"].get("hors_region")) if h["counts"].get("hors_region") else "",
+        "Millésime": h["vintage"], "Par": h.get("user", ""),
+    } for h in reversed(hist)])
+    st.dataframe(rows, hide_index=True, key="donnees.historique")
+    if not space.read_only and len(hist) > 1:
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        back = c1.selectbox("Revenir à une version (une nouvelle version est créée, rien n'est effacé)",
+                            [h["version"] for h in reversed(hist) if h["version"] != space.version],
+                            key="donnees.restaurer.version", format_func=lambda v: f"version {v}")
+        if c2.button("Restaurer cette version", key="donnees.restaurer", icon=":material/history:"):
+            try:
+                workspaces.restore(slug, int(back))
+            except StoreError as exc:
+                st.error(str(exc).capitalize())
+            else:
+                st.session_state["donnees.importes"] = {}
+                st.rerun()
+
+# ---------------------------------------------------------------------------------------------
+# Deleting a workspace, and the bin
+
+if not space.read_only:
+    st.divider()
+    with st.expander("Supprimer cet espace de travail", icon=":material/delete:"):
+        st.caption("L'espace est placé dans la corbeille : il peut en être restauré tant que la corbeille n'a pas "
+                   "été vidée.")
+        sure = st.checkbox(f"Je confirme la suppression de l'espace « {space.name} »", key="donnees.supprimer.ok")
+        if st.button("Supprimer l'espace", key="donnees.supprimer", disabled=not sure, icon=":material/delete:"):
+            workspaces.delete(slug)
+            state.use_workspace(workspaces.DEMO)
+            st.session_state.pop("sidebar.region", None)
+            st.rerun()
+
+trash = workspaces.bin_content()
+if trash:
+    with st.expander(f"Corbeille ({len(trash)} espace(s))", icon=":material/delete_sweep:"):
+        for item in trash:
+            c1, c2 = st.columns([3, 1], vertical_alignment="center")
+            c1.markdown(f"{fmt.md(item['name'])} — supprimé le {item['deleted'][6:8]}/{item['deleted'][4:6]}/{item['deleted'][:4]}")
+            if c2.button("Restaurer", key=f"donnees.corbeille.{item['entry']}", icon=":material/restore_from_trash:"):
+                state.use_workspace(workspaces.undelete(item["entry"]))
+                st.session_state.pop("sidebar.region", None)
+                st.rerun()
+        sure = st.checkbox("Je confirme : les espaces de la corbeille seront définitivement effacés",
+                           key="donnees.corbeille.ok")
+        if st.button("Vider la corbeille", key="donnees.corbeille.vider", disabled=not sure):
+            workspaces.empty_bin()
+            st.rerun()

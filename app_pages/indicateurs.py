@@ -2,21 +2,25 @@
 
 import streamlit as st
 
-from components import charts, fmt
+from components import charts, fmt, state
 from components.sidebar import current_region
 from components.tables import show_table
-from data import cache
 from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, evolution, followup, measures_of, missing_tables,
                              table_data, table_order)
 from data.schemas import INDICATOR_TABLES
+from geo.codes import REGION_NAMES
 
-ds = cache.active_dataset()
-region = current_region()
+ds = state.dataset()
+st.title("Indicateurs régionaux")
+state.require(ds, "indicateurs")
 ind = ds.indicateurs
 regions = ds.regions()
+region = current_region()
+if not region:  # indicators without a référentiel: the région they describe
+    others = ind.loc[ind["territoire"] != "FR", "territoire"]
+    region = others.mode().iloc[0] if len(others) else ""
 
-st.title("Indicateurs régionaux")
-st.caption(f"{fmt.md(regions.get(region, region))} face à la France – tableaux ABC Clauses (annexe de l'instruction "
+st.caption(f"{fmt.md(regions.get(region) or REGION_NAMES.get(region, region))} face à la France – tableaux ABC Clauses (annexe de l'instruction "
            f"du 11 avril 2019). Les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas affichés "
            "(secret statistique).")
 source = ds.meta.get("sources", {}).get("indicateurs", "ABC Clauses")

@@ -3,10 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from components import fmt, maps
+from components import fmt, maps, state
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
-from data import cache
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from geo.markets import CLASS_LABELS, CLASSES, buyers, filter_markets, place_points
 
@@ -14,28 +13,35 @@ MAP_LIMIT = 3000
 CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
                  "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
 
-ds = cache.active_dataset()
-region = current_region()
-result = cache.diagnosis(region)
-layers = cache.display_layers(region)
-
+ds = state.dataset()
 st.title("Marchés")
-source = st.radio("Marchés analysés", ["Marchés du jeu de données", "Importer un fichier (modèle ou DECP)"],
+state.require(ds, "communes", "facilitateurs")
+region = current_region()
+result = state.diagnosis(region)
+layers = state.display_layers(region)
+
+source = st.radio("Marchés analysés", ["Marchés de l'espace de travail", "Analyser un autre fichier (modèle ou DECP)"],
                   horizontal=True, key="marches.source")
 marches, classified = ds.marches, result.markets
-if source.startswith("Importer"):
+if not source.startswith("Analyser"):
+    state.require(ds, "marches")
+else:
+    marches, classified = ds.marches.iloc[0:0], result.markets.iloc[0:0]
+    st.caption("Le fichier est analysé pour cette session sans être enregistré dans l'espace de travail "
+               "(pour l'enregistrer : page Données).")
     up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
                           type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
-    if up is not None:
-        loaded, classified_upload = cache.uploaded_markets(region, up.file_id, up.name, up.getvalue())
-        if not loaded.ok:
-            st.error(loaded.report.summary() + " Les marchés du jeu de données restent affichés.")
-            show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
-                       export_name="rapport_marches")
-        else:
-            if loaded.report.issues:
-                st.warning(loaded.report.summary())
-            marches, classified = loaded.tables["marches"], classified_upload
+    if up is None:
+        st.stop()
+    loaded, classified = state.uploaded_markets(region, up.file_id, up.name, up.getvalue())
+    if loaded.report.issues:
+        (st.warning if loaded.ok else st.error)(loaded.report.summary() + ("" if loaded.ok else
+                                                " Aucun marché de ce fichier n'est analysé."))
+        show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
+                   export_name="rapport_marches")
+    if not loaded.ok:
+        st.stop()
+    marches = loaded.tables["marches"]
 
 table = pd.concat([marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)],
                   axis=1)
@@ -43,8 +49,12 @@ social = table[table["avec_consideration_sociale"]]
 
 with st.sidebar:
     st.markdown("### Filtres des marchés")
-    statuts = st.multiselect("Statut", list(MARKET_STATUSES), key="marches.filtre.statut", placeholder="Tous")
-    acheteurs = st.multiselect("Type d'acheteur", list(BUYER_TYPES), key="marches.filtre.type_acheteur",
+    statuts = st.multiselect("Statut", list(MARKET_STATUSES) + sorted(set(social["statut"]) - set(MARKET_STATUSES)
+                                                                      - {""}),
+                             key="marches.filtre.statut", placeholder="Tous")
+    known = [t for t in BUYER_TYPES if t in set(social["type_acheteur"])]
+    acheteurs = st.multiselect("Type d'acheteur", known + sorted(set(social["type_acheteur"]) - set(known) - {""}),
+                               key="marches.filtre.type_acheteur",
                                placeholder="Tous")
     montants = pd.to_numeric(social["montant_ht"], errors="coerce")
     top = float(montants.max()) if montants.notna().any() else 0.0
@@ -91,7 +101,7 @@ if layers.drawable:
     if len(shown) > MAP_LIMIT:
         st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
     m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
-                        basemap=basemap_on(), title="Couverture des marchés", vintage=f"{ds.label}")
+                        basemap=basemap_on(), title="Couverture des marchés", vintage=f"{ds.label} ({ds.vintages_text()})")
     maps.show(m, key="marches.map", height=620)
 else:
     st.warning(maps.NO_OUTLINES, icon=":material/map:")

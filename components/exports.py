@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data.files import csv_bytes, xlsx_bytes
+from data.formats.writers import csv_bytes, xlsx_bytes
 
 LABELS = {
     "code_insee": "Code commune", "nom": "Nom", "dep": "Département", "epci_siren": "EPCI (SIREN)",

@@ -18,7 +18,7 @@ import shapely
 from branca.element import MacroElement, Template
 
 from components import fmt
-from data.assets import LEAFLET_CSS, LEAFLET_JS
+from components.assets import LEAFLET_CSS, LEAFLET_JS
 from geo.display import DisplayLayers
 
 # Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
@@ -282,7 +282,7 @@ def show(m: folium.Map, key: str, height: int = 760, returned_objects: list[str]
     """Draw with streamlit-folium; by default nothing comes back, so panning never reruns."""
     from streamlit_folium import st_folium
 
-    from data.assets import ensure_leaflet
+    from components.assets import ensure_leaflet
 
     ensure_leaflet()
     return st_folium(m, key=key, height=height, use_container_width=True,

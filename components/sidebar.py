@@ -1,43 +1,54 @@
-"""The shared sidebar: the active dataset and the territory picker (every page reads it)."""
+"""The shared sidebar: the session's workspace, the territory picker and the data's vintages."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data import cache
+from components import fmt, state
+from data.store import workspaces
 
 REGION_KEY = "sidebar.region"
 BASEMAP_KEY = "sidebar.fond_de_carte"
 
 
 def current_region() -> str:
-    """The région chosen in the sidebar, or the dataset's default when none is (still) valid."""
-    ds = cache.active_dataset()
+    """The région chosen in the sidebar, or the workspace's default when none is (still) valid."""
+    ds = state.dataset()
     regions = ds.regions()
     chosen = st.session_state.get(REGION_KEY)
     return chosen if chosen in regions else ds.default_region
 
 
+def _on_workspace_change() -> None:
+    state.use_workspace(st.session_state[state.WORKSPACE_KEY])
+    st.session_state.pop(REGION_KEY, None)  # the new workspace's own région
+
+
 def shared_sidebar() -> None:
-    ds = cache.active_dataset()
+    state.resolve_workspace()
+    spaces = {w.slug: w for w in workspaces.list_workspaces()}
+    ds = state.dataset()
     regions = ds.regions()
     with st.sidebar:
+        st.markdown("### Espace de travail")
+        st.selectbox("Espace de travail", options=list(spaces), key=state.WORKSPACE_KEY,
+                     format_func=lambda s: spaces[s].name if s in spaces else s, on_change=_on_workspace_change,
+                     label_visibility="collapsed")
+        if ds.is_demo:
+            st.info("Données fictives de démonstration", icon=":material/science:")
         st.markdown("### Territoire")
         if not regions:
-            st.warning("Le référentiel des communes ne contient aucune région.")
-            return
-        if st.session_state.get(REGION_KEY) not in regions:
-            st.session_state[REGION_KEY] = ds.default_region
-        st.selectbox("Région", options=list(regions), key=REGION_KEY,
-                     format_func=lambda code: f"{regions[code]} ({code})")
-        st.markdown("### Données actives")
-        if ds.is_demo:
-            st.info("Région de démonstration – données fictives", icon=":material/science:")
+            st.warning("Cet espace ne contient pas encore de référentiel des communes : importez-le sur la page "
+                       "Données.", icon=":material/info:")
         else:
-            st.success(ds.label, icon=":material/database:")
-        st.caption(f"Millésime : {ds.meta.get('millesime', 'non précisé')}")
+            if st.session_state.get(REGION_KEY) not in regions:
+                st.session_state[REGION_KEY] = ds.default_region
+            st.selectbox("Région", options=list(regions), key=REGION_KEY,
+                         format_func=lambda code: f"{regions[code]} ({code})")
+        st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
         st.toggle("Fond de carte OpenStreetMap (nécessite internet)", value=False, key=BASEMAP_KEY,
                   help="Sans internet, les cartes s'affichent sur fond uni : toutes les couches restent visibles.")
+    state.sync_url()
 
 
 def basemap_on() -> bool:

@@ -1,4 +1,7 @@
-"""Validation reports: every message in French, naming the file, the line and the column."""
+"""Validation reports: every message in French, naming the file, the line and the column.
+
+Shared by the readers (``data.formats``) and the rules (``data.validation``): the bottom of ``data/``.
+"""
 
 from __future__ import annotations
 
@@ -97,3 +100,18 @@ class Report:
 
     def text(self) -> str:
         return "\n".join([*(str(i) for i in self.issues), self.summary()])
+
+
+@dataclass
+class Loaded:
+    """The outcome of reading one user file (or one pair of facilitator tables)."""
+
+    kind: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+    # rows read, kept, dropped as located outside the région... (the import's record in the history)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok

@@ -21,6 +21,9 @@ FLOAT = "float"
 DATE = "date"
 ENUM = "enum"
 ENUM_LIST = "enum_list"  # ";"-separated values, each from a list
+# A descriptive category: known values and their synonyms are written canonically, any other value
+# is kept as written (one summarised warning): the diagnosis does not depend on it.
+LABEL = "label"
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,18 @@ PLACE_TYPES = ("commune", "code_postal", "departement", "region", "pays")
 MARKET_STATUSES = ("programmé", "en cours", "terminé")
 SOCIAL_CONSIDERATIONS = ("Clause sociale", "Critère social", "Marché réservé")
 NO_SOCIAL_CONSIDERATION = ("Pas de considération sociale", "Sans objet")
+# Contracting authorities as the instruction counts them (table T01, fiche 3 § 3c).
 BUYER_TYPES = (
-    "État",
-    "Collectivité territoriale",
+    "État et services déconcentrés",
+    "Établissement public national",
+    "Région",
+    "Département",
+    "Commune, EPCI et établissement public local",
     "Bailleur social",
-    "Établissement public",
-    "Établissement de santé",
+    "Société d'économie mixte",
+    "Entreprise publique",
+    "Organisme de sécurité sociale",
+    "Entreprise privée",
     "Autre",
 )
 MEASURES = ("heures", "marches", "beneficiaires", "contrats", "montant")
@@ -159,7 +168,7 @@ STRUCTURES = TableSchema(
               example="S01"),
         Field("nom", TEXT, True, ("nom_structure", "raison_sociale"), label="Nom de la structure",
               example="PLIE de l'agglomération"),
-        Field("type_structure", ENUM, True, ("type",), values=STRUCTURE_TYPES,
+        Field("type_structure", LABEL, True, ("type",), values=STRUCTURE_TYPES,
               label="Type : " + ", ".join(STRUCTURE_TYPES), example="PLIE"),
         Field("code_commune", COMMUNE, True, ("commune", "code_insee"),
               label="Commune d'implantation (code INSEE)", example="31555"),
@@ -194,12 +203,13 @@ MARCHES = TableSchema(
         Field("id_marche", CODE, True, ("id", "uid"), label="Identifiant du marché", example="2025-0001"),
         Field("objet", TEXT, False, (), label="Objet du marché", example="Réhabilitation du groupe scolaire"),
         Field("acheteur", TEXT, False, ("acheteur_nom",), label="Acheteur", example="Ville de Toulouse"),
-        Field("type_acheteur", ENUM, False, (), values=BUYER_TYPES,
-              label="Type d'acheteur : " + ", ".join(BUYER_TYPES), example="Collectivité territoriale"),
+        Field("type_acheteur", LABEL, False, ("typeacheteur", "categorie_acheteur"), values=BUYER_TYPES,
+              label="Type d'acheteur : " + ", ".join(BUYER_TYPES) + " (autre libellé gardé tel quel)",
+              example="Commune, EPCI et établissement public local"),
         Field("montant_ht", FLOAT, False, ("montant",), minimum=0, label="Montant HT (€)", example="1250000"),
         Field("date", DATE, False, ("datenotification", "date_notification"), label="Date (AAAA-MM-JJ)",
               example="2025-03-14"),
-        Field("statut", ENUM, False, (), values=MARKET_STATUSES, label="Statut : " + ", ".join(MARKET_STATUSES),
+        Field("statut", LABEL, False, (), values=MARKET_STATUSES, label="Statut : " + ", ".join(MARKET_STATUSES),
               example="en cours"),
         Field("lieu_type", ENUM, True, ("lieuexecution_typecode",), values=PLACE_TYPES,
               label="Type de lieu : " + ", ".join(PLACE_TYPES), example="commune"),
@@ -233,6 +243,45 @@ INDICATEURS = TableSchema(
         Field("valeur", FLOAT, True, (), minimum=0, label="Valeur", example="125"),
     ),
 )
+
+# Everyday spellings of enumerated and descriptive values, by column, keyed by their folded form
+# (lower case, no accent, no space or punctuation: see ``geo.codes.fold``).
+_LOCAL = "Commune, EPCI et établissement public local"
+SYNONYMS: dict[str, dict[str, str]] = {
+    "type_territoire": {"com": "commune", "dep": "departement", "reg": "region", "ze2020": "ze",
+                        "zonedemploi": "ze", "interco": "epci", "intercommunalite": "epci"},
+    "lieu_type": {"codepostal": "code_postal", "cp": "code_postal", "codecommune": "commune",
+                  "codedepartement": "departement", "coderegion": "region", "codepays": "pays",
+                  "dep": "departement", "reg": "region"},
+    "type_structure": {"maisondelemploi": "MDE", "departement": "Département", "conseildepartemental": "Département",
+                       "region": "Région", "conseilregional": "Région"},
+    "considerations_sociales": {"sansobjet": "Pas de considération sociale"},
+    "statut": {"encours": "en cours", "programme": "programmé", "termine": "terminé", "attribue": "en cours",
+               "notifie": "en cours", "clos": "terminé", "acheve": "terminé"},
+    "type_acheteur": {
+        **dict.fromkeys(("etat", "letat", "servicesdeletat", "servicedeconcentre",
+                         "servicesdeconcentres", "servicesdeconcentresdeletat", "prefecture", "ministere",
+                         "administrationcentrale", "etatetservicesdeconcentres"), "État et services déconcentrés"),
+        **dict.fromkeys(("etablissementpublicnational", "epn", "etablissementpublicdeletat",
+                         "epnational", "operateurdeletat"), "Établissement public national"),
+        **dict.fromkeys(("region", "conseilregional", "collectiviteregionale"), "Région"),
+        **dict.fromkeys(("departement", "conseildepartemental", "conseilgeneral"), "Département"),
+        **dict.fromkeys(("commune", "communes", "ville", "mairie", "epci", "communeepci", "communesetepci",
+                         "communeouepci", "communesepci", "commune/epci", "communes/epci", "intercommunalite",
+                         "communautedecommunes", "communautedagglomeration", "communauteurbaine", "metropole",
+                         "syndicatintercommunal", "syndicatmixte", "etablissementpubliclocal", "epl",
+                         "communeepcietetablissementpubliclocal", "communeepcietablissementpubliclocal",
+                         "centrecommunaldactionsociale", "ccas"), _LOCAL),
+        **dict.fromkeys(("bailleursocial", "bailleurssociaux", "bailleur", "oph", "officepublicdelhabitat",
+                         "hlm", "organismehlm", "esh", "entreprisesocialepourlhabitat"), "Bailleur social"),
+        **dict.fromkeys(("sem", "societedeconomiemixte", "saem", "semop"), "Société d'économie mixte"),
+        **dict.fromkeys(("entreprisepublique", "epic"), "Entreprise publique"),
+        **dict.fromkeys(("organismedesecuritesociale", "securitesociale", "cpam", "caf", "urssaf", "carsat", "msa"),
+                        "Organisme de sécurité sociale"),
+        **dict.fromkeys(("entrepriseprivee", "prive", "privee", "societeprivee"), "Entreprise privée"),
+        **dict.fromkeys(("autre", "autres", "divers"), "Autre"),
+    },
+}
 
 SCHEMAS: dict[str, TableSchema] = {
     s.kind: s for s in (COMMUNES, QPV, STRUCTURES, PERIMETRES, MARCHES, INDICATEURS)

@@ -33,10 +33,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+STORE: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "DIAG_DONNEES": str(tmp_path_factory.mktemp("store"))}
+    STORE["dir"] = str(tmp_path_factory.mktemp("store"))
+    env = {**os.environ, "DIAG_DONNEES": STORE["dir"]}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # the server's output goes to a file: an unread pipe fills up and freezes the server
     log = open(ARTIFACTS / "streamlit.log", "w")
@@ -80,9 +84,25 @@ class Watched:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.external: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("response", self._response)
+        self.probes = 0
         self.context.route("**/*", self._route)
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        # opened on a deep link (/donnees?espace=...), Streamlit's frontend first looks for its server
+        # under the page's path (/donnees/_stcore/health): those two 404 are its own, and harmless
+        if "404" in message.text and self.probes:
+            self.probes -= 1
+            return
+        self.errors.append(message.text)
+
+    def _response(self, response):
+        if response.status == 404 and response.url.endswith(("/_stcore/health", "/_stcore/host-config")):
+            self.probes += 1
 
     def _route(self, route):
         host = urlparse(route.request.url).hostname or ""
@@ -167,13 +187,23 @@ def test_pages_screenshots_no_error_no_external_request(server, browser, path):
     w.close()
 
 
-def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path):
+def server_workspace(monkeypatch, name: str) -> str:
+    """A workspace created in the server's store, as another session (or the CLI) would."""
+    from data.store import workspaces
+
+    monkeypatch.setenv("DIAG_DONNEES", STORE["dir"])
+    return workspaces.create(name)
+
+
+def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path, monkeypatch):
+    slug = server_workspace(monkeypatch, "Refus")
     bad = tmp_path / "marches.csv"
     bad.write_text("id_marche;lieu_type;lieu_code;considerations_sociales\nM1;commune;31555;Clause sociale\n"
                    "M2;canton;31;Clause sociale\n", encoding="utf-8")
     w = Watched(browser)
     page = w.page
-    go_to(page, server, "Données")
+    page.goto(f"{server}/donnees?espace={slug}")
+    wait_app(page)
     page.get_by_role("tab", name="Marchés publics").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(3).set_input_files(str(bad))
     page.get_by_text("le fichier est refusé").first.wait_for(timeout=60_000)
@@ -182,6 +212,9 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "donnees_fichier_refuse.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
     w.close()
+    from data.store import workspaces
+
+    assert workspaces.history(slug) == []  # a refused file changes nothing
 
 
 def test_click_on_an_area_opens_its_card(server, browser):
@@ -202,30 +235,68 @@ def test_click_on_an_area_opens_its_card(server, browser):
     w.close()
 
 
-def test_import_real_referentiel_then_map(server, browser, realdata):
-    """Last of the module (it changes the server's dataset): real Occitanie files through the
-    Données page, then the map draws the real région."""
+def occitanie_facilitators(realdata, path: Path) -> Path:
+    """Two structures of real Occitanie EPCI, as a facilitators' workbook written by hand."""
+    import pandas as pd
+
+    from data.formats.writers import xlsx_bytes
+
+    cog = pd.read_csv(realdata / "admin" / "communes_cog2026_epci_pop_ze2020.csv", dtype=str)
+    occ = cog[cog["reg"] == "76"]
+    toulouse = occ.loc[occ["code_insee"] == "31555", "epci_siren"].iloc[0]
+    montpellier = occ.loc[occ["code_insee"] == "34172", "epci_siren"].iloc[0]
+    st = pd.DataFrame({"id_structure": ["F1", "F2"], "nom": ["PLIE de Toulouse", "MDE de Montpellier"],
+                       "type_structure": ["PLIE", "Maison de l'emploi"], "code_commune": ["31555", "34172"],
+                       "nb_facilitateurs": [3, 2], "etp": [2.5, 1.5]})
+    pe = pd.DataFrame({"id_structure": ["F1", "F2"], "type_territoire": ["EPCI", "EPCI"],
+                       "code_territoire": [toulouse, montpellier]})
+    path.write_bytes(xlsx_bytes({"structures": st, "perimetres": pe}))
+    return path
+
+
+def test_new_workspace_of_real_files_never_shows_the_demo(server, browser, realdata, tmp_path):
+    """A new workspace made on the Données page from real Occitanie files: its maps draw the real
+    région, its markets page says no market file was imported, and a second browser on the demo
+    sees the demo unchanged."""
     w = Watched(browser)
     page = w.page
     go_to(page, server, "Données")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(0).set_input_files(
-        str(realdata / "communes_geom/communes_occitanie_cog2026_from_adminexpress2018.geojson"))
-    page.get_by_text("le fichier est accepté").first.wait_for(timeout=120_000)
-    page.get_by_role("tab", name="Quartiers prioritaires (QPV)").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(1).set_input_files(
-        str(realdata / "qpv/qpv2015_occitanie_polygones_hackaviz2021.geojson"))
-    page.get_by_text("le fichier est accepté").nth(1).wait_for(timeout=120_000)
+    page.get_by_label("Nom de l'espace").fill("Occitanie 2026")  # open on the demo, which is read-only
+    page.get_by_role("button", name="Créer l'espace").click()
     wait_app(page)
+    assert "espace=occitanie-2026" in page.url
+    uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploads.nth(0).set_input_files(
+        str(realdata / "communes_geom/communes_occitanie_cog2026_from_adminexpress2018.geojson"))
+    page.get_by_text("Version 1 de l'espace").first.wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Quartiers prioritaires (QPV)").click()
+    uploads.nth(1).set_input_files(str(realdata / "qpv/qpv2015_occitanie_polygones_hackaviz2021.geojson"))
+    page.get_by_text("Version 2 de l'espace").first.wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Facilitateurs (structures et périmètres)").click()
+    uploads.nth(2).set_input_files(str(occitanie_facilitators(realdata, tmp_path / "facilitateurs.xlsx")))
+    page.get_by_text("Version 3 de l'espace").first.wait_for(timeout=120_000)
+    wait_app(page)
+    page.get_by_role("link", name="Marchés").click()
+    wait_app(page)
+    assert page.get_by_text("Aucun fichier de marchés n'a été importé dans cet espace").first.is_visible()
     page.get_by_role("link", name="Carte des facilitateurs").click()
     wait_app(page)
     frame = map_frame(page)
     page.wait_for_timeout(2000)
-    assert "PLIE de Valbourg" not in frame.locator(".diag-legend").inner_text()  # nothing of the demo there
-    # no facilitator of the demo lies in Occitanie: every QPV is drawn, none covered
-    assert frame.locator('path[fill-opacity="0.85"]').count() == 105
+    legend = frame.locator(".diag-legend").inner_text()
+    assert "PLIE de Toulouse" in legend and "Valbourg" not in legend  # nothing of the demo there
+    assert frame.locator('path[fill-opacity="0.85"]').count() == 105  # every real QPV drawn
     page.screenshot(path=str(ARTIFACTS / "carte_occitanie_importee.png"))
     page.get_by_role("link", name="Accueil").click()
     wait_app(page)
     assert page.get_by_role("heading", name="Occitanie").first.is_visible()
     assert not w.external and not w.errors, (w.external, w.errors)
+    # another person, on the demo: unchanged
+    other = Watched(browser)
+    go_to(other.page, server, "Marchés")
+    assert "espace=demo" in other.page.url
+    assert other.page.get_by_text("Données fictives de démonstration").first.is_visible()
+    assert other.page.locator('[data-testid="stMetric"]').count() >= 5
+    assert not other.errors, other.errors
+    other.close()
     w.close()

@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from data.decp import filter_to_region, load_decp, looks_like_decp, place_type, social_considerations
-from data.readers import Upload
+from data.formats.decp import load_decp, looks_like_decp, place_type, social_considerations
+from data.formats.readers import Upload
 from data.validation import validate
 from geo.markets import classify_markets
 from tests.test_engine import tiny_communes, tiny_structures
@@ -99,19 +99,22 @@ def test_consolidated_tabular_csv_one_row_per_holder():
     assert m["considerations_sociales"].tolist() == ["Clause sociale;Critère social", ""]
 
 
-def test_parquet_national_file_filtered_to_region_first():
-    df = pd.DataFrame({"uid": ["a", "b", "c", "d", "e"],
-                       "lieuExecution_code": ["31555", "75056", "31", "76", "1001"],
+def test_parquet_national_file_cut_to_region_first_and_counted():
+    df = pd.DataFrame({"uid": ["a", "b", "c", "d", "e", "f", "g", "h"],
+                       "lieuExecution_code": ["31555", "75056", "31", "76", "1001", "99999", "0612", "31069.0"],
                        "lieuExecution_typeCode": ["Code commune", "Code commune", "Code département", "Code région",
-                                                  "Code commune"],
-                       "considerationsSociales": ["Clause sociale"] * 5})
+                                                  "Code commune", "Code commune", " Code canton", "Code commune"],
+                       "considerationsSociales": ["Clause sociale"] * 8})
     buf = io.BytesIO()
     df.to_parquet(buf)
-    loaded = load_decp(Upload("decp.parquet", buf.getvalue()), region_deps={"31", "01"})
-    assert loaded.tables["marches"]["id_marche"].tolist() == ["a", "c", "d", "e"]
-    kept = filter_to_region(df.rename(columns={"uid": "id_marche", "lieuExecution_code": "lieu_code",
-                                               "lieuExecution_typeCode": "lieu_type"}), {"75"})
-    assert kept["id_marche"].tolist() == ["b", "d"]
+    loaded = validate("marches", [Upload("decp.parquet", buf.getvalue())], region="76")
+    assert loaded.ok, loaded.report.text()
+    # Paris (11), Ain's 01001 (its zero lost) and a canton of the Alpes-Maritimes (0612) are elsewhere;
+    # the unknown 99999 and 31069 written as a float are kept
+    assert loaded.tables["marches"]["id_marche"].tolist() == ["a", "c", "d", "f", "h"]
+    assert loaded.counts == {"lus": 8, "hors_region": 3, "gardes": 5}
+    warning = next(i.message for i in loaded.report.warnings if "hors de la région" in i.message)
+    assert "3 marché(s)" in warning and "commune d'une autre région" in warning and "canton" in warning
 
 
 def test_unreadable_decp():

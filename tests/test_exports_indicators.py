@@ -11,7 +11,7 @@ import pytest
 from components.charts import indicator_chart, to_png
 from components.exports import diagnosis_xlsx, table_csv, table_xlsx
 from components.fmt import decimal, integer, md, percent
-from data.files import template_csv, template_xlsx
+from data.formats.writers import template_csv, template_xlsx
 from data.indicators import followup, group_others, missing_tables, secret, table_data, table_order
 from data.schemas import INDICATOR_TABLES, SCHEMAS
 

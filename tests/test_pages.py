@@ -16,11 +16,24 @@ PAGES = ["app_pages/accueil.py", "app_pages/carte_facilitateurs.py", "app_pages/
          "app_pages/comparer_facilitateurs.py", "app_pages/marches.py", "app_pages/indicateurs.py", "app_pages/donnees.py"]
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, espace: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
+    if espace:
+        at.query_params["espace"] = espace
     at.run()
     at.switch_page(page).run()
     return at
+
+
+def save_workspace(name: str, ds) -> str:
+    """A workspace holding ``ds``'s present tables (what imports would have made)."""
+    from data.store import workspaces
+
+    slug = workspaces.create(name)
+    ds = ds.replace()
+    ds.meta = {k: v for k, v in ds.meta.items() if k not in ("demo", "label")}
+    workspaces.commit(slug, ds, {"action": "import", "kind": "", "file": "test"})
+    return slug
 
 
 def failed(at: AppTest) -> list[str]:
@@ -119,7 +132,9 @@ def test_app_router_draws_the_shared_sidebar():
     at = AppTest.from_file(APP, default_timeout=180).run()
     assert not failed(at)
     assert at.selectbox(key="sidebar.region").value == "99"
-    assert any("Région de démonstration – données fictives" in i.value for i in at.sidebar.info)
+    assert at.selectbox(key="sidebar.espace").value == "demo"
+    assert any("Données fictives de démonstration" in i.value for i in at.sidebar.info)
+    assert at.query_params["espace"] == "demo"  # the address bar names the workspace
 
 
 def test_home_page_labels_the_demo():
@@ -132,45 +147,109 @@ def test_pages_without_any_geometry(tmp_path, monkeypatch, demo_ds):
     """A référentiel imported as a plain table (no outlines): every page still works."""
     import geopandas as gpd
 
-    from data import store
-
     monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
     ds = demo_ds.replace(
         communes=gpd.GeoDataFrame(demo_ds.communes.drop(columns="geometry"), geometry=[None] * len(demo_ds.communes),
                                   crs="EPSG:2154"),
         qpv=gpd.GeoDataFrame(demo_ds.qpv.drop(columns="geometry"), geometry=[None] * len(demo_ds.qpv),
                              crs="EPSG:2154"))
-    store.save_active(ds)
+    slug = save_workspace("Sans contours", ds)
     for page in PAGES:
-        at = open_page(page)
+        at = open_page(page, slug)
         assert not failed(at), (page, failed(at))
+        assert at.selectbox(key="sidebar.espace").value == slug
 
 
-def test_back_to_demo_button(tmp_path, monkeypatch, demo_ds):
-    from data import store
+def test_workspace_of_real_imports_shows_no_demo_table(tmp_path, monkeypatch, demo_ds):
+    """Communes, QPV and facilitators imported: no page shows the demo's markets or indicators."""
+    from data.store.dataset import Dataset
 
     monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
-    store.save_active(demo_ds.replace())
+    ds = Dataset.empty().replace(communes=demo_ds.communes, qpv=demo_ds.qpv, structures=demo_ds.structures,
+                                 perimetres=demo_ds.perimetres)
+    slug = save_workspace("Hauts-de-France 2026", ds)
+    demo_market_ids = set(demo_ds.marches["id_marche"])
+    for page in PAGES:
+        at = open_page(page, slug)
+        assert not failed(at), (page, failed(at))
+        for df in at.dataframe:
+            value = df.value
+            for col in ("id_marche", "Identifiant du marché"):
+                if col in getattr(value, "columns", []):
+                    assert not set(value[col].astype(str)) & demo_market_ids, page
+        assert not any("fictives" in i.value for i in list(at.info) + list(at.sidebar.info)), page
+    at = open_page("app_pages/marches.py", slug)
+    assert any("Aucun fichier de marchés n'a été importé dans cet espace" in i.value for i in at.info)
+    assert not at.metric
+    at = open_page("app_pages/indicateurs.py", slug)
+    assert any("Aucun fichier d'indicateurs" in i.value for i in at.info)
+    assert not at.metric and not at.get("arrow_vega_lite_chart")
+    at = open_page("app_pages/accueil.py", slug)
+    assert any("les marchés" in i.value and "les indicateurs" in i.value for i in at.info)
+    assert next(m.value for m in at.metric if m.label == "Marchés lus") == "–"
+
+
+def test_two_sessions_on_two_workspaces(tmp_path, monkeypatch, demo_ds):
+    from data.store import workspaces
+    from data.store.dataset import Dataset
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    slug = save_workspace("Étude", Dataset.empty().replace(communes=demo_ds.communes))
+    mine = open_page("app_pages/donnees.py", slug)
+    other = open_page("app_pages/donnees.py")
+    assert mine.selectbox(key="sidebar.espace").value == slug
+    assert other.selectbox(key="sidebar.espace").value == "demo"
+    # an import into the first workspace: its session sees the new version, the other nothing of it
+    new = workspaces.load(slug).replace(structures=demo_ds.structures, perimetres=demo_ds.perimetres)
+    workspaces.import_tables(slug, new, "facilitateurs", {"file": "f.xlsx"})
+    mine.run()
+    other.run()
+    assert any("version 2" in m.value for m in mine.markdown)
+    assert any("Région de démonstration" in m.value and "version 1" in m.value for m in other.markdown)
+    # switching one session's workspace leaves the other where it was
+    other.selectbox(key="sidebar.espace").select(slug).run()
+    mine.selectbox(key="sidebar.espace").select("demo").run()
+    assert other.query_params["espace"] == slug and mine.query_params["espace"] == "demo"
+
+
+def test_link_to_a_workspace_that_does_not_exist_opens_the_demo():
+    at = open_page("app_pages/accueil.py", "inexistant")
+    assert not failed(at) and at.selectbox(key="sidebar.espace").value == "demo"
+
+
+def test_create_delete_and_restore_from_the_bin(tmp_path, monkeypatch):
+    from data.store import workspaces
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
     at = open_page("app_pages/donnees.py")
-    assert any("Données importées" in s.value for s in at.success)
-    at.button(key="donnees.retour_demo").click().run()
+    at.text_input(key="donnees.creer.nom").input("Normandie 2026")
+    at.button(key="FormSubmitter:donnees.creer-Créer l'espace").click().run()
     assert not failed(at)
-    assert store.load_active().is_demo and not store.active_dir().exists()
+    at.run()
+    assert at.selectbox(key="sidebar.espace").value == "normandie-2026"
+    assert at.button(key="donnees.supprimer").disabled
+    at.checkbox(key="donnees.supprimer.ok").check().run()
+    at.button(key="donnees.supprimer").click().run()
+    at.run()
+    assert not failed(at)
+    assert not workspaces.exists("normandie-2026") and at.selectbox(key="sidebar.espace").value == "demo"
+    entry = workspaces.bin_content()[0]["entry"]
+    at.button(key=f"donnees.corbeille.{entry}").click().run()
+    at.run()
+    assert workspaces.exists("normandie-2026") and at.selectbox(key="sidebar.espace").value == "normandie-2026"
 
 
 def test_pages_with_empty_tables(tmp_path, monkeypatch, demo_ds):
-    """A référentiel alone (no facilitator, no market, indicators of one year without France)."""
-    from data import store
-    from data.dataset import empty_table
+    """A référentiel alone with indicators of one year without France: every page still works."""
+    from data.store.dataset import Dataset
 
     monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
     ind = demo_ds.indicateurs
-    ds = demo_ds.replace(structures=empty_table("structures"), perimetres=empty_table("perimetres"),
-                         marches=empty_table("marches"),
-                         indicateurs=ind[(ind["territoire"] != "FR") & (ind["annee"] == ind["annee"].max())])
-    store.save_active(ds)
+    ds = Dataset.empty().replace(communes=demo_ds.communes,
+                                 indicateurs=ind[(ind["territoire"] != "FR") & (ind["annee"] == ind["annee"].max())])
+    slug = save_workspace("Vide", ds)
     for page in PAGES:
-        at = open_page(page)
+        at = open_page(page, slug)
         assert not failed(at), (page, failed(at))
 
 
@@ -191,16 +270,19 @@ def test_a_failing_page_shows_french_not_a_traceback(monkeypatch):
 def test_uploaded_decp_read_once_cut_to_region_and_classified():
     import json as _json
 
-    from data import cache
+    from components import state
 
     recs = [{"id": "X1", "lieuExecution": {"code": "92063", "typeCode": "Code commune"},
              "considerationsSociales": {"considerationSociale": ["Clause sociale"]}},
             {"id": "X2", "lieuExecution": {"code": "75056", "typeCode": "Code commune"},  # another région
              "considerationsSociales": {"considerationSociale": ["Clause sociale"]}}]
     data = _json.dumps({"marches": {"marche": recs}}).encode()
-    loaded, classified = cache.uploaded_markets("99", "upload-1", "decp.json", data)
+    from data.store import workspaces
+
+    stamp = workspaces.stamp("demo")
+    loaded, classified = state._uploaded_markets(stamp, "99", "upload-1", "decp.json", data)
     assert loaded.ok and loaded.tables["marches"]["id_marche"].tolist() == ["X1"]
     assert classified["couverture"].iloc[0] in {"couvert", "multi_facilitateurs", "partiellement_couvert",
                                                 "hors_couverture"}
-    again = cache.uploaded_markets("99", "upload-1", "decp.json", data)
+    again = state._uploaded_markets(stamp, "99", "upload-1", "decp.json", data)
     assert again[1] is classified  # cached: a filter change does not read the file again

@@ -16,8 +16,9 @@ import pytest
 import shapely
 
 from tests.conftest import ROOT
-from data.readers import Upload, sniff_separator
-from data.validation import parse_dates, parse_numbers, validate
+from data.formats.readers import Upload, sniff_separator
+from data.formats.cells import parse_dates, parse_numbers
+from data.validation import validate
 
 STRUCTURES = ("id_structure;nom;type_structure;code_commune;nb_facilitateurs;etp\n"
               "S1;PLIE Nord;PLIE;31555;2;1,5\n"
@@ -98,8 +99,8 @@ CORPUS = [
      "erreur", "structures.csv", 4, "id_structure", "aucun périmètre"),
     ("unknown type_territoire", STRUCTURES, PERIMETRES.replace("S2;commune", "S2;canton"),
      "erreur", "perimetres.csv", 3, "type_territoire", "valeur inconnue"),
-    ("unknown type_structure", STRUCTURES.replace(";PLIE;", ";Club;"), PERIMETRES,
-     "erreur", "structures.csv", 2, "type_structure", "valeur inconnue"),
+    ("unknown type_structure (descriptive: kept)", STRUCTURES.replace(";PLIE;", ";Club;"), PERIMETRES,
+     "avertissement", "structures.csv", None, "type_structure", "« Club » (ligne 2)"),
     ("lost leading zero", STRUCTURES.replace("31069;1;1", "1001;1;1"), PERIMETRES,
      "avertissement", "structures.csv", 3, "code_commune", "complété en « 01001 »"),
     ("empty value", STRUCTURES.replace("S2;MDE Sud", "S2;"), PERIMETRES,
@@ -132,6 +133,47 @@ MARCHES = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_t
            "M2;Nettoyage;État;État;90000;14/02/2025;terminé;departement;31;Clause sociale;Critère social;300\n")
 
 
+# Buyer types as people write them (DOMAIN.md, "Strict and lenient columns"): (written, canonical)
+BUYER_SPELLINGS = [
+    ("Commune", "Commune, EPCI et établissement public local"),
+    ("EPCI", "Commune, EPCI et établissement public local"),
+    ("Commune / EPCI", "Commune, EPCI et établissement public local"),
+    ("Département", "Département"),
+    ("Conseil départemental", "Département"),
+    ("Région", "Région"),
+    ("Conseil régional", "Région"),
+    ("Etat", "État et services déconcentrés"),
+    ("Établissement public national", "Établissement public national"),
+    ("OPH", "Bailleur social"),
+    ("SEM", "Société d'économie mixte"),
+    ("Entreprise publique", "Entreprise publique"),
+    ("CPAM", "Organisme de sécurité sociale"),
+    ("Autre", "Autre"),
+]
+
+
+def test_buyer_types_as_people_write_them():
+    rows = "".join(f"M{i};Objet;Acheteur;{written};1000;2024-01-0{1 + i % 9};en cours;commune;31555;Clause sociale;\n"
+                   for i, (written, _) in enumerate(BUYER_SPELLINGS))
+    rows += "MX;Objet;Acheteur;Groupement hospitalier;1000;2024-01-01;annulé;commune;31555;Clause sociale;\n"
+    loaded = validate("marches", [up("marches.csv", MARCHES.split("\n")[0] + "\n" + rows)])
+    assert loaded.ok, loaded.report.text()
+    m = loaded.tables["marches"]
+    assert m["type_acheteur"].tolist() == [c for _, c in BUYER_SPELLINGS] + ["Groupement hospitalier"]
+    assert m["statut"].iloc[-1] == "annulé"  # descriptive: kept as written
+    warnings = [i for i in loaded.report.warnings if i.column == "type_acheteur"]
+    assert len(warnings) == 1 and "Groupement hospitalier" in warnings[0].message  # one summarised warning
+    assert any(i.column == "statut" and "annulé" in i.message for i in loaded.report.warnings)
+
+
+def test_qpv_cell_with_several_codes_is_a_list():
+    text = "code_qp;nom_qp;code_commune;population\nQN03101M, QN03102M;Mirail;31555;4000\nXX1;Autre;31555;100\n"
+    loaded = validate("qpv", [up("qpv.csv", text)])
+    assert loaded.ok and loaded.tables["qpv"]["code_qp"].iloc[0] == "QN03101M;QN03102M"
+    odd = [i for i in loaded.report.warnings if "inhabituel" in i.message]
+    assert [i.line for i in odd] == [3]
+
+
 def test_market_table_valid_and_multi_considerations():
     text = MARCHES.replace("Clause sociale;Critère social;300", "\"Clause sociale;Critère social\";300")
     loaded = validate("marches", [up("marches.csv", text)])
@@ -146,7 +188,6 @@ def test_market_table_valid_and_multi_considerations():
     (";commune;31555;", ";canton;31555;", "lieu_type", "valeur inconnue"),
     (";Clause sociale;1200", ";Clause verte;1200", "considerations_sociales", "valeur inconnue"),
     (";2024-03-14;", ";2024-02-30;", "date", "date invalide"),
-    (";en cours;", ";annulé;", "statut", "valeur inconnue"),
     (";125 000,50;", ";-5;", "montant_ht", "négative"),
 ])
 def test_bad_market_files(old, new, column, words):
@@ -355,7 +396,7 @@ def test_qpv_table_with_several_communes_per_quartier():
 
 
 def test_unexpected_failure_becomes_a_report(monkeypatch):
-    import data.validation as V
+    import data.validation.rules as V
 
     def boom(src):
         raise RuntimeError("défaut interne")

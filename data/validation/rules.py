@@ -8,7 +8,6 @@ error means the file must change nothing in the user's data; warnings only, it i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,39 +16,12 @@ import pandas as pd
 import shapely
 
 from data import schemas as S
-from data.readers import Upload, is_geo, read_geo, read_table, to_work_crs
-from data.report import Report
+from data.formats import decp
+from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
+from data.formats.readers import Upload, is_geo, read_geo, read_table, to_work_crs
+from data.report import Loaded, Report
+from geo.places import outside_region
 from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
-
-# Synonyms accepted for enumerated values, by folded form.
-SYNONYMS: dict[str, dict[str, str]] = {
-    "type_territoire": {"com": "commune", "dep": "departement", "reg": "region", "ze2020": "ze",
-                        "zonedemploi": "ze", "interco": "epci", "intercommunalite": "epci"},
-    "lieu_type": {"codepostal": "code_postal", "cp": "code_postal", "codecommune": "commune",
-                  "codedepartement": "departement", "coderegion": "region", "codepays": "pays",
-                  "dep": "departement", "reg": "region"},
-    "type_structure": {"maisondelemploi": "MDE", "departement": "Département", "conseildepartemental": "Département",
-                       "region": "Région", "conseilregional": "Région"},
-    "considerations_sociales": {"sansobjet": "Pas de considération sociale"},
-    "statut": {"encours": "en cours", "programme": "programmé", "termine": "terminé"},
-}
-
-# Width of codes that may lose leading zeros, by territory / place type.
-CODE_WIDTH = {"commune": 5, "code_postal": 5, "departement": 2, "region": 2, "ze": 4}
-
-
-@dataclass
-class Loaded:
-    """The outcome of reading one user file (or one pair of facilitator tables)."""
-
-    kind: str
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    report: Report = field(default_factory=Report)
-
-    @property
-    def ok(self) -> bool:
-        return self.report.ok
-
 
 # ---------------------------------------------------------------------------------------------
 # Generic column and cell checks
@@ -79,47 +51,13 @@ def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
     return None if missing else out
 
 
-def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """French or English numbers as floats: ``12 345,6``, ``12345.6``, ``1.234,5``.
-
-    Returns (values, bad) where ``bad`` marks non-empty cells that are not numbers.
-    """
-    s = values.astype(str).str.strip()
-    s = s.str.replace(r"[\s\u00a0\u202f€%]", "", regex=True)
-    both = s.str.contains(",", regex=False) & s.str.contains(".", regex=False)
-    comma_last = s.str.rfind(",") > s.str.rfind(".")
-    s = s.mask(both & comma_last, s.str.replace(".", "", regex=False))
-    s = s.mask(both & ~comma_last, s.str.replace(",", "", regex=False))
-    s = s.str.replace(",", ".", regex=False)
-    num = pd.to_numeric(s.where(s != ""), errors="coerce").to_numpy(dtype=float)
-    bad = (s != "").to_numpy() & np.isnan(num)
-    return num, bad
-
-
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y", "%Y/%m/%d")
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Dates as ISO strings (``AAAA-MM-JJ``); ``bad`` marks cells that are not a real date."""
-    s = values.astype(str).str.strip().str.slice(0, 19).str.replace(r"[+Z].*$", "", regex=True)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    for fmt in DATE_FORMATS:
-        todo = out.isna() & (s != "")
-        if not todo.any():
-            break
-        out[todo] = pd.to_datetime(s[todo], format=fmt, errors="coerce")
-    bad = ((s != "") & out.isna()).to_numpy()
-    iso = out.dt.strftime("%Y-%m-%d").where(out.notna(), "")
-    return iso.astype(object), bad
-
-
 def enum_value(column: str, raw: str, values: tuple[str, ...]) -> str | None:
     """The canonical spelling of ``raw`` among ``values`` (case and accents ignored)."""
     key = fold(raw)
     for v in values:
         if fold(v) == key:
             return v
-    return SYNONYMS.get(column, {}).get(key)
+    return S.SYNONYMS.get(column, {}).get(key)
 
 
 def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
@@ -175,6 +113,19 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
                     report.error(file, f"valeur inconnue « {v} ». Valeurs possibles : {', '.join(f.values)}.",
                                  line=int(lines[i]), column=f.name, unit=unit, rule=f"valeur inconnue {f.name}")
                 vals.append(canon or v)
+            out[f.name] = pd.Series(vals, index=df.index, dtype=object)
+        elif f.kind == S.LABEL:
+            vals, unknown = [], {}
+            for i, v in enumerate(raw.tolist()):
+                canon = enum_value(f.name, v, f.values) if v else ""
+                if canon is None:
+                    unknown.setdefault(v, int(lines[i]))
+                vals.append(canon if canon is not None else v)
+            if unknown:
+                shown = ", ".join(f"« {v} » ({unit} {line})" for v, line in list(unknown.items())[:8])
+                more = f" et {len(unknown) - 8} autre(s)" if len(unknown) > 8 else ""
+                report.warning(file, f"{len(unknown)} libellé(s) non reconnu(s), gardé(s) tels quels : {shown}{more}. "
+                                     f"Libellés connus : {', '.join(f.values)}.", column=f.name)
             out[f.name] = pd.Series(vals, index=df.index, dtype=object)
         elif f.kind == S.ENUM_LIST:
             vals = []
@@ -352,14 +303,20 @@ def validate_qpv(src: Upload) -> Loaded:
     gdf = _read_layer(src, S.QPV, rep)
     if gdf is not None:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
+        codes_out = []
         for line, code, com, geom in zip(gdf.index, gdf["code_qp"], gdf["code_commune"], gdf.geometry):
-            if code and not QPV_CODE_RE.match(code):
+            parts = [c for c in re.split(r"[;,|/\s]+", code.upper()) if c]
+            if len(parts) > 1 and all(QPV_CODE_RE.match(c) for c in parts):
+                code = ";".join(parts)  # several codes for one quartier (a list, not an odd code)
+            codes_out.append(code)
+            if code and ";" not in code and not QPV_CODE_RE.match(code):
                 rep.warning(src.name, f"code QPV « {code} » inhabituel (attendu QP + 6 chiffres ou QN + 6 "
                                       "caractères).", line=int(line), column="code_qp", unit=unit,
                             rule="code QPV inhabituel")
             if (geom is None or geom.is_empty) and not com:
                 rep.error(src.name, "ni géométrie ni code commune : impossible de situer ce quartier.",
                           line=int(line), column="code_commune", unit=unit, rule="QPV non situé")
+        gdf["code_qp"] = codes_out
         if "population" not in gdf.attrs.get("present", []):
             rep.warning(src.name, "colonne facultative absente : la population des QPV vaudra 0.",
                         line=1, column="population")
@@ -477,24 +434,54 @@ def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, r
                      line=int(line), column="code_territoire", rule=f"code inconnu {t}")
 
 
-def validate_marches(src: Upload, region_deps: set[str] | None = None) -> Loaded:
-    """The market table of DOMAIN.md, or DECP as published (read by ``data.decp``).
+def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: str | None = None) -> Loaded:
+    """The market table of DOMAIN.md, or DECP as published (read by ``data.formats.decp``).
 
-    With ``region_deps``, a DECP file is cut down to the région's départements first.
+    With ``region``, markets whose place positively lies in another région are dropped and counted
+    in the report by kind (``geo.places``); every other market is kept. ``communes`` (the
+    workspace's référentiel) tells its own départements' régions.
     """
-    from data import decp  # local import: decp imports this module
+    cut = None
+    if region:
+        dep_region = {} if communes is None else dict(zip(as_text(communes["dep"]), as_text(communes["reg"])))
+
+        def cut(df: pd.DataFrame, loaded: Loaded) -> pd.DataFrame:
+            return cut_to_region(df, loaded, src.name, region, dep_region)
 
     if decp.looks_like_decp(src):
-        return decp.load_decp(src, region_deps=region_deps)
+        return decp.load_decp(src, cut=cut)
     out = Loaded("marches")
     rep = out.report
     raw = read_table(src, rep)
     df = _table(raw, S.MARCHES, src.name, rep) if raw is not None else None
     if df is not None:
+        out.counts["lus"] = len(df)
         df = normalize_place_codes(df, src.name, rep)
+        if cut is not None:
+            df = cut(df, out)
         out.tables["marches"] = df.reset_index(drop=True)
+        out.counts["gardes"] = len(df)
     rep.close()
     return out
+
+
+def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
+                  dep_region: dict[str, str]) -> pd.DataFrame:
+    """Drop the markets located in another région, and say how many by kind of place."""
+    dropped, reason = outside_region(df["lieu_type"], df["lieu_code"], region, dep_region)
+    n = int(dropped.sum())
+    loaded.counts["hors_region"] = n
+    if n:
+        by_kind = reason[dropped].value_counts()
+        detail = ", ".join(f"{fmt_int(k)} : {label}" for label, k in by_kind.items())
+        loaded.report.warning(file, f"{fmt_int(n)} marché(s) situé(s) hors de la région écarté(s) ({detail}). "
+                                    "Les marchés dont le lieu est inconnu ou imprécis sont gardés (non localisables).",
+                              column="lieu_code")
+    return df[~dropped]
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
 
 
 def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.DataFrame:
@@ -532,26 +519,29 @@ def validate_indicateurs(src: Upload) -> Loaded:
     return out
 
 
-def validate(kind: str, paths: list, communes: pd.DataFrame | None = None,
-             region_deps: set[str] | None = None) -> Loaded:
+def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, region: str | None = None) -> Loaded:
     """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects.
 
-    ``region_deps`` (the départements of the région studied) cuts a national DECP file down first.
-    Whatever happens, the answer is a report: an unexpected failure becomes an error message.
+    ``communes`` is the workspace's référentiel (perimeter codes are checked against it) and
+    ``region`` the région studied (a market file is cut to it). Whatever happens, the answer is a
+    report: an unexpected failure becomes an error message.
     """
     try:
-        return _validate(kind, paths, communes, region_deps)
+        loaded = _validate(kind, paths, communes, region)
     except (FileNotFoundError, IsADirectoryError):
         raise  # the command line names the missing file
     except Exception as exc:  # a defect of ours must not reach the user as a traceback
-        out = Loaded(kind)
+        loaded = Loaded(kind)
         names = ", ".join(getattr(p, "name", str(p)) for p in paths) or kind
-        out.report.error(names, f"lecture impossible ({type(exc).__name__} : {str(exc)[:200]}). Vos données "
-                                "n'ont pas été modifiées.")
-        return out
+        loaded.report.error(names, f"lecture impossible ({type(exc).__name__} : {str(exc)[:200]}). Vos données "
+                                   "n'ont pas été modifiées.")
+    if loaded.tables and "lus" not in loaded.counts:
+        n = sum(len(t) for t in loaded.tables.values())
+        loaded.counts.update(lus=n, gardes=n)
+    return loaded
 
 
-def _validate(kind: str, paths: list, communes, region_deps) -> Loaded:
+def _validate(kind: str, paths: list, communes, region) -> Loaded:
     if kind == "facilitateurs":
         return validate_facilitateurs(paths, communes)
     if len(paths) != 1:
@@ -561,7 +551,7 @@ def _validate(kind: str, paths: list, communes, region_deps) -> Loaded:
     p = paths[0]
     src = p if isinstance(p, Upload) else Upload.of(p)
     if kind == "marches":
-        return validate_marches(src, region_deps)
+        return validate_marches(src, communes, region)
     fn = {"communes": validate_communes, "qpv": validate_qpv, "indicateurs": validate_indicateurs}.get(kind)
     if fn is None:
         out = Loaded(kind)

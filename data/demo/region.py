@@ -8,7 +8,7 @@ straddles the border with a neighbouring région); QPV in the towns, some across
 facilitator structures with deliberate holes and overlaps; markets of every place type; and
 the 18 ABC Clauses tables for two years, région and France.
 
-``generate(scale="france")`` builds a France-sized synthetic set for the benchmarks.
+The France-sized synthetic set of the benchmarks is in ``data.demo.france``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ import pandas as pd
 import shapely
 
 from data import schemas as S
-from data.dataset import DEMO_LABEL, Dataset
+from data.demo.indicators import build_indicators
+from data.demo.shapes import blob, tile
+from data.store.dataset import DEMO_LABEL, Dataset
+from data.store.imports import vintage
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SEED = 2019
 REGION = "99"
 NEIGHBOUR = "98"
@@ -52,12 +55,6 @@ def _names(rng: np.random.Generator, n: int) -> list[str]:
     return out
 
 
-def _blob(centre: np.ndarray, radius: float, phase: float, n: int = 96) -> shapely.Polygon:
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    r = radius * (1 + 0.12 * np.sin(3 * t + phase) + 0.06 * np.cos(5 * t + 2 * phase))
-    return shapely.Polygon(np.c_[centre[0] + r * np.cos(t), centre[1] + r * np.sin(t)])
-
-
 def _poisson_filter(points: np.ndarray, min_dist: np.ndarray) -> np.ndarray:
     """Greedy thinning: keep a point only if no kept point lies closer than its ``min_dist``."""
     cell = float(min_dist.min())
@@ -83,14 +80,6 @@ def _poisson_filter(points: np.ndarray, min_dist: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=int)
 
 
-def tile(points: np.ndarray, outline: shapely.Geometry) -> np.ndarray:
-    """Voronoi cells of ``points`` (in order) clipped to ``outline``: a gap-free, overlap-free tiling."""
-    cells = shapely.voronoi_polygons(shapely.multipoints(points), extend_to=outline, ordered=True)
-    cells = np.asarray(shapely.get_parts(cells))
-    # snapped to a 1 m grid: shared edges stay identical, slivers from the clipping disappear
-    return shapely.set_precision(shapely.intersection(cells, outline), grid_size=1.0)
-
-
 def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     d = ((points[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2)
     return d.argmin(axis=1)
@@ -99,8 +88,8 @@ def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 def _build_communes(rng: np.random.Generator, n_main: int, n_neigh: int,
                     towns: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points, polygons and région codes of the communes of the demo région and of a strip of its neighbour."""
-    main = _blob(CENTRE, 95_000, 0.3)
-    neigh_full = _blob(CENTRE + np.array([150_000, -20_000]), 80_000, 1.7)
+    main = blob(CENTRE, 95_000, 0.3)
+    neigh_full = blob(CENTRE + np.array([150_000, -20_000]), 80_000, 1.7)
     neigh = shapely.difference(neigh_full, main)
     outline = shapely.union(main, neigh)
     minx, miny, maxx, maxy = outline.bounds
@@ -130,15 +119,8 @@ def _epci_names(rng, n):
     return [kinds[i % len(kinds)] + r for i, r in enumerate(roots)]
 
 
-def generate(seed: int = SEED, scale: str = "region", n_markets: int | None = None, **france) -> Dataset:
-    """Build the demo dataset (``scale="region"``) or a France-sized set (``scale="france"``).
-
-    ``france`` passes sizes to the France generator (``n_communes``, ``n_qpv``, ``n_structures``).
-    """
-    if scale == "france":
-        from data.demo_france import generate_france
-
-        return generate_france(seed, n_markets=n_markets or 1_000_000, **france)
+def generate_region(seed: int = SEED, n_markets: int | None = None) -> Dataset:
+    """Build the demo région's dataset."""
     rng = np.random.default_rng(seed)
     # towns: (offset from centre, spread, number of candidate points), population at centre
     towns = [((0, 0), 9_000, 500, 430_000, "Valbourg"),
@@ -237,9 +219,12 @@ def generate(seed: int = SEED, scale: str = "region", n_markets: int | None = No
     structures, perimetres = _build_facilitators(rng, communes, towns, beside_hole)
     marches = _build_markets(rng, communes, n_markets or 420)
     indicateurs = build_indicators(rng, REGION, years=(2023, 2024), region_weight=0.045)
-    meta = {"demo": True, "label": DEMO_LABEL, "region": REGION, "millesime": "2024",
-            "generator": GENERATOR_VERSION, "seed": seed,
-            "sources": {k: "générateur de démonstration" for k in S.KINDS}}
+    tables = {"communes": communes, "qpv": qpv, "structures": structures, "perimetres": perimetres,
+              "marches": marches, "indicateurs": indicateurs}
+    vintages = {k: vintage(k, tables, []) for k in S.KINDS}
+    vintages["communes"] = "fictif"
+    meta = {"demo": True, "label": DEMO_LABEL, "region": REGION, "generator": GENERATOR_VERSION, "seed": seed,
+            "vintages": vintages, "sources": {k: "générateur de démonstration" for k in S.KINDS}}
     return Dataset(communes, qpv, structures, perimetres, marches, indicateurs, meta)
 
 
@@ -400,17 +385,21 @@ def epci_dep(c: pd.DataFrame, epci_code: str) -> str:
     return c.loc[c["epci_siren"] == epci_code, "dep"].iloc[0]
 
 
-BUYERS = [("Préfecture de région (fictive)", "État"), ("Direction interdépartementale des routes", "État"),
-          ("Rectorat de l'académie", "État"), ("Région de démonstration", "Collectivité territoriale"),
-          ("Département du Nord (fictif)", "Collectivité territoriale"),
-          ("Département du Centre (fictif)", "Collectivité territoriale"),
-          ("Département du Sud (fictif)", "Collectivité territoriale"), ("Ville de Valbourg", "Collectivité territoriale"),
-          ("Valbourg Métropole", "Collectivité territoriale"), ("Ville de Mirandol", "Collectivité territoriale"),
-          ("Ville de Lunac", "Collectivité territoriale"), ("Habitat Valbourg", "Bailleur social"),
+BUYERS = [("Préfecture de région (fictive)", "État et services déconcentrés"),
+          ("Direction interdépartementale des routes", "État et services déconcentrés"),
+          ("Rectorat de l'académie", "État et services déconcentrés"), ("Région de démonstration", "Région"),
+          ("Département du Nord (fictif)", "Département"), ("Département du Centre (fictif)", "Département"),
+          ("Département du Sud (fictif)", "Département"),
+          ("Ville de Valbourg", "Commune, EPCI et établissement public local"),
+          ("Valbourg Métropole", "Commune, EPCI et établissement public local"),
+          ("Ville de Mirandol", "Commune, EPCI et établissement public local"),
+          ("Ville de Lunac", "Commune, EPCI et établissement public local"), ("Habitat Valbourg", "Bailleur social"),
           ("Office public de l'habitat du Sud", "Bailleur social"), ("Logis des Coteaux", "Bailleur social"),
-          ("Centre hospitalier universitaire", "Établissement de santé"),
-          ("Centre hospitalier de Mirandol", "Établissement de santé"),
-          ("Université de Valbourg", "Établissement public"), ("Syndicat des eaux", "Établissement public"),
+          ("Centre hospitalier universitaire", "Commune, EPCI et établissement public local"),
+          ("Université de Valbourg", "Établissement public national"),
+          ("Société d'aménagement de Valbourg", "Société d'économie mixte"),
+          ("Caisse primaire d'assurance maladie", "Organisme de sécurité sociale"),
+          ("Syndicat des eaux", "Commune, EPCI et établissement public local"),
           ("Chambre de commerce", "Autre")]
 CPV = [("45214200-2", "Construction de bâtiments scolaires"), ("45233140-2", "Travaux routiers"),
        ("45453000-7", "Travaux de remise en état et de remise à neuf"), ("90911200-8", "Nettoyage de bâtiments"),
@@ -458,89 +447,3 @@ def _build_markets(rng, communes: gpd.GeoDataFrame, n: int) -> pd.DataFrame:
                      "statut": statut, "lieu_type": lt, "lieu_code": str(lc), "considerations_sociales": social,
                      "heures_insertion": heures, "cpv": cpv})
     return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------------------------
-# ABC Clauses indicator tables (T01-T18), national orders of magnitude from DOMAIN.md
-
-CATEGORIES = {"Demandeurs d'emploi de longue durée": 38, "Bénéficiaires de minima sociaux": 22,
-              "Jeunes sans qualification": 17, "Plus de 50 ans": 9, "Travailleurs handicapés": 4,
-              "Autres publics prioritaires": 10}
-FONDEMENTS = {"Clause d'exécution (L2112-2, ex-art. 38)": 70, "Critère d'attribution (ex-art. 52/62)": 12,
-              "Marché de services d'insertion (ex-art. 28)": 8, "Réservé handicap (L2113-12, ex-36-I)": 4,
-              "Réservé SIAE (L2113-13, ex-36-II)": 6}
-SIZES = {"TPE": 20, "PME": 45, "ETI": 20, "Grande entreprise": 15}
-AGES = {"Moins de 26 ans": 32, "26 à 44 ans": 42, "45 à 49 ans": 9, "50 ans et plus": 17}
-QUALIF = {"Sans diplôme (infra V)": 45, "CAP-BEP (niveau V)": 33, "Baccalauréat (niveau IV)": 15,
-          "Supérieur au bac": 7}
-SEXES_BEN = {"Hommes": 84, "Femmes": 16}
-INDICATOR_SPECS: dict[str, list] = {
-    "T01": [("type_maitre_ouvrage", {"Communes et EPCI": 54, "Bailleurs sociaux": 21, "État": 9,
-                                     "Départements": 6, "Régions": 4, "Établissements publics": 4, "Autres": 2},
-             None, None, ["heures"])],
-    "T02": [("tranche_montant", {"Moins de 90 k€": 22, "90 k€ à 221 k€": 25, "221 k€ à 1 M€": 30,
-                                 "1 M€ à 5,5 M€": 17, "Plus de 5,5 M€": 6}, None, None, ["marches"])],
-    "T03": [("secteur", {"Bâtiment et travaux publics": 55, "Propreté et nettoyage": 12, "Espaces verts": 9,
-                         "Collecte des déchets": 6, "Services aux personnes et collectivités": 8,
-                         "Restauration": 4, "Transport": 3, "Autres secteurs": 3}, None, None, ["marches"])],
-    "T04": [("fondement", FONDEMENTS, "type_entreprise",
-             {"Entreprise classique": 80, "SIAE": 12, "EA / ESAT": 4, "Autre entreprise de l'ESS": 4}, ["marches"])],
-    "T05": [("fondement", FONDEMENTS, "taille_entreprise", SIZES, ["marches"])],
-    "T06": [("categorie", CATEGORIES, None, None, ["beneficiaires"])],
-    "T07": [("type_contrat", {"CDD": 30, "Intérim": 28, "Contrat IAE": 25, "CDI": 7,
-                              "Alternance et apprentissage": 6, "Autres contrats": 4}, None, None, ["contrats"])],
-    "T08": [("sexe", SEXES_BEN, None, None, ["beneficiaires"]), ("sexe", {"Hommes": 86, "Femmes": 14}, None, None,
-                                                                 ["heures"])],
-    "T09": [("origine", {"Hors QPV": 70, "Résident d'un QPV": 30}, None, None, ["beneficiaires"])],
-    "T10": [("qualification", QUALIF, None, None, ["beneficiaires"])],
-    "T11": [("age", AGES, None, None, ["beneficiaires"])],
-    "T12": [("categorie", CATEGORIES, "sexe", SEXES_BEN, ["beneficiaires"])],
-    "T13": [("categorie", CATEGORIES, "age", AGES, ["beneficiaires"])],
-    "T14": [("categorie", CATEGORIES, "qualification", QUALIF, ["beneficiaires"])],
-    "T15": [("prescripteur", {"France Travail": 35, "Mission locale": 20, "PLIE": 18, "SIAE": 15,
-                              "Cap emploi": 4, "Autres prescripteurs": 8}, None, None, ["beneficiaires"])],
-    "T16": [("metier", {"Construction, bâtiment et travaux publics (F)": 49,
-                        "Services à la personne et à la collectivité (K)": 28,
-                        "Transport et logistique (N)": 8, "Industrie (H)": 5, "Hôtellerie-restauration (G)": 4,
-                        "Commerce (D)": 3, "Support à l'entreprise (M)": 3}, None, None, ["beneficiaires"])],
-    "T17": [("taille_entreprise", SIZES, None, None, ["heures"])],
-    "T18": [("delai", {"6 mois": 25, "12 mois": 25, "18 mois": 25, "24 mois": 25}, "situation",
-             {"Emploi durable (CDI, CDD de 6 mois et plus)": 33, "Emploi de transition": 20,
-              "Contrat aidé ou IAE": 12, "Formation": 8, "Demandeur d'emploi": 19, "Situation inconnue": 8},
-             ["beneficiaires"])],
-}
-NATIONAL_TOTALS = {"heures": 13_000_000, "beneficiaires": 34_000, "marches": 9_000, "contrats": 60_000,
-                   "montant": 3.5e9}
-
-
-def build_indicators(rng, region: str, years=(2023, 2024), region_weight: float = 0.045) -> pd.DataFrame:
-    """The 18 tables in long format, for the région and ``FR``, with plausible noise."""
-    rows = []
-    for y_i, year in enumerate(years):
-        growth = 1.06 ** y_i
-        for terr, weight, noise in (("FR", 1.0, 0.03), (region, region_weight, 0.25)):
-            for table, specs in INDICATOR_SPECS.items():
-                for dim, mods, dim2, mods2, measures in specs:
-                    for measure in measures:
-                        total = NATIONAL_TOTALS[measure] * weight * growth
-                        if table == "T18":
-                            total = NATIONAL_TOTALS["beneficiaires"] * weight * growth * 4
-                        shares = np.array(list(mods.values()), dtype=float)
-                        shares = shares * rng.lognormal(0, noise, len(shares))
-                        shares /= shares.sum()
-                        if dim2 is None:
-                            for m, s in zip(mods, shares):
-                                rows.append((year, terr, table, dim, m, "", "", measure,
-                                             float(round(total * s))))
-                            continue
-                        shares2 = np.array(list(mods2.values()), dtype=float)
-                        for m, s in zip(mods, shares):
-                            s2 = shares2 * rng.lognormal(0, noise, len(shares2))
-                            s2 /= s2.sum()
-                            for m2, t in zip(mods2, s2):
-                                rows.append((year, terr, table, dim, m, dim2, m2, measure,
-                                             float(round(total * s * t))))
-    df = pd.DataFrame(rows, columns=["annee", "territoire", "tableau", "dimension", "modalite", "dimension_2",
-                                     "modalite_2", "mesure", "valeur"])
-    df["annee"] = df["annee"].astype("Int64")
-    return df

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from data import schemas as S
-from data.dataset import Dataset
+from data.store.dataset import Dataset
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -100,6 +100,35 @@ def template_csv(kind: str, table: str | None = None) -> bytes:
 def _plain(df: pd.DataFrame, schema: S.TableSchema) -> pd.DataFrame:
     cols = [c for c in schema.columns if c in df.columns]
     return pd.DataFrame(df[cols])
+
+
+EXPORT_SUFFIX = {"communes": ".gpkg", "qpv": ".gpkg", "facilitateurs": ".xlsx", "marches": ".csv",
+                 "indicateurs": ".csv"}
+
+
+def export_kind(ds: Dataset, kind: str, out: Path) -> list[Path]:
+    """One kind of a workspace's data written back in an import format: GeoPackage (Lambert-93)
+    for the geographic tables, an XLSX workbook for facilitators, CSV otherwise.
+
+    ``out`` is a file (its suffix is set to the format's) or an existing folder.
+    """
+    out = Path(out)
+    if out.is_dir():
+        out = out / f"{kind}{EXPORT_SUFFIX[kind]}"
+    out = out.with_suffix(EXPORT_SUFFIX[kind])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if kind in ("communes", "qpv"):
+        df = getattr(ds, kind)
+        gdf = gpd.GeoDataFrame(_plain(df, S.SCHEMAS[kind]), geometry=df.geometry.to_numpy(), crs=df.crs)
+        if out.exists():
+            out.unlink()
+        gdf.to_file(out, driver="GPKG")
+    elif kind == "facilitateurs":
+        out.write_bytes(xlsx_bytes({"structures": _plain(ds.structures, S.STRUCTURES),
+                                    "perimetres": _plain(ds.perimetres, S.PERIMETRES)}))
+    else:
+        out.write_bytes(csv_bytes(_plain(getattr(ds, kind), S.SCHEMAS[kind])))
+    return [out]
 
 
 def write_dataset(ds: Dataset, out: Path) -> list[Path]:

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
-from data.readers import Upload, decode_text, sniff_separator
-from data.validation import CODE_WIDTH, Loaded, parse_dates, parse_numbers
+from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
+from data.formats.readers import Upload, decode_text, sniff_separator
+from data.report import Loaded
 from geo.codes import fold, normalize_code
 
 TYPECODE = {
@@ -93,10 +94,24 @@ def _records_from_json(data: bytes) -> list[dict]:
     return [m for m in marches if isinstance(m, dict)]
 
 
+def _by_unique(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` applied once per distinct value (a national file repeats a few thousand places)."""
+    keys, uniques = pd.factorize(values.astype(object).where(values.notna(), None), use_na_sentinel=False)
+    return np.asarray([fn(u) for u in uniques], dtype=object)[keys] if len(keys) else np.empty(0, dtype=object)
+
+
+def normalise_places(records: pd.DataFrame) -> pd.DataFrame:
+    """``lieu_type`` as ours (``" Code canton"`` -> ``canton``) and ``lieu_code`` repaired (lost zeros)."""
+    out = records.copy()
+    out["lieu_type"] = _by_unique(records["lieu_type"], place_type)
+    pairs = records["lieu_code"].astype(object).map(lambda c: "" if c is None or c != c else str(c)) \
+        + "|" + pd.Series(out["lieu_type"], index=records.index)
+    out["lieu_code"] = _by_unique(pairs, lambda k: place_code(k.rsplit("|", 1)[0], k.rsplit("|", 1)[1]))
+    return out
+
+
 def _frame(records: pd.DataFrame) -> pd.DataFrame:
-    """Normalise DECP columns to the market table; ``lieu_type`` may be arrondissement/canton."""
-    lieu_type = [place_type(t) for t in records["lieu_type"]]
-    lieu_code = [place_code(c, t) for c, t in zip(records["lieu_code"], lieu_type)]
+    """DECP columns (places already normalised) as the market table; ``lieu_type`` may be arrondissement/canton."""
     montant, _ = parse_numbers(records["montant_ht"].astype(str).replace({"None": "", "nan": ""}))
     date, _ = parse_dates(records["date"].astype(str).replace({"None": "", "nan": ""}))
     out = pd.DataFrame({
@@ -107,20 +122,30 @@ def _frame(records: pd.DataFrame) -> pd.DataFrame:
         "montant_ht": montant,
         "date": date.to_numpy(),
         "statut": "",
-        "lieu_type": lieu_type,
-        "lieu_code": lieu_code,
-        "considerations_sociales": [social_considerations(v) for v in records["considerations_sociales"]],
+        "lieu_type": records["lieu_type"].to_numpy(),
+        "lieu_code": records["lieu_code"].to_numpy(),
+        "considerations_sociales": _by_unique(records["considerations_sociales"].map(
+            lambda v: v if isinstance(v, str) or v is None else json.dumps(
+                v.tolist() if isinstance(v, np.ndarray) else v, ensure_ascii=False)), _social_any),
         "heures_insertion": np.nan,
         "cpv": records.get("cpv", pd.Series("", index=records.index)).fillna("").astype(str).to_numpy(),
     })
     return out
 
 
-def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
-    """Read a DECP file; with ``region_deps``, keep only markets whose place may be in the région.
+def _social_any(value) -> str:
+    """Social considerations of a cell that may be a JSON-encoded list or dict (made hashable above)."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+    return social_considerations(value)
 
-    The filter works on raw codes before any expansion, so that a national file (millions of
-    rows) is cut down before anything heavy is done.
+
+def load_decp(src: Upload, cut=None) -> Loaded:
+    """Read a DECP file; ``cut(frame, loaded)`` (the région's cut) runs on the normalised places
+    before anything heavy is done, so that a national file (millions of rows) is cut down first.
     """
     out = Loaded("marches")
     rep = out.report
@@ -173,8 +198,10 @@ def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
     if records.empty:
         rep.error(src.name, "le fichier DECP ne contient aucun marché.")
         return out
-    if region_deps:
-        records = filter_to_region(records, region_deps)
+    out.counts["lus"] = len(records)
+    records = normalise_places(records)
+    if cut is not None:
+        records = cut(records, out)
     df = _frame(records)
     empty_id = df["id_marche"] == ""
     for i in np.flatnonzero(empty_id.to_numpy()):
@@ -187,22 +214,6 @@ def load_decp(src: Upload, region_deps: set[str] | None = None) -> Loaded:
                               "première publication est gardée.")
         df = df[~dup]
     out.tables["marches"] = df.reset_index(drop=True)
+    out.counts["gardes"] = len(df)
     rep.close()
     return out
-
-
-def filter_to_region(records: pd.DataFrame, deps: set[str]) -> pd.DataFrame:
-    """Keep markets whose raw place code may lie in the given départements (cheap string test).
-
-    Communes and postal codes start with the département code; départements are compared
-    directly; région and country places are kept (they may cover the région).
-    """
-    t = records["lieu_type"].map(place_type)
-    code = records["lieu_code"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    code5 = code.str.zfill(5)
-    dep2 = code5.str.slice(0, 2)
-    dep3 = code5.str.slice(0, 3)
-    by_code = dep2.isin(deps) | dep3.isin(deps)
-    is_dep = t == "departement"
-    keep = (t.isin(["region", "pays"]) | (is_dep & code.str.zfill(2).isin(deps)) | (~is_dep & by_code))
-    return records[keep.to_numpy()]

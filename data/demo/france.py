@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.dataset import Dataset
+from data.demo.indicators import build_indicators
+from data.demo.shapes import blob, tile
+from data.store.dataset import Dataset
 
 CRS = "EPSG:2154"
 CENTRE = np.array([650_000.0, 6_600_000.0])
@@ -26,10 +28,8 @@ def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 def generate_france(seed: int = 2019, n_communes: int = 35_000, n_qpv: int = 1_600, n_structures: int = 300,
                     n_markets: int = 1_000_000) -> Dataset:
-    from data.demo import _blob, build_indicators, tile
-
     rng = np.random.default_rng(seed)
-    outline = _blob(CENTRE, 480_000, 0.9, n=256)
+    outline = blob(CENTRE, 480_000, 0.9, n=256)
     minx, miny, maxx, maxy = outline.bounds
     pts = np.empty((0, 2))
     while len(pts) < n_communes:

@@ -1,0 +1,153 @@
+"""The session's workspace, and Streamlit caches of workspaces and of their diagnosis.
+
+Which workspace a browser session reads lives here (session state, mirrored in the URL as
+``?espace=<slug>``): the store knows nothing of sessions. Cache keys are simple values (a
+workspace's stamp ``slug@version``, a région code) and every cache is bounded; a new version
+is a new key, so an import never needs to clear what other sessions see. Cached objects are
+shared between sessions: callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data.store import workspaces
+from data.store.dataset import MISSING, Dataset
+from geo import engine
+
+WORKSPACE_KEY = "sidebar.espace"
+DATA_PAGE = "app_pages/donnees.py"
+
+
+# ---------------------------------------------------------------------------------------------
+# The session's workspace
+
+
+def resolve_workspace() -> str:
+    """Settle the session's workspace at the top of a run, before the sidebar's selector exists.
+
+    A link (``?espace=``) or a switch asked by a page (:func:`use_workspace`) wins over the
+    previous choice; a workspace that no longer exists gives way to the demo.
+    """
+    chosen = st.session_state.get(WORKSPACE_KEY)
+    asked = st.query_params.get("espace")
+    if asked and asked != chosen and workspaces.exists(asked):
+        chosen = asked  # a link opened, the address edited by hand, or a page's switch
+    if not chosen or not workspaces.exists(chosen):
+        chosen = workspaces.DEMO
+    if st.session_state.get(WORKSPACE_KEY) != chosen:
+        st.session_state[WORKSPACE_KEY] = chosen
+    return chosen
+
+
+def current_workspace() -> str:
+    """The workspace this session reads (settled by :func:`resolve_workspace`)."""
+    return st.session_state.get(WORKSPACE_KEY) or resolve_workspace()
+
+
+def use_workspace(slug: str) -> None:
+    """Switch this session to ``slug`` at the next run (after a creation, a deletion...)."""
+    st.query_params["espace"] = slug
+
+
+def sync_url() -> None:
+    """Keep the address bar on the session's workspace, so that a copied link reopens it."""
+    slug = current_workspace()
+    if st.query_params.get("espace") != slug:
+        st.query_params["espace"] = slug
+
+
+# ---------------------------------------------------------------------------------------------
+# Caches, keyed by the workspace's stamp
+
+
+@st.cache_resource(max_entries=6, show_spinner="Chargement des données…")
+def _dataset(stamp: str) -> Dataset:
+    slug, version = stamp.rsplit("@", 1)
+    return workspaces.load(slug, int(version))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Préparation du référentiel…")
+def _prepared(stamp: str) -> engine.Prepared:
+    ds = _dataset(stamp)
+    return engine.prepare(ds.communes, ds.qpv, ds.structures, ds.perimetres)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Calcul du diagnostic…")
+def _result(stamp: str, region: str) -> engine.Result:
+    ds = _dataset(stamp)
+    return engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+                      prepared=_prepared(stamp))
+
+
+def stamp() -> str:
+    return workspaces.stamp(current_workspace())
+
+
+def dataset() -> Dataset:
+    """The session's workspace, as its current version."""
+    return _dataset(stamp())
+
+
+def prepared() -> engine.Prepared:
+    return _prepared(stamp())
+
+
+def diagnosis(region: str) -> engine.Result:
+    return _result(stamp(), region)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
+def _layers(stamp: str, region: str):
+    from geo.display import build_layers
+
+    ds = _dataset(stamp)
+    res = _result(stamp, region)
+    return build_layers(ds.communes, ds.qpv, ds.structures, res.coverage.membership, res.coverage.structure_ids,
+                        region, res.diagnosis.communes, res.diagnosis.qpv)
+
+
+def display_layers(region: str):
+    """Simplified, dissolved map layers in EPSG:4326, prepared once per workspace version and région."""
+    return _layers(stamp(), region)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Lecture et classement des marchés…")
+def _uploaded_markets(stamp: str, region: str, file_id: str, name: str, _data: bytes):
+    from data.formats.readers import Upload
+    from data.validation import validate_marches
+    from geo.markets import classify_markets
+
+    ds = _dataset(stamp)
+    # a national DECP file is cut down to the région first
+    loaded = validate_marches(Upload(name, _data), communes=ds.communes, region=region)
+    if not loaded.ok:
+        return loaded, None
+    p = _prepared(stamp)
+    names = dict(zip(ds.structures["id_structure"].astype(str), ds.structures["nom"].astype(str)))
+    return loaded, classify_markets(p.ref, p.coverage, loaded.tables["marches"],
+                                    [names.get(s, s) for s in p.coverage.structure_ids])
+
+
+def uploaded_markets(region: str, file_id: str, name: str, data: bytes):
+    """A market file uploaded on the markets page, read and classified once (not at every filter
+    change); keyed by the upload's id, the bytes themselves are not hashed."""
+    return _uploaded_markets(stamp(), region, file_id, name, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages that need a table
+
+
+def require(ds: Dataset, *kinds: str) -> None:
+    """Stop the page with a French message when the workspace lacks one of ``kinds``.
+
+    Never a fall-back on another workspace: the message points to the Données page.
+    """
+    missing = [k for k in kinds if not ds.has(k)]
+    if not missing:
+        return
+    for kind in missing:
+        st.info(MISSING[kind], icon=":material/info:")
+    st.page_link(DATA_PAGE, label="Importer les fichiers sur la page Données", icon=":material/upload_file:")
+    st.stop()

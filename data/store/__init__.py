@@ -1,0 +1,1 @@
+"""The workspace store: named datasets, their versions, the bin (see ``data.store.workspaces``)."""

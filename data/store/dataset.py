@@ -1,0 +1,109 @@
+"""A workspace's dataset: the six tables the diagnosis needs, which of them were really imported,
+and what they are (workspace, version, vintages, sources)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from data import schemas as S
+from geo.codes import REGION_NAMES
+
+DEMO_LABEL = "Région de démonstration – données fictives"
+TABLES = ("communes", "qpv", "structures", "perimetres", "marches", "indicateurs")
+# the kind of file each table comes from (facilitators bring two tables)
+KIND_OF_TABLE = {"communes": "communes", "qpv": "qpv", "structures": "facilitateurs",
+                 "perimetres": "facilitateurs", "marches": "marches", "indicateurs": "indicateurs"}
+TABLES_OF_KIND = {"communes": ("communes",), "qpv": ("qpv",), "facilitateurs": ("structures", "perimetres"),
+                  "marches": ("marches",), "indicateurs": ("indicateurs",)}
+# what a page says when a table is missing from the workspace (never a fall-back on another one)
+MISSING = {
+    "communes": "Aucun référentiel des communes n'a été importé dans cet espace.",
+    "qpv": "Aucun fichier de QPV n'a été importé dans cet espace.",
+    "facilitateurs": "Aucun fichier de facilitateurs n'a été importé dans cet espace.",
+    "marches": "Aucun fichier de marchés n'a été importé dans cet espace.",
+    "indicateurs": "Aucun fichier d'indicateurs ABC Clauses n'a été importé dans cet espace.",
+}
+
+
+def empty_table(kind: str) -> pd.DataFrame:
+    schema = S.SCHEMAS[kind]
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in schema.columns})
+    if schema.geometry != "none":
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs="EPSG:2154"), crs="EPSG:2154")
+    return df
+
+
+@dataclass
+class Dataset:
+    communes: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame
+    structures: pd.DataFrame
+    perimetres: pd.DataFrame
+    marches: pd.DataFrame
+    indicateurs: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    present: frozenset = frozenset(TABLES)  # tables that hold imported data (the others are empty)
+
+    TABLES = TABLES
+
+    @classmethod
+    def empty(cls, meta: dict | None = None) -> "Dataset":
+        return cls(**{t: empty_table(t) for t in TABLES}, meta=dict(meta or {}), present=frozenset())
+
+    @property
+    def label(self) -> str:
+        return self.meta.get("name") or self.meta.get("label") or (DEMO_LABEL if self.is_demo else "Espace de travail")
+
+    @property
+    def slug(self) -> str:
+        return str(self.meta.get("slug", ""))
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.meta.get("demo", False))
+
+    def has(self, kind: str) -> bool:
+        """Whether the tables of ``kind`` (a table or a file kind) were imported into this workspace."""
+        return all(t in self.present for t in TABLES_OF_KIND.get(kind, (kind,)))
+
+    @property
+    def vintages(self) -> dict[str, str]:
+        """Vintage of each imported kind (COG year, QPV generation, years, market period)."""
+        return dict(self.meta.get("vintages", {}))
+
+    def vintages_text(self) -> str:
+        labels = {"communes": "COG", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
+                  "indicateurs": "indicateurs"}
+        vint = self.vintages
+        parts = [f"{labels[k]} {vint.get(k) or 'non précisé'}" for k in labels if self.has(k)]
+        return " · ".join(parts) if parts else "non précisé"
+
+    @property
+    def default_region(self) -> str:
+        if self.meta.get("region") and str(self.meta["region"]) in self.regions():
+            return str(self.meta["region"])
+        regs = self.communes["reg"].astype(str)
+        regs = regs[regs != ""]
+        return regs.value_counts().index[0] if len(regs) else ""
+
+    def regions(self) -> dict[str, str]:
+        """Région codes present in the référentiel, with their names when known."""
+        c = self.communes
+        out: dict[str, str] = {}
+        names = c["reg_nom"] if "reg_nom" in c.columns else pd.Series("", index=c.index)
+        for code, name in zip(c["reg"].astype(str), names.astype(str)):
+            if code and code not in out:
+                out[code] = name if name and name != "nan" else REGION_NAMES.get(code, f"Région {code}")
+        return dict(sorted(out.items()))
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in TABLES}
+
+    def replace(self, **tables) -> "Dataset":
+        """A copy with some tables replaced (an accepted import); they become present."""
+        values = {name: getattr(self, name) for name in TABLES}
+        values.update(tables)
+        return Dataset(**values, meta=dict(self.meta), present=self.present | frozenset(tables))
