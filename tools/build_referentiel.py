@@ -12,11 +12,11 @@ Usage (from the repository root)::
     IGN ADMIN EXPRESS COG 2018 commune outlines as published by the public GitHub repository
     ``gregoiredavid/france-geojson`` (Licence Ouverte). PATH is either a git directory of that
     repository (bare or not: the files ``departements/*/communes-*.geojson`` are read at
-    ``--commit``, HEAD by default), a checkout of it (same files read from disk), or one GeoJSON
+    ``--commit``, by default the pinned commit 5d34ee6 of October 2018), a checkout of it (same files read from disk), or one GeoJSON
     file of communes (properties ``code`` and ``nom``). With a git directory, the communes restored
     since 2018 (``communes rétablies``: a commune nouvelle split again) take their outline from
-    older commits of the same repository (``--restore-commits``); otherwise give such older files
-    with ``--old-outlines``.
+    older commits of the same repository (``--restore-commits``: IGN GEOFLA 2016 and 2014);
+    otherwise give such older files with ``--old-outlines``.
 ``--communes CSV``
     The commune table ``communes_cog2026_epci_pop_ze2020.csv`` (COG 2026 from the npm package
     ``@etalab/decoupage-administratif`` 6.0.0 joined to INSEE's zones d'emploi 2020). Default:
@@ -44,16 +44,24 @@ What it does:
    goes to that commune; when the package gives both, the current status déléguée / associée
    wins) and dissolves them: a commune nouvelle's outline is the union of its former communes';
 3. gives each restored commune the part of its parent's 2018 outline that its older outline
-   covers, and removes that part from the parent;
+   covers (with the thin slivers the cut leaves along it), removes that part from the parent and
+   renodes the neighbourhood so that borders stay shared;
 4. simplifies the whole coverage at once with ``shapely.coverage_simplify`` (borders shared by
-   two communes stay shared: no gap, no overlap) and rounds coordinates to 1 m;
+   two communes stay shared: no gap, no overlap; ``--tolerance``, 20 m by default, removes little
+   since the published outlines are already simplified) and rounds coordinates to 1 m;
 5. checks, and stops with an error when a check fails: every commune of the table has exactly
    one valid, non-empty outline; per région, the outlines tile it (overlaps and gaps against the
    unsimplified 2018 outlines below 0.5 % of its area); the coverage is valid;
 6. writes ``communes.parquet`` (GeoParquet, geometry in GeoArrow encoding, zstd, one row group
    per région so that a région is read alone), ``historique.parquet`` (former code -> current
    commune), ``meta.json`` and ``SOURCES.md`` (sources, versions, licence, build date, input and
-   output checksums, check results). ``SOURCE_DATE_EPOCH`` fixes the build date if set.
+   output checksums, check results). ``SOURCE_DATE_EPOCH`` fixes the build date if set: two
+   builds from the same inputs are then byte-identical.
+
+Example, with the repository brought by a ``git clone`` (or any snapshot of it)::
+
+    git clone https://github.com/gregoiredavid/france-geojson /tmp/france-geojson
+    .venv/bin/python tools/build_referentiel.py --outlines /tmp/france-geojson
 
 Needs: the project's runtime requirements, ``git`` (for a git directory) and ``npm`` (unless
 ``--package-tgz``). Takes about a minute on two cores.
@@ -654,7 +662,13 @@ def build(args: argparse.Namespace) -> dict:
     missing = sorted(wanted - set(geoms))
     old_sources = [OutlineSource(Path(p)) for p in args.old_outlines]
     if src.git:
-        old_sources = [OutlineSource(src.path, c) for c in args.restore_commits] + old_sources
+        older = []
+        for c in args.restore_commits:
+            try:
+                older.append(OutlineSource(src.path, c))
+            except BuildError as e:  # a shallow clone lacks them
+                log(f"  older commit {c} not available: {e}")
+        old_sources = older + old_sources
     restored = restore(geoms, missing, old_sources, dict(zip(cog["code_insee"], cog["nom"]))) if missing else []
     for s in old_sources:  # older names for the history (codes merged before 2018)
         try:
