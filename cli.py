@@ -3,6 +3,7 @@
     python cli.py validate --kind facilitateurs mes_facilitateurs.xlsx
     python cli.py demo --out exemples/
     python cli.py workspaces
+    python cli.py workspace create --name hdf --region 32
     python cli.py import --workspace "Hauts-de-France 2026" --kind communes communes.geojson [--region 32]
     python cli.py history --workspace hauts-de-france-2026 [--json]
     python cli.py restore --workspace hauts-de-france-2026 --version 2
@@ -72,6 +73,19 @@ def cmd_workspaces(args) -> int:
     print(f"{'identifiant':<28} {'nom':<40} {'région':<7} {'versions':>8}  dernière modification")
     for w in rows:
         print(f"{w.slug:<28} {w.name[:40]:<40} {w.region or '–':<7} {w.version:>8}  {w.changed.replace('T', ' ')}")
+    return 0
+
+
+def cmd_workspace(args) -> int:
+    from data.store import workspaces
+
+    if args.region:
+        slug = workspaces.create_from_referentiel(args.name, args.region, user=args.user or "")
+    else:
+        slug = workspaces.create(args.name)
+    w = workspaces.info(slug)
+    extra = f", référentiel officiel de la région {args.region}" if args.region else ""
+    print(f"Espace de travail « {w.name} » créé (identifiant : {slug}{extra}).")
     return 0
 
 
@@ -238,6 +252,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", required=True)
     w = sub.add_parser("workspaces", help="lister les espaces de travail")
     w.add_argument("--json", action="store_true")
+    ws = sub.add_parser("workspace", help="gérer un espace de travail")
+    ws_sub = ws.add_subparsers(dest="action", required=True)
+    wc = ws_sub.add_parser("create", help="créer un espace (avec --region : le référentiel officiel de la région)")
+    wc.add_argument("--name", required=True)
+    wc.add_argument("--region", help="code de la région (par exemple 32 pour les Hauts-de-France)")
+    wc.add_argument("--user")
     i = sub.add_parser("import", help="valider un fichier et l'importer dans un espace (créé s'il n'existe pas)")
     i.add_argument("--workspace", required=True, help="nom ou identifiant de l'espace de travail")
     i.add_argument("--kind", required=True, choices=list(KINDS))
@@ -268,7 +288,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "import": cmd_import,
+COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
+            "import": cmd_import,
             "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose}
 
 

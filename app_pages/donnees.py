@@ -8,6 +8,7 @@ from components.sidebar import current_region
 from components.tables import show_table
 from data.formats.readers import Upload
 from data.formats.writers import template_csv, template_xlsx
+from data import referentiel
 from data.schemas import KINDS
 from data.store import imports, workspaces
 from data.store.workspaces import StoreError
@@ -24,7 +25,10 @@ ACCEPTED = {
 HELP = {
     "communes": "Colonnes code_insee, nom, dep, reg, epci_siren, epci_nom, population, ze2020, ze2020_lib, "
                 "codes_postaux ; avec ou sans contours (GeoJSON, GeoPackage, GeoParquet, Shapefile zippé).",
-    "qpv": "Colonnes code_qp, nom_qp, code_commune, population ; contours conseillés (règle des 1 % de surface).",
+    "qpv": "Colonnes code_qp, nom_qp, code_commune, population ; contours conseillés (règle des 1 % de surface). "
+           "Les contours officiels des QPV 2024 sont publiés par l'ANCT sur data.gouv.fr (fichier "
+           "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson) : importez-le tel quel, pour toute la France, "
+           "seuls les QPV de votre région sont gardés.",
     "facilitateurs": "Un classeur XLSX avec les feuilles « structures » et « perimetres », ou les deux fichiers "
                      "structures.csv et perimetres.csv ensemble. Les codes des périmètres sont vérifiés dans le "
                      "référentiel des communes de l'espace : importez-le d'abord.",
@@ -44,14 +48,24 @@ ds = state.dataset()
 
 
 def create_form(expanded: bool) -> None:
+    official = referentiel.regions() if referentiel.available() else {}
     with st.expander("Créer un espace de travail", expanded=expanded, icon=":material/add:"):
         st.caption("Un espace de travail réunit les fichiers d'une région ou d'une étude (par exemple "
-                   "« Hauts-de-France 2026 ») : ce que vous y importez n'apparaît dans aucun autre espace.")
+                   "« Hauts-de-France 2026 ») : ce que vous y importez n'apparaît dans aucun autre espace. "
+                   "Choisissez votre région : l'espace contient alors déjà son référentiel officiel des communes "
+                   "(population, EPCI, zones d'emploi, codes postaux, contours) ; vous n'apportez que vos "
+                   "facilitateurs, vos QPV, vos marchés et vos indicateurs.")
         with st.form("donnees.creer", border=False):
             name = st.text_input("Nom de l'espace", key="donnees.creer.nom", placeholder="Hauts-de-France 2026")
+            region = st.selectbox("Région", [""] + list(official), key="donnees.creer.region",
+                                  format_func=lambda c: f"{official[c]} ({c})" if c else
+                                  "Aucune : j'importerai mon propre référentiel des communes")
+            if official:
+                st.caption(fmt.md(referentiel.sources_label()))
             if st.form_submit_button("Créer l'espace", icon=":material/add:"):
                 try:
-                    new = workspaces.create(name)
+                    new = (workspaces.create_from_referentiel(name or official.get(region, ""), region) if region
+                           else workspaces.create(name))
                 except StoreError as exc:
                     st.error(str(exc).capitalize())
                 else:

@@ -81,6 +81,12 @@ class Dataset:
         parts = [f"{labels[k]} {vint.get(k) or 'non précisé'}" for k in labels if self.has(k)]
         return " · ".join(parts) if parts else "non précisé"
 
+    def sources_note(self) -> str:
+        """What the maps, tables and exports credit: the official référentiel's sources when it is used."""
+        if self.meta.get("referentiel_officiel"):
+            return self.meta.get("sources", {}).get("communes", "")
+        return ""
+
     @property
     def default_region(self) -> str:
         if self.meta.get("region") and str(self.meta["region"]) in self.regions():

@@ -98,6 +98,7 @@ def apply(ds: Dataset, loaded: Loaded, file_names: list[str], declared_vintage: 
     meta["vintages"] = {**meta.get("vintages", {}), kind: vint}
     meta["sources"] = {**meta.get("sources", {}), kind: ", ".join(file_names)}
     if kind == "communes":
+        meta["referentiel_officiel"] = False
         regs = loaded.tables["communes"]["reg"].astype(str)
         regs = regs[regs != ""]
         if meta.get("region") not in set(regs):

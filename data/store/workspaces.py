@@ -288,6 +288,24 @@ def create(name: str, region: str = "", read_only: bool = False, slug: str | Non
     return slug
 
 
+def create_from_referentiel(name: str, region: str, user: str = "") -> str:
+    """A new workspace already holding the official référentiel of ``region`` (shipped, offline)."""
+    from data import referentiel
+
+    regions = referentiel.regions() if referentiel.available() else {}
+    if region not in regions:
+        raise StoreError(f"la région « {region} » n'est pas dans le référentiel officiel livré avec l'outil.")
+    communes = referentiel.region_communes(region)
+    slug = create(name, region=region)
+    label, year = referentiel.sources_label(), str(referentiel.meta().get("millesime", ""))
+    ds = Dataset.empty().replace(communes=communes)
+    ds.meta = {"region": region, "vintages": {"communes": year}, "sources": {"communes": label},
+               "referentiel_officiel": True}
+    commit(slug, ds, {"action": "référentiel officiel", "kind": "communes", "file": label, "vintage": year,
+                      "counts": {"lus": len(communes), "gardes": len(communes)}}, changed=("communes",), user=user)
+    return slug
+
+
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
@@ -318,6 +336,8 @@ def _commit_locked(slug: str, folder: Path, ds: Dataset, record: dict, changed: 
     for name in names:
         tables[name] = _put_object(folder, table_bytes(name, getattr(ds, name)))
     meta = {**prev.get("meta", {}), **{k: v for k, v in ds.meta.items() if k in ("region", "demo", "seed")}}
+    if changed is None or "communes" in changed:  # an imported référentiel replaces the official one
+        meta["referentiel_officiel"] = bool(ds.meta.get("referentiel_officiel"))
     if changed is None:
         kinds = set(ds.meta.get("vintages", {})) | set(ds.meta.get("sources", {}))
         meta["vintages"], meta["sources"] = {}, {}
@@ -480,6 +500,7 @@ def ensure_demo() -> None:
                        None, "")
 
 
-__all__ = ["DEMO", "StoreError", "Workspace", "store_dir", "slugify", "list_workspaces", "find", "create", "exists",
+__all__ = ["DEMO", "StoreError", "Workspace", "store_dir", "slugify", "list_workspaces", "find", "create",
+           "create_from_referentiel", "exists",
            "info", "load", "stamp", "history", "restore", "import_tables", "commit", "delete", "bin_content",
            "undelete", "empty_bin", "cleanup", "head"]

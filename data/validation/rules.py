@@ -191,6 +191,38 @@ def _repaired(raw: str, width: int, file: str, report: Report, line, column: str
     return code
 
 
+def remap_former_codes(values: pd.Series, file: str, report: Report, column: str,
+                       known: set[str] | None = None, unit: str = "ligne") -> pd.Series:
+    """Former commune codes (communes déléguées, associées, merged) read as their current commune.
+
+    ``values`` hold one code or several joined by ``;`` and are indexed by line numbers. A code the
+    workspace's référentiel (``known``) holds is left alone, and so is every code when there is no
+    référentiel to check against (a fictitious one may reuse real codes); one warning per former code
+    names both communes. Codes unknown to the whole history are left for the usual checks (errors).
+    """
+    from data import referentiel
+
+    if known is None or not referentiel.available():  # without a référentiel, a code is taken as written
+        return values
+    seen: set[str] = set()
+    out = []
+    for line, cell in zip(values.index, values.tolist()):
+        parts = []
+        for code in str(cell).split(";") if cell else []:
+            hit = None if (known is not None and code in known) else referentiel.former_commune(code)
+            if hit is not None and (known is None or hit[0] in known or plm_parent(hit[0]) in known):
+                current, old_name, current_name = hit
+                if code not in seen:
+                    seen.add(code)
+                    what = f"{code} ({old_name})" if old_name else code
+                    report.warning(file, f"{what} fait partie de {current} ({current_name}) : rattaché.",
+                                   line=int(line), column=column, unit=unit)
+                code = current
+            parts.append(code)
+        out.append(";".join(dict.fromkeys(parts)))
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def _repair_width(df: pd.DataFrame, column: str, width: int, file: str, report: Report,
                   label: str, unit: str = "ligne") -> None:
     """Add back leading zeros lost by Excel in a code column of fixed width, with a warning."""
@@ -326,6 +358,39 @@ def validate_qpv(src: Upload) -> Loaded:
     return out
 
 
+def keep_referentiel_qpv(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, file: str,
+                        loaded: Loaded) -> gpd.GeoDataFrame:
+    """The QPV of the workspace's territory, from a file that may cover the whole of France (ANCT).
+
+    A QPV is kept when its outline lies in (a representative point inside) a commune of the
+    référentiel, or when one of its declared communes is one of them. The others are dropped and
+    counted in the report.
+    """
+    known = set(as_text(communes["code_insee"]))
+    qpv = qpv.copy()
+    lines = pd.Series(qpv["code_commune"].to_numpy(), index=np.arange(len(qpv)) + 1)
+    qpv["code_commune"] = remap_former_codes(lines, file, loaded.report, "code_commune", known, "entité").to_numpy()
+    declared = qpv["code_commune"].map(lambda v: any(c in known or plm_parent(c) in known
+                                                     for c in str(v).split(";") if c)).to_numpy()
+    inside = np.zeros(len(qpv), dtype=bool)
+    has_geom = ~(qpv.geometry.isna() | qpv.geometry.is_empty).to_numpy()
+    com_geom = communes.geometry[communes.geometry.notna()]
+    if has_geom.any() and len(com_geom):
+        pts = gpd.GeoDataFrame(geometry=qpv.geometry[has_geom].representative_point(), crs=qpv.crs)
+        hit = gpd.sjoin(pts, gpd.GeoDataFrame(geometry=com_geom, crs=communes.crs), predicate="within")
+        inside = qpv.index.isin(hit.index)
+    keep = inside | declared
+    n, kept = int((~keep).sum()), int(keep.sum())
+    loaded.counts.update(lus=len(qpv), hors_region=n, gardes=kept)
+    if n and not kept:
+        loaded.report.error(file, f"aucun des {fmt_int(n)} QPV du fichier n'est situé dans le territoire de "
+                                  "l'espace de travail : vérifiez la région choisie.")
+    elif n:
+        loaded.report.warning(file, f"{fmt_int(n)} QPV situé(s) hors du territoire de l'espace écarté(s) ; "
+                                    f"{fmt_int(kept)} gardé(s).")
+    return qpv[keep].reset_index(drop=True)
+
+
 def facilitator_sources(paths: list) -> tuple[Upload | None, Upload | None, list[str]]:
     """Find the ``structures`` and ``perimetres`` tables among files, a folder or one XLSX."""
     uploads: list[Upload] = []
@@ -385,6 +450,16 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
             if c and t in CODE_WIDTH else c
             for line, t, c in zip(pe.index, pe["type_territoire"], pe["code_territoire"])]
         check_duplicates(pe, S.PERIMETRES.key, p_name, rep)
+        known_com = set(communes["code_insee"]) if communes is not None else None
+        is_com = pe["type_territoire"] == "commune"
+        pe.loc[is_com, "code_territoire"] = remap_former_codes(pe.loc[is_com, "code_territoire"], p_name, rep,
+                                                               "code_territoire", known_com)
+        # a perimeter listing a commune nouvelle and one of its former communes: one row is enough
+        pe = pe[~pe.duplicated(list(S.PERIMETRES.key))]
+    if st is not None:
+        st = st.copy()
+        st["code_commune"] = remap_former_codes(st["code_commune"], s_name, rep, "code_commune",
+                                                set(communes["code_insee"]) if communes is not None else None)
     if st is not None and pe is not None:
         known = set(st["id_structure"])
         for line, sid in zip(pe.index, pe["id_structure"]):
@@ -448,8 +523,12 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         def cut(df: pd.DataFrame, loaded: Loaded) -> pd.DataFrame:
             return cut_to_region(df, loaded, src.name, region, dep_region)
 
+    known = set(as_text(communes["code_insee"])) if communes is not None else None
     if decp.looks_like_decp(src):
-        return decp.load_decp(src, cut=cut)
+        out = decp.load_decp(src, cut=cut)
+        if out.tables.get("marches") is not None:
+            out.tables["marches"] = remap_market_places(out.tables["marches"], src.name, out.report, known, "marché")
+        return out
     out = Loaded("marches")
     rep = out.report
     raw = read_table(src, rep)
@@ -459,10 +538,25 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         df = normalize_place_codes(df, src.name, rep)
         if cut is not None:
             df = cut(df, out)
+        df = remap_market_places(df, src.name, rep, known)
         out.tables["marches"] = df.reset_index(drop=True)
         out.counts["gardes"] = len(df)
     rep.close()
     return out
+
+
+def remap_market_places(df: pd.DataFrame, file: str, report: Report, known: set[str] | None,
+                        unit: str = "ligne") -> pd.DataFrame:
+    """Former commune codes of market places read as their current commune (see remap_former_codes)."""
+    is_com = (df["lieu_type"] == "commune").to_numpy()
+    if not is_com.any():
+        return df
+    df = df.copy()
+    codes = df.loc[is_com, "lieu_code"]
+    if unit != "ligne":  # DECP: markets numbered from 1, not spreadsheet lines
+        codes = pd.Series(codes.to_numpy(), index=np.flatnonzero(is_com) + 1)
+    df.loc[is_com, "lieu_code"] = remap_former_codes(codes, file, report, "lieu_code", known, unit).to_numpy()
+    return df
 
 
 def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
@@ -471,7 +565,10 @@ def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
     dropped, reason = outside_region(df["lieu_type"], df["lieu_code"], region, dep_region)
     n = int(dropped.sum())
     loaded.counts["hors_region"] = n
-    if n:
+    if n and n == len(df):
+        loaded.report.error(file, f"aucun des {fmt_int(n)} marchés du fichier n'est situé dans la région {region} : "
+                                  "vérifiez la région choisie.", column="lieu_code")
+    elif n:
         by_kind = reason[dropped].value_counts()
         detail = ", ".join(f"{fmt_int(k)} : {label}" for label, k in by_kind.items())
         loaded.report.warning(file, f"{fmt_int(n)} marché(s) situé(s) hors de la région écarté(s) ({detail}). "
@@ -552,7 +649,12 @@ def _validate(kind: str, paths: list, communes, region) -> Loaded:
     src = p if isinstance(p, Upload) else Upload.of(p)
     if kind == "marches":
         return validate_marches(src, communes, region)
-    fn = {"communes": validate_communes, "qpv": validate_qpv, "indicateurs": validate_indicateurs}.get(kind)
+    if kind == "qpv":
+        loaded = validate_qpv(src)
+        if loaded.ok and communes is not None and len(communes):
+            loaded.tables["qpv"] = keep_referentiel_qpv(loaded.tables["qpv"], communes, src.name, loaded)
+        return loaded
+    fn = {"communes": validate_communes, "indicateurs": validate_indicateurs}.get(kind)
     if fn is None:
         out = Loaded(kind)
         out.report.error(kind, f"type de fichier inconnu « {kind} ».")
