@@ -81,6 +81,68 @@ def synthetic_region(ds, target: int = 4_500) -> str:
     return "RX"
 
 
+def workspace_figures() -> dict[str, float]:
+    """The workspace store and the shipped référentiel, in a temporary store.
+
+    ``referentiel_region_s``: creating the workspace of the largest régions (Occitanie, Grand Est) from
+    the shipped référentiel; ``workspace_read_s``: reading a 4,500-commune région's workspace (its
+    référentiel, facilitators and markets), against ``workspace_read_geojson_ratio`` (reading the same
+    communes from a GeoJSON file, divided by ours); ``import_version_bytes``: what one facilitator
+    import adds to the store (the référentiel is not copied).
+    """
+    import os
+
+    from data import referentiel
+    from data.store import imports, workspaces
+    from data.validation import validate
+
+    out: dict[str, float] = {}
+    if not referentiel.available():
+        return out
+    out["referentiel_bytes"] = sum(f.stat().st_size for f in referentiel.ref_dir().iterdir() if f.is_file())
+    old = os.environ.get("DIAG_DONNEES")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DIAG_DONNEES"] = tmp
+        try:
+            times = []
+            for reg in ("76", "44"):
+                t = time.perf_counter()
+                slug = workspaces.create_from_referentiel(f"Banc {reg}", reg)
+                times.append(time.perf_counter() - t)
+            out["referentiel_region_s"] = max(times)
+            slug = workspaces.find("Banc 76")
+            ds = workspaces.load(slug)
+            epci = ds.communes.groupby("epci_siren")["population"].sum().sort_values(ascending=False).index[:12]
+            st = pd.DataFrame({"id_structure": [f"S{i}" for i in range(12)], "nom": [f"Structure {i}" for i in range(12)],
+                               "type_structure": "PLIE", "code_commune": "31555", "nb_facilitateurs": 2, "etp": 1.5})
+            pe = pd.DataFrame({"id_structure": st["id_structure"], "type_territoire": "epci",
+                               "code_territoire": list(epci)})
+            folder = Path(tmp) / "f"
+            folder.mkdir()
+            st.to_csv(folder / "structures.csv", sep=";", index=False)
+            pe.to_csv(folder / "perimetres.csv", sep=";", index=False)
+            loaded = validate("facilitateurs", [folder], communes=ds.communes)
+            before = workspaces.size_bytes(slug)
+            new, record = imports.apply(ds, loaded, ["structures.csv", "perimetres.csv"])
+            workspaces.import_tables(slug, new, "facilitateurs", record)
+            out["import_version_bytes"] = workspaces.size_bytes(slug) - before
+            out["workspace_communes"] = len(ds.communes)
+            out["workspace_read_s"], _ = timed(lambda: workspaces.load(slug), runs=5)
+            geojson = Path(tmp) / "communes.geojson"
+            ds.communes.to_file(geojson, driver="GeoJSON")
+            import geopandas as gpd
+
+            geojson_s, _ = timed(lambda: gpd.read_file(geojson), runs=3)
+            out["workspace_read_geojson_ratio"] = geojson_s / out["workspace_read_s"]
+            out["store_bytes_workspace"] = workspaces.size_bytes(slug)
+        finally:
+            if old is None:
+                os.environ.pop("DIAG_DONNEES", None)
+            else:
+                os.environ["DIAG_DONNEES"] = old
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--json", help="write the figures to this JSON file")
@@ -88,7 +150,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     scale = 10 if args.quick else 1
 
-    from data import demo, store
+    from data import demo
     from geo import engine
     from geo.diagnosis import build_coverage, diagnose
     from geo.display import build_layers
@@ -162,16 +224,13 @@ def main(argv=None) -> int:
             out["map_payload_ratio_occitanie"] = (naive_map_bytes(c, q, ores, "76")
                                                   / out["map_payload_bytes_occitanie_default"])
 
-    # the local store: reading the whole demo dataset
-    with tempfile.TemporaryDirectory() as tmp:
-        store.save(demo_ds, Path(tmp) / "demo")
-        out["store_read_demo_s"], _ = timed(lambda: store.load(Path(tmp) / "demo"), runs=5)
-        out["store_bytes_demo"] = sum(f.stat().st_size for f in (Path(tmp) / "demo").iterdir())
+    out.update(workspace_figures())
 
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {"diagnose_france_s": ("<", 1.0), "markets_1m_s": ("<", 5.0), "markets_naive_ratio": (">", 10),
                "peak_rss_mb": ("<", 2000), "map_payload_bytes_demo": ("<", 1.5e6),
-               "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3)}
+               "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3),
+               "workspace_read_s": ("<", 0.5), "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6)}
     print(f"{'mesure':34} {'valeur':>14}   cible")
     for k, v in out.items():
         target = targets.get(k)
