@@ -201,3 +201,97 @@ def test_decp_json_on_real_referentiel(tmp_path, occitanie, realdata):
     detail = {m["id_marche"]: m["couverture"] for m in got["marches_detail"]}
     # D2's code lost its zero (an integer in the JSON): repaired, it lies in P4's communes
     assert detail["D0"] == "couvert" and detail["D2"] == "couvert"
+
+
+ELSEWHERE = [("commune", "75056"), ("commune", "69123"), ("commune", "2A004"), ("departement", "13"),
+             ("region", "11")]
+BUYER_TYPES_WRITTEN = ["Commune", "EPCI", "Département", "Etat", "Établissement public national", "OPH",
+                       "Région", "Groupement hospitalier"]
+DECP_TYPE = {"commune": "Code commune", "departement": "Code département", "region": "Code région"}
+
+
+def national_markets(tmp_path, c: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Markets of a national extract: the région's (and unknown places), and others located elsewhere."""
+    rng = np.random.default_rng(11)
+    codes = c["code_insee"].to_numpy()
+    rows = []
+    for k in range(120):
+        kind = k % 5
+        if kind == 0:
+            lt, lc = "commune", codes[rng.integers(len(codes))]
+        elif kind == 1:
+            lt, lc = "departement", str(rng.choice(["09", "31", "34"]))
+        elif kind == 2:
+            lt, lc = "region", "76"
+        elif kind == 3:
+            lt, lc = "commune", str(rng.choice(["31555", "34172", "99999"]))
+        else:
+            lt, lc = ELSEWHERE[k % len(ELSEWHERE)]
+        rows.append({"id_marche": f"N{k}", "lieu_type": lt, "lieu_code": lc,
+                     "type_acheteur": BUYER_TYPES_WRITTEN[k % len(BUYER_TYPES_WRITTEN)],
+                     "considerations_sociales": "Clause sociale" if k % 6 else "Pas de considération sociale",
+                     "montant_ht": 1000.5 * k, "date": f"2025-0{1 + k % 9}-15"})
+    return pd.DataFrame(rows)
+
+
+def market_routes(tmp_path, m: pd.DataFrame) -> dict:
+    """The same markets as a Windows-1252 table, a DECP JSON file and a DECP consolidated Parquet file
+    (one row per market x holder, so several rows per market)."""
+    table = m.assign(objet="Réhabilitation école", acheteur="Ville", statut="en cours")
+    table["montant_ht"] = table["montant_ht"].map(lambda v: f"{v:.2f}".replace(".", ","))
+    (tmp_path / "marches.csv").write_bytes(table.to_csv(sep=";", index=False).encode("cp1252"))
+    recs = [{"id": r.id_marche, "objet": "Travaux", "montant": r.montant_ht, "dateNotification": r.date,
+             "lieuExecution": {"code": r.lieu_code, "typeCode": DECP_TYPE[r.lieu_type]},
+             "considerationsSociales": {"considerationSociale": [r.considerations_sociales]}}
+            for r in m.itertuples()]
+    (tmp_path / "decp.json").write_text(json.dumps({"marches": {"marche": recs}}), encoding="utf-8")
+    tab = pd.DataFrame({"uid": m["id_marche"], "objet": "Travaux", "acheteur_nom": "Ville",
+                        "montant": m["montant_ht"], "dateNotification": m["date"],
+                        "lieuExecution_code": m["lieu_code"],
+                        "lieuExecution_typeCode": m["lieu_type"].map(DECP_TYPE),
+                        "considerationsSociales": m["considerations_sociales"], "titulaire_id": "A"})
+    holders = pd.concat([tab, tab.assign(titulaire_id="B")]).sort_values("uid", kind="stable")
+    holders.to_parquet(tmp_path / "decp.parquet", index=False)
+    return {"table": tmp_path / "marches.csv", "decp_json": tmp_path / "decp.json",
+            "decp_parquet": tmp_path / "decp.parquet"}
+
+
+def test_three_market_routes_into_a_region_workspace(tmp_path, occitanie, realdata, monkeypatch):
+    """A workspace of the shipped Occitanie référentiel, the user's facilitators, then a national market
+    extract brought three ways: ``cli.py diagnose --workspace`` equals the independent computation, and
+    the markets located elsewhere are dropped and counted, never silently."""
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path / "store"))
+    perimetres = user_files(tmp_path, occitanie, realdata)
+    m = national_markets(tmp_path, occitanie)
+    routes = market_routes(tmp_path, m)
+    outside = m.apply(lambda r: (r["lieu_type"], r["lieu_code"]) in ELSEWHERE, axis=1)
+    inside = m[~outside]
+    exp = independent(occitanie, gpd.read_file(realdata / QPV), perimetres, inside)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
+                              cwd=ROOT, timeout=600)
+
+    assert cli("workspace", "create", "--name", "occ", "--region", "76").returncode == 0
+    out = cli("import", "--workspace", "occ", "--kind", "facilitateurs", str(tmp_path / "facilitateurs.xlsx"))
+    assert out.returncode == 0, out.stdout
+    for route, path in routes.items():
+        out = cli("import", "--workspace", "occ", "--kind", "marches", str(path))
+        assert out.returncode == 0, (route, out.stdout)
+        assert f"{int(outside.sum())} marché(s) situé(s) hors de la région écarté(s)" in out.stdout, route
+        got = subprocess.run([sys.executable, str(ROOT / "cli.py"), "diagnose", "--workspace", "occ", "--json",
+                              str(tmp_path / f"{route}.json")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert got.returncode == 0, got.stderr
+        d = json.loads((tmp_path / f"{route}.json").read_text(encoding="utf-8"))
+        assert d["communes"] == exp["communes"] and d["population"] == exp["population"], route
+        assert d["marches"]["total"] == len(inside), route
+        assert {x["id_marche"]: x["couverture"] for x in d["marches_detail"]} == exp["classes"], route
+    hist = json.loads(cli("history", "--workspace", "occ", "--json").stdout)
+    assert [h["counts"].get("hors_region") for h in hist if h["kind"] == "marches"] == [int(outside.sum())] * 3
+    # the table route kept the buyer types as people wrote them, read into the instruction's categories
+    from data.store import workspaces
+
+    hist_table = workspaces.load("occ", version=3).marches
+    types = dict(zip(hist_table["id_marche"], hist_table["type_acheteur"]))
+    assert types["N0"] == "Commune, EPCI et établissement public local" and types["N3"] == "État et services déconcentrés"
+    assert types["N7"] == "Groupement hospitalier"
