@@ -18,7 +18,10 @@ Crash safety: objects and manifests are written under ``tmp/`` then moved in pla
 version or the new one, never a missing dataset; readers only follow ``HEAD`` to immutable files.
 
 The demo is the read-only workspace ``demo``, generated on first use. The store knows nothing of
-sessions or users: pages and the command line decide which workspace they read.
+sessions or access rules: pages and the command line decide which workspace they read (``data.access``).
+Every change (a new version, a restoration, a creation, a deletion, the bin) is first written to the
+journal (``data.store.journal``) with the ``user`` the caller names: a change that cannot be journaled
+is not made, and one that fails after its line was written gets a second line saying so.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from data.store import journal
 from data.store.dataset import DEMO_LABEL, KIND_OF_TABLE, TABLES, TABLES_OF_KIND, Dataset, empty_table
 from geo.codes import fold
 
@@ -159,6 +163,29 @@ def _read_json(path: Path) -> dict:
 
 
 @contextlib.contextmanager
+def _journaled(what: str, user: str, workspace: str, **details):
+    """Write the journal's line, then let the change happen (a failed change gets a second line)."""
+    try:
+        journal.append(what, who=user, workspace=workspace, **details)
+    except OSError as exc:
+        raise StoreError(f"le journal des actions ne peut pas être écrit ({exc.strerror or exc}) : rien n'a été "
+                         "modifié.") from exc
+    try:
+        yield
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            journal.append(what, who=user, workspace=workspace, result="échec", error=str(exc)[:300], **details)
+        raise
+
+
+def _record_files(record: dict) -> list[dict]:
+    """The files of an import as the journal keeps them (name and SHA-256 given by the caller)."""
+    if record.get("files"):
+        return list(record["files"])
+    return [{"name": record["file"]}] if record.get("file") else []
+
+
+@contextlib.contextmanager
 def _locked(slug: str):
     """Exclusive lock of one workspace: two imports at the same moment are serialised."""
     folder = space_dir(slug)
@@ -270,8 +297,8 @@ def find(name_or_slug: str) -> str | None:
     return None
 
 
-def create(name: str, region: str = "", read_only: bool = False, slug: str | None = None) -> str:
-    """A new, empty workspace; returns its slug (made unique)."""
+def create(name: str, region: str = "", read_only: bool = False, slug: str | None = None, user: str = "") -> str:
+    """A new, empty workspace; returns its slug (made unique). ``user``: who creates it (journal)."""
     name = (name or "").strip()
     if not name:
         raise StoreError("donnez un nom à l'espace de travail.")
@@ -283,8 +310,9 @@ def create(name: str, region: str = "", read_only: bool = False, slug: str | Non
     folder = space_dir(slug)
     w = {"slug": slug, "name": name, "region": region, "read_only": read_only,
          "created": _now(), "store_version": STORE_VERSION}
-    folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / "workspace.json", _json(w))
+    with _journaled("création", user, slug, name=name, region=region or None):
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / "workspace.json", _json(w))
     return slug
 
 
@@ -296,7 +324,7 @@ def create_from_referentiel(name: str, region: str, user: str = "") -> str:
     if region not in regions:
         raise StoreError(f"la région « {region} » n'est pas dans le référentiel officiel livré avec l'outil.")
     communes = referentiel.region_communes(region)
-    slug = create(name, region=region)
+    slug = create(name, region=region, user=user)
     label, year = referentiel.sources_label(), str(referentiel.meta().get("millesime", ""))
     ds = Dataset.empty().replace(communes=communes)
     ds.meta = {"region": region, "vintages": {"communes": year}, "sources": {"communes": label},
@@ -328,7 +356,7 @@ def commit(slug: str, ds: Dataset, record: dict, base_version: int | None = None
 
 
 def _commit_locked(slug: str, folder: Path, ds: Dataset, record: dict, changed: tuple[str, ...] | None,
-                   user: str) -> int:
+                   user: str, log: bool = True) -> int:
     current = head(slug)
     prev = _manifest(slug, current)
     tables = dict(prev.get("tables", {}))
@@ -348,7 +376,10 @@ def _commit_locked(slug: str, folder: Path, ds: Dataset, record: dict, changed: 
     version = current + 1
     manifest = {"version": version, "date": _now(), "user": user, **record, "tables": tables, "meta": meta}
     _atomic_write(folder / "versions" / f"{version:06d}.json", _json(manifest))
-    _atomic_write(folder / "HEAD", f"{version}\n".encode())
+    with (_journaled(record.get("action") or "import", user, slug, files=_record_files(record), version=version,
+                     kind=record.get("kind") or None, vintage=record.get("vintage") or None)
+          if log else contextlib.nullcontext()):
+        _atomic_write(folder / "HEAD", f"{version}\n".encode())
     return version
 
 
@@ -400,7 +431,8 @@ def restore(slug: str, version: int, user: str = "") -> int:
         manifest = {**old, "version": new, "date": _now(), "user": user, "action": "restauration",
                     "kind": "", "file": f"version {version}", "counts": {}, "vintage": "", "restored": version}
         _atomic_write(folder / "versions" / f"{new:06d}.json", _json(manifest))
-        _atomic_write(folder / "HEAD", f"{new}\n".encode())
+        with _journaled("restauration", user, slug, version=new, restored=version):
+            _atomic_write(folder / "HEAD", f"{new}\n".encode())
         return new
 
 
@@ -417,15 +449,16 @@ def import_tables(slug: str, ds: Dataset, kind: str, record: dict, user: str = "
     return commit(slug, ds, {"action": "import", **record}, changed=TABLES_OF_KIND[kind], user=user)
 
 
-def delete(slug: str) -> str:
-    """Move a workspace to the bin (it can be brought back until the bin is emptied)."""
+def delete(slug: str, user: str = "") -> str:
+    """Move a workspace to the bin (it can be brought back until the bin is emptied); returns the
+    bin's entry."""
     if slug == DEMO:
         raise StoreError("l'espace de démonstration ne peut pas être supprimé.")
     if not exists(slug):
         raise StoreError(f"l'espace de travail « {slug} » n'existe pas.")
     _bin().mkdir(parents=True, exist_ok=True)
     target = _bin() / f"{slug}--{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-    with _locked(slug) as folder:
+    with _locked(slug) as folder, _journaled("suppression", user, slug, entry=target.name):
         os.replace(folder, target)
     return target.name
 
@@ -442,29 +475,40 @@ def bin_content() -> list[dict]:
     return out
 
 
-def undelete(entry: str) -> str:
+def undelete(entry: str, user: str = "") -> str:
     """Bring a workspace back from the bin (under a new slug if its own was taken meanwhile)."""
     src = _bin() / entry
     if "/" in entry or not src.exists():
         raise StoreError("cet espace n'est plus dans la corbeille.")
     w = _read_json(src / "workspace.json")
     slug = w["slug"]
-    if exists(slug):
-        slug = create(w["name"] + " (restauré)")
-        shutil.rmtree(space_dir(slug))
+    if exists(slug):  # its identifier was taken meanwhile: a new one (nothing created, nothing journaled)
+        base, i = slugify(w["name"] + " (restauré)"), 1
+        slug = base
+        while exists(slug) or space_dir(slug).exists():
+            i += 1
+            slug = f"{base}-{i}"
         w["slug"] = slug
     _spaces().mkdir(parents=True, exist_ok=True)
-    os.replace(src, space_dir(slug))
-    _atomic_write(space_dir(slug) / "workspace.json", _json(w))
+    with _journaled("restauration depuis la corbeille", user, slug, entry=entry,
+                    former_slug=entry.split("--", 1)[0] if slug != entry.split("--", 1)[0] else None):
+        os.replace(src, space_dir(slug))
+        _atomic_write(space_dir(slug) / "workspace.json", _json(w))
     return slug
 
 
-def empty_bin() -> int:
+def empty_bin(user: str = "") -> int:
+    """Erase the bin for good; returns how many workspaces went."""
     n = 0
     if _bin().exists():
-        for p in _bin().iterdir():
-            shutil.rmtree(p, ignore_errors=True)
-            n += 1
+        entries = sorted(p.name for p in _bin().iterdir())
+        if not entries:
+            return 0
+        with _journaled("vidage de la corbeille", user, "", entries=entries,
+                        workspaces=sorted({e.split("--", 1)[0] for e in entries})):
+            for name in entries:
+                shutil.rmtree(_bin() / name, ignore_errors=True)
+                n += 1
     return n
 
 
@@ -497,7 +541,7 @@ def ensure_demo() -> None:
                                                             "store_version": STORE_VERSION}))
         _commit_locked(DEMO, folder, ds, {"action": "génération", "kind": "", "file": "générateur de démonstration",
                                           "counts": {}, "vintage": "", "generator": demo.GENERATOR_VERSION},
-                       None, "")
+                       None, "", log=False)
 
 
 __all__ = ["DEMO", "StoreError", "Workspace", "store_dir", "slugify", "list_workspaces", "find", "create",
