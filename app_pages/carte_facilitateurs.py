@@ -4,10 +4,14 @@ import streamlit as st
 
 from components import cards, maps, state
 from components.sidebar import basemap_on, current_region
+from data.store.dataset import MISSING
 
 ds = state.dataset()
 st.title("Carte des facilitateurs")
-state.require(ds, "communes", "facilitateurs")
+state.require(ds, "communes")
+territory_only = not ds.has("facilitateurs")  # the région's map before the facilitators are imported
+if territory_only:
+    st.info(MISSING["facilitateurs"] + " La carte montre le territoire seul.", icon=":material/info:")
 region = current_region()
 result = state.diagnosis(region)
 layers = state.display_layers(region)
@@ -22,11 +26,11 @@ if pending in names:
 with st.sidebar:
     st.markdown("### Couches de la carte")
     show = {
-        "zones_blanches": st.toggle("Zones blanches", value=True, key="carte.couche.zones_blanches"),
+        "zones_blanches": st.toggle("Zones blanches", value=not territory_only, key="carte.couche.zones_blanches"),
         "qpv": st.toggle("QPV par couverture", value=True, key="carte.couche.qpv"),
         "zones_emploi": st.toggle("Zones d'emploi", value=True, key="carte.couche.zones_emploi"),
         "epci": st.toggle("EPCI", value=False, key="carte.couche.epci"),
-        "communes": st.toggle("Communes", value=False, key="carte.couche.communes"),
+        "communes": st.toggle("Communes", value=territory_only, key="carte.couche.communes"),
     }
     choice = st.selectbox("Structure à mettre en avant", ["(aucune)"] + list(names), key="carte.structure",
                           format_func=lambda s: names.get(s, s))
@@ -38,7 +42,7 @@ if not layers.drawable:
         cards.structure_card(result, choice)
     st.stop()
 m = maps.coverage_map(layers, structures, colours, selected=selected, show=show,
-                      vintage=f"{ds.label} ({ds.vintages_text()})",
+                      vintage=ds.credit(),
                       basemap=basemap_on())
 
 col_map, col_card = st.columns([3, 1]) if selected else (st.container(), None)

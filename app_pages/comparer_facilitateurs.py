@@ -34,7 +34,7 @@ if layers.drawable:
     shared_geom = maps.dissolve_codes(layers, shared_communes(result, chosen))
     m = maps.coverage_map(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
                           show={"zones_blanches": False, "qpv": True, "zones_emploi": True},
-                          vintage=f"{ds.label} ({ds.vintages_text()})",
+                          vintage=ds.credit(),
                           basemap=basemap_on(), shared=shared_geom)
     st.markdown("#### Les aires et leur partie commune (en noir, tiretée)")
     maps.show(m, key="comparer.map", height=640)

@@ -101,7 +101,7 @@ if layers.drawable:
     if len(shown) > MAP_LIMIT:
         st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
     m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
-                        basemap=basemap_on(), title="Couverture des marchés", vintage=f"{ds.label} ({ds.vintages_text()})")
+                        basemap=basemap_on(), title="Couverture des marchés", vintage=ds.credit())
     maps.show(m, key="marches.map", height=620)
 else:
     st.warning(maps.NO_OUTLINES, icon=":material/map:")

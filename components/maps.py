@@ -141,7 +141,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        style_function=lambda f: {"color": "#000091", "weight": 4, "fill": False},
                        interactive=False, control=False).add_to(m)
 
-    if show["communes"]:
+    if show["communes"] and len(layers.communes):
         folium.GeoJson(_features(layers.communes, {"nom": lambda r: esc(r.nom), "code": lambda r: esc(r.code_insee),
                                                     "pop": lambda r: fmt.integer(r.population)}),
                        name="Communes", style_function=lambda f: {"color": "#888", "weight": 0.6, "fill": False},
@@ -175,7 +175,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        style_function=lambda f: {"color": "#000000", "weight": 3, "dashArray": "6 4",
                                                  "fillColor": "#000000", "fillOpacity": 0.35}).add_to(m)
 
-    if show["zones_blanches"]:
+    if show["zones_blanches"] and len(layers.blanches):
         blanches = layers.blanches
         folium.GeoJson(_features(blanches, {"nom": lambda r: esc(r.nom), "pop": lambda r: fmt.integer(r.population),
                                              "epci": lambda r: esc(r.epci_nom)}),
@@ -185,7 +185,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        tooltip=folium.GeoJsonTooltip(["nom", "pop", "epci"],
                                                      aliases=["Zone blanche", "Population", "EPCI"])).add_to(m)
 
-    if show["epci"]:
+    if show["epci"] and len(layers.epci):
         folium.GeoJson(_features(layers.epci, {"nom": lambda r: esc(r.nom)}), name="EPCI",
                        style_function=lambda f: {"color": "#555555", "weight": 1.5, "fill": False,
                                                  "dashArray": "2 4"},
@@ -207,7 +207,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 class_name="ze-label-icon"), interactive=False).add_to(ze_group)
         ze_group.add_to(m)
 
-    if show["qpv"]:
+    if show["qpv"] and len(layers.qpv):  # an empty layer would fail (no field for its tooltip)
         folium.GeoJson(_features(layers.qpv, {"nom": lambda r: esc(r.nom_qp), "code": lambda r: esc(r.code_qp),
                                                "pop": lambda r: fmt.integer(r.population),
                                                "statut": lambda r: esc(r.statut)}),
@@ -236,9 +236,9 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     drawn = set(layers.structures["id_structure"])  # only the structures whose area reaches the région
     items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in colours
              if s in drawn and (not selected or s in selected)]
-    if show["zones_blanches"]:
+    if show["zones_blanches"] and len(layers.blanches):
         items.append((BLANCHE, "Zone blanche : commune non couverte", "fill"))
-    if show["qpv"]:
+    if show["qpv"] and len(layers.qpv):
         items += [(QPV_COLOURS["couvert"], "QPV couvert", "fill"), (QPV_COLOURS["partiel"], "QPV partiellement couvert",
                                                                     "fill"),
                   (QPV_COLOURS["non couvert"], "QPV non couvert", "fill")]

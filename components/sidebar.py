@@ -46,6 +46,8 @@ def shared_sidebar() -> None:
             st.selectbox("Région", options=list(regions), key=REGION_KEY,
                          format_func=lambda code: f"{regions[code]} ({code})")
         st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
+        if ds.sources_note():
+            st.caption(fmt.md(ds.sources_note()))
         st.toggle("Fond de carte OpenStreetMap (nécessite internet)", value=False, key=BASEMAP_KEY,
                   help="Sans internet, les cartes s'affichent sur fond uni : toutes les couches restent visibles.")
     state.sync_url()

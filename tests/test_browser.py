@@ -300,3 +300,31 @@ def test_new_workspace_of_real_files_never_shows_the_demo(server, browser, reald
     assert not other.errors, other.errors
     other.close()
     w.close()
+
+
+def test_region_workspace_from_the_shipped_referentiel(server, browser):
+    """No network, no GIS work: a workspace created for a région on the Données page, then its map."""
+    from data import referentiel
+
+    if not referentiel.available():
+        pytest.skip("référentiel officiel absent")
+    w = Watched(browser)
+    page = w.page
+    go_to(page, server, "Données")
+    page.get_by_label("Nom de l'espace").fill("Bretagne 2026")
+    page.get_by_label("Région", exact=True).last.click()
+    page.get_by_role("option", name="Bretagne (53)").click()
+    page.get_by_role("button", name="Créer l'espace").click()
+    wait_app(page)
+    assert "espace=bretagne-2026" in page.url
+    assert page.get_by_text("Sources : INSEE COG 2026, IGN ADMIN EXPRESS, Licence Ouverte").first.is_visible()
+    page.get_by_role("link", name="Carte des facilitateurs").click()
+    wait_app(page)
+    frame = map_frame(page)
+    page.wait_for_timeout(1500)
+    n = len(referentiel.region_communes("53"))
+    assert frame.locator('path.leaflet-interactive').count() >= n  # every commune of the région drawn
+    assert page.get_by_text("Aucun fichier de facilitateurs n'a été importé dans cet espace").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "carte_bretagne_referentiel.png"))
+    assert not w.external and not w.errors, (w.external, w.errors)
+    w.close()

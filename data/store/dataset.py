@@ -87,6 +87,11 @@ class Dataset:
             return self.meta.get("sources", {}).get("communes", "")
         return ""
 
+    def credit(self) -> str:
+        """The footnote of a map or an export: workspace, vintages and, when used, the référentiel's sources."""
+        note = self.sources_note()
+        return f"{self.label} ({self.vintages_text()})" + (f". {note}" if note else "")
+
     @property
     def default_region(self) -> str:
         if self.meta.get("region") and str(self.meta["region"]) in self.regions():
