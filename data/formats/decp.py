@@ -11,7 +11,6 @@ canton places keep their type so that the diagnosis reports them ``non_localisab
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
@@ -20,9 +19,17 @@ import pandas as pd
 
 from data import schemas as S
 from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
-from data.formats.readers import Upload, decode_text, sniff_separator
+from data.formats.readers import (LIMITS, MB, Upload, binary_kind, check_size, csv_problem, detect_encoding,
+                                  fmt_int, log_failure, not_text_message, open_text, sniff_separator)
 from data.report import Loaded
 from geo.codes import fold, normalize_code
+
+# A DECP file as published: the national consolidated file (about 210 MB in Parquet) is read by
+# batches, its région cut first; JSON has to be parsed whole, so it is kept smaller.
+DECP_MAX_BYTES = 1024 * MB
+DECP_JSON_MAX_BYTES = 100 * MB
+DECP_MAX_ROWS = 20_000_000  # rows read (market x holder x modification), before the cut
+BATCH_ROWS = 250_000
 
 TYPECODE = {
     "codecommune": "commune",
@@ -43,12 +50,12 @@ TABULAR_COLUMNS = {
 
 def looks_like_decp(src: Upload) -> bool:
     if src.suffix == ".json":
-        head = src.data[:4000].decode("utf-8", "ignore")
+        head = src.head(4000).decode("utf-8", "ignore")
         return '"marches"' in head
     if src.suffix == ".parquet":
         return True
     if src.suffix == ".csv":
-        header = src.data[:2000].decode("utf-8", "ignore").split("\n", 1)[0]
+        header = src.head(2000).decode("utf-8", "ignore").split("\n", 1)[0]
         return "lieuExecution_typeCode" in header or "lieuExecution_code" in header
     return False
 
@@ -143,15 +150,145 @@ def _social_any(value) -> str:
     return social_considerations(value)
 
 
+class DecpRefused(Exception):
+    """A DECP file refused for a reason the (French) message gives."""
+
+
+def _json_records(src: Upload) -> list[dict]:
+    what = binary_kind(src.head(4096))
+    if what:
+        raise DecpRefused(not_text_message(what))
+    data = src.data
+    try:
+        return _records_from_json(data)
+    except json.JSONDecodeError as exc:
+        raise DecpRefused(f"fichier DECP illisible : le JSON est mal formé (ligne {exc.lineno}, colonne "
+                          f"{exc.colno}) ; le fichier est peut-être tronqué.") from exc
+    except UnicodeDecodeError as exc:
+        raise DecpRefused("fichier DECP illisible : le JSON n'est pas encodé en UTF-8.") from exc
+    except (AttributeError, TypeError) as exc:
+        raise DecpRefused("fichier DECP illisible : le JSON n'a pas la forme attendue ({\"marches\": …}).") from exc
+
+
+class _Tabular:
+    """A consolidated DECP file (Parquet or CSV) read by batches of a few columns."""
+
+    def __init__(self, src: Upload):
+        self.src = src
+        if src.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            with src.open() as fh:
+                pf = pq.ParquetFile(fh)
+                self.names = list(pf.schema_arrow.names)
+                self.rows = pf.metadata.num_rows
+        else:
+            enc, binary = detect_encoding(src)
+            if binary:
+                raise DecpRefused(not_text_message(binary))
+            self.encoding = enc
+            with open_text(src, enc) as fh:
+                header = fh.readline(1024 * 1024)
+            self.sep = sniff_separator(header)
+            with open_text(src, enc) as fh:
+                self.names = list(pd.read_csv(fh, sep=self.sep, dtype=str, nrows=0).columns)
+            self.rows = None  # counted while reading
+        folded = {fold(k): v for k, v in TABULAR_COLUMNS.items()}
+        self.source: dict[str, str] = {}  # our name -> the file's column
+        for name in self.names:
+            target = folded.get(fold(name))
+            if target and target not in self.source:
+                self.source[target] = name
+
+    def batches(self, ours: list[str]):
+        """Frames of the columns ``ours`` (our names), in file order, with their global row positions."""
+        cols = [self.source[c] for c in ours if c in self.source]
+        rename = {self.source[c]: c for c in ours if c in self.source}
+        start = 0
+        if self.src.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            with self.src.open() as fh:
+                for batch in pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS, columns=cols):
+                    df = batch.to_pandas().rename(columns=rename)
+                    df.index = pd.RangeIndex(start, start + len(df))
+                    start += len(df)
+                    yield df
+        else:
+            with open_text(self.src, self.encoding) as fh:
+                for df in pd.read_csv(fh, sep=self.sep, dtype=str, keep_default_na=False, usecols=cols,
+                                      chunksize=BATCH_ROWS, index_col=False):
+                    df = df.rename(columns=rename)
+                    df.index = pd.RangeIndex(start, start + len(df))
+                    start += len(df)
+                    if start > DECP_MAX_ROWS:
+                        raise DecpRefused(f"le fichier compte plus de {fmt_int(DECP_MAX_ROWS)} lignes, la limite "
+                                          "pour un fichier DECP.")
+                    yield df
+
+
+def _tabular_records(src: Upload, out: Loaded, cut) -> pd.DataFrame | None:
+    """Two passes over a consolidated file: the places first (cut to the région), then the other
+    columns of the rows kept only. Memory follows the région's markets, not the national file."""
+    rep = out.report
+    tab = _Tabular(src)
+    missing = [c for c in ("id_marche", "lieu_code", "lieu_type") if c not in tab.source]
+    for c in missing:
+        rep.error(src.name, "colonne obligatoire absente du fichier DECP.", line=1, column=c)
+    if missing:
+        return None
+    if tab.rows is not None and tab.rows > DECP_MAX_ROWS:
+        raise DecpRefused(f"le fichier compte {fmt_int(tab.rows)} lignes : la limite est de {fmt_int(DECP_MAX_ROWS)} "
+                          "lignes pour un fichier DECP.")
+    places = [df for df in tab.batches(["id_marche", "lieu_code", "lieu_type"])]
+    places = pd.concat(places) if len(places) > 1 else places[0] if places else pd.DataFrame()
+    if places.empty:
+        return places
+    n_rows = len(places)
+    # one row per market x holder x modification: keep the first row of each market
+    places = places[~places["id_marche"].duplicated(keep="first")]
+    out.counts["lus"] = len(places)
+    places = normalise_places(places)
+    if cut is not None:
+        places = cut(places, out)
+    cap = LIMITS["marches"].max_rows
+    if len(places) > cap:
+        raise DecpRefused(f"le fichier garde {fmt_int(len(places))} marchés après le découpage à la région : la limite "
+                          f"est de {fmt_int(cap)} marchés. Découpez-le (par exemple par année).")
+    others = [c for c in ("objet", "acheteur", "montant_ht", "date", "considerations_sociales", "cpv")
+              if c in tab.source]
+    if others and len(places):
+        keep = np.zeros(n_rows, dtype=bool)
+        keep[places.index.to_numpy()] = True
+        parts = [df[keep[df.index.to_numpy()]] for df in tab.batches(others)]
+        rest = pd.concat(parts) if len(parts) > 1 else parts[0]
+        places = places.join(rest, how="left")
+    for c in ("considerations_sociales", "montant_ht", "date"):
+        if c not in places.columns:
+            places[c] = ""
+    return places
+
+
 def load_decp(src: Upload, cut=None) -> Loaded:
     """Read a DECP file; ``cut(frame, loaded)`` (the région's cut) runs on the normalised places
-    before anything heavy is done, so that a national file (millions of rows) is cut down first.
+    (``id_marche``, ``lieu_type``, ``lieu_code``) before anything heavy is done, so that a national
+    file (millions of rows) is cut down first: a consolidated file is read in two passes by batches,
+    its places, then the other columns of the markets kept.
     """
     out = Loaded("marches")
     rep = out.report
+    is_json = src.suffix == ".json"
+    if not check_size(src, rep, "marches", max_bytes=DECP_JSON_MAX_BYTES if is_json else DECP_MAX_BYTES):
+        if is_json:
+            rep.error(src.name, "un fichier DECP national s'importe au format Parquet ou CSV consolidé, lu par "
+                                "morceaux.")
+        return out
     try:
-        if src.suffix == ".json":
-            recs = _records_from_json(src.data)
+        if is_json:
+            recs = _json_records(src)
+            if len(recs) > DECP_MAX_ROWS:
+                raise DecpRefused(f"le fichier compte {fmt_int(len(recs))} marchés : la limite est de "
+                                  f"{fmt_int(DECP_MAX_ROWS)}.")
             records = pd.DataFrame({
                 "id_marche": [r.get("id", "") for r in recs],
                 "objet": [r.get("objet", "") for r in recs],
@@ -164,44 +301,36 @@ def load_decp(src: Upload, cut=None) -> Loaded:
                 "considerations_sociales": [r.get("considerationsSociales", "") for r in recs],
                 "cpv": [r.get("codeCPV", "") for r in recs],
             })
+            del recs
+            if not records.empty:
+                out.counts["lus"] = len(records)
+                records = normalise_places(records)
+                if cut is not None:
+                    records = cut(records, out)
         else:
-            folded = {fold(k): v for k, v in TABULAR_COLUMNS.items()}
-            if src.suffix == ".parquet":
-                import pyarrow.parquet as pq
-
-                # the national file has dozens of columns and millions of rows: read only ours
-                names = pq.ParquetFile(io.BytesIO(src.data)).schema_arrow.names
-                raw = pd.read_parquet(io.BytesIO(src.data), columns=[n for n in names if fold(n) in folded])
-            else:
-                text = decode_text(src.data)
-                raw = pd.read_csv(io.StringIO(text), sep=sniff_separator(text), dtype=str, keep_default_na=False,
-                                  usecols=lambda c: fold(c) in folded)
-            cols = {}
-            for c in raw.columns:
-                target = folded.get(fold(c))
-                if target and target not in cols.values():
-                    cols[c] = target
-            records = raw[list(cols)].rename(columns=cols)
-            missing = [c for c in ("id_marche", "lieu_code", "lieu_type") if c not in records.columns]
-            for c in missing:
-                rep.error(src.name, "colonne obligatoire absente du fichier DECP.", line=1, column=c)
-            if missing:
+            records = _tabular_records(src, out, cut)
+            if records is None:
                 return out
-            for c in ("considerations_sociales", "montant_ht", "date"):
-                if c not in records.columns:
-                    records[c] = ""
-            # one row per market x holder x modification: keep the first row of each market
-            records = records.drop_duplicates("id_marche", keep="first")
-    except Exception as exc:
-        rep.error(src.name, f"fichier DECP illisible ({type(exc).__name__} : {str(exc)[:200]}).")
+    except DecpRefused as exc:
+        rep.error(src.name, str(exc))
         return out
-    if records.empty:
+    except MemoryError as exc:
+        log_failure(src.name, exc)
+        rep.error(src.name, "fichier DECP trop volumineux pour la mémoire disponible : découpez-le (par année, "
+                            "par région).")
+        return out
+    except Exception as exc:
+        log_failure(src.name, exc)
+        message, line = csv_problem(exc) if src.suffix == ".csv" else (
+            "fichier DECP illisible : il n'a pas la forme d'un fichier DECP publié (JSON, Parquet ou CSV "
+            "consolidé).", None)
+        if src.suffix == ".csv":
+            message = "fichier DECP illisible : " + message
+        rep.error(src.name, message, line=line)
+        return out
+    if records.empty and "lus" not in out.counts:
         rep.error(src.name, "le fichier DECP ne contient aucun marché.")
         return out
-    out.counts["lus"] = len(records)
-    records = normalise_places(records)
-    if cut is not None:
-        records = cut(records, out)
     df = _frame(records)
     empty_id = df["id_marche"] == ""
     for i in np.flatnonzero(empty_id.to_numpy()):
