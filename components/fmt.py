@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 NNBSP = "\u202f"
 
@@ -42,9 +43,24 @@ def euros(x) -> str:
     return integer(x) + NNBSP + "€"
 
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$")
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$&=:")
+# followed by an invisible word joiner: ``:smile:`` and ``:material/icon:`` (Streamlit draws them
+# from the text once the escapes are gone), ``www.x.fr`` and ``a@b.fr`` (GitHub-flavoured Markdown
+# links them whatever the escapes) stay text; so does ``www.`` (a joiner after its first w)
+_JOIN_AFTER = set(":.@")
+_WWW = re.compile(r"(?i)(w)(ww\.)")
+WORD_JOINER = "\u2060"
 
 
 def md(text) -> str:
-    """User text made inert for Markdown (and HTML): every special character is escaped."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    """User text made inert for Markdown (and HTML): every special character is escaped.
+
+    Line breaks become spaces (a name is one line; a break would open a heading, a list or a code
+    block); see ``_JOIN_AFTER`` for the invisible word joiners.
+    """
+    out = []
+    for ch in _WWW.sub("\\1" + WORD_JOINER + "\\2", " ".join(str(text).splitlines())):
+        out.append("\\" + ch if ch in _MD_SPECIAL else ch)
+        if ch in _JOIN_AFTER:
+            out.append(WORD_JOINER)
+    return "".join(out)

@@ -94,6 +94,27 @@ class SafePopup(MacroElement):
         self.html = html_text
 
 
+class SafeTooltip(MacroElement):
+    """A tooltip whose HTML is passed as a JSON string.
+
+    ``folium.Tooltip`` pastes its text into a JavaScript template literal, where a backtick or
+    ``${…}`` in a name (HTML escaping leaves both alone) would run as code. ``html`` must already
+    be escaped where it holds user text.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }}, {{ this.options|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, html_text: str, sticky: bool = True):
+        super().__init__()
+        self._name = "SafeTooltip"
+        self.html = str(html_text)
+        self.options = {"sticky": sticky}
+
+
 class Legend(MacroElement):
     """A French legend drawn inside the map, large enough to read from the back of a room."""
 
@@ -228,9 +249,9 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 f"Personnes : {fmt.integer(s['nb_facilitateurs'])} – ETP : {fmt.decimal(etp)}<br>"
                 f"Population couverte : {fmt.integer(s.get('population_couverte'))}<br>"
                 f"ETP pour 100 000 hab. : {fmt.decimal(s.get('etp_pour_100k_hab'), 2)}")
-        folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
-                            fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95,
-                            tooltip=folium.Tooltip(text, sticky=True)).add_child(SafePopup(text)).add_to(hosts)
+        marker = folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
+                                     fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95)
+        marker.add_child(SafeTooltip(text)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
 
     drawn = set(layers.structures["id_structure"])  # only the structures whose area reaches the région
@@ -255,7 +276,9 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
 
 def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: dict[str, str],
                outline=None, basemap: bool = False, title: str = "Légende", vintage: str = "") -> folium.Map:
-    """Points (``x``, ``y``, ``classe``, ``texte``) coloured by class, e.g. markets by coverage."""
+    """Points (``x``, ``y``, ``classe``, ``texte``) coloured by class, e.g. markets by coverage.
+
+    ``texte`` is HTML: the caller escapes the user text in it (``esc``)."""
     m = base_map(bounds, basemap)
     if outline is not None:
         folium.GeoJson(json.loads(shapely.to_geojson(outline)), name="Contour de la région",
@@ -266,7 +289,7 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
         for row in grp.itertuples(index=False):
             folium.CircleMarker([row.y, row.x], radius=7, color="#000000", weight=1, fill=True,
                                 fill_color=colour_of.get(cls, "#777"), fill_opacity=0.9,
-                                tooltip=folium.Tooltip(row.texte)).add_to(fg)
+                                ).add_child(SafeTooltip(row.texte)).add_to(fg)
         fg.add_to(m)
     Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

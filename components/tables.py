@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import fmt
 from components.exports import LABELS, SHARE_COLUMNS, french, table_csv, table_xlsx
 
 
@@ -35,7 +36,7 @@ def show_table(df: pd.DataFrame, key: str, title: str | None = None, export_name
                height: int | None = None, filterable: bool = True) -> pd.DataFrame:
     """Draw ``df`` with French headers; returns the rows the user kept with the filter."""
     if title:
-        st.markdown(f"#### {title}")
+        st.markdown(f"#### {fmt.md(title)}")  # a title may carry a name from a file
     shown = df
     if filterable and len(df) > 5:
         text = st.text_input("Filtrer le tableau", key=f"{key}.filtre", placeholder="texte à rechercher…")
