@@ -1,0 +1,276 @@
+"""What the three documents say, computed once from a workspace's dataset and its diagnosis.
+
+Every figure comes from the engine's result (``geo.engine.Result``), so that the PDF, the deck
+and the workbook agree with each other and with ``cli.py diagnose`` (``engine.to_json``). Tables
+keep the engine's English column names and full values; each writer formats them its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, followup, measures_of, missing_tables, table_data,
+                             table_order)
+from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
+from data.store.dataset import MISSING, Dataset
+from geo import engine
+from geo.codes import REGION_NAMES, as_text
+from geo.diagnosis import funding, structure_flags, zones_blanches
+from geo.markets import CLASS_LABELS, CLASSES, COUVERT, buyers
+from reports.text import FUNDING_REFERENCE_2016
+
+
+@dataclass
+class IndicatorSeries:
+    """One ABC Clauses table and measure, région and France (secrecy applied)."""
+
+    table: str
+    measure: str
+    title: str
+    unit: str
+    data: pd.DataFrame
+    n_secret: int
+
+
+@dataclass
+class Content:
+    region: str
+    region_name: str
+    workspace: str
+    is_demo: bool
+    vintages: str
+    sources: list[tuple[str, str]]  # (what, where it comes from)
+    referentiel_sources: str  # the credit line of the shipped référentiel, when used
+    generated: str
+    json: dict  # engine.to_json(result): the figures every document must equal
+    summary: dict
+    market_summary: dict
+    has: dict[str, bool]
+    missing: dict[str, str]  # French sentences for what was not imported
+    notes: list[str]
+    zones_blanches: pd.DataFrame
+    zones_blanches_epci: pd.DataFrame
+    communes: pd.DataFrame
+    qpv: pd.DataFrame
+    structures: pd.DataFrame
+    zones_emploi: pd.DataFrame
+    overlaps: pd.DataFrame
+    unresolved: pd.DataFrame
+    markets: pd.DataFrame  # every market with its classification (empty without markets)
+    market_gaps: pd.DataFrame  # markets with a social consideration that no single structure covers
+    market_classes: pd.DataFrame  # one row per class: markets, amount, hours
+    market_buyers: pd.DataFrame
+    funding: pd.DataFrame
+    by_type: pd.DataFrame  # structures, persons, FTE by type of structure
+    coordination: pd.DataFrame  # structures whose declared perimeter is a département or the région
+    followup: pd.DataFrame  # fiche 3 § 6b, région against France (secrecy applied)
+    followup_secret: int
+    indicators: list[IndicatorSeries] = field(default_factory=list)
+    indicator_source: str = "ABC Clauses"
+    indicators_absent: list[str] = field(default_factory=list)
+
+    @property
+    def markets_not_single(self) -> int:
+        """Markets with a social consideration that no single structure covers."""
+        m = self.market_summary
+        return int(m["avec_consideration_sociale"] - m[COUVERT])
+
+    @property
+    def structure_names(self) -> dict[str, str]:
+        return dict(zip(self.structures["id_structure"], self.structures["nom"]))
+
+
+def region_name(ds: Dataset, region: str) -> str:
+    return ds.regions().get(region) or REGION_NAMES.get(region, f"Région {region}")
+
+
+def _sources(ds: Dataset) -> tuple[list[tuple[str, str]], str]:
+    labels = {"communes": "Référentiel des communes", "qpv": "Quartiers prioritaires (QPV)",
+              "facilitateurs": "Facilitateurs", "marches": "Marchés", "indicateurs": "Indicateurs ABC Clauses"}
+    src = ds.meta.get("sources", {}) or {}
+    rows = [(labels[k], str(src.get(k) or "non précisé")) for k in labels if ds.has(k)]
+    official = str(src.get("communes", "")) if ds.meta.get("referentiel_officiel") else ""
+    return rows, official
+
+
+def _flags(structures: pd.DataFrame) -> pd.Series:
+    # geo.diagnosis writes "hab.," with a blanket "." -> "," replacement: "hab,,"; set it right here
+    return structure_flags(structures).str.replace("hab,,", "hab.,", regex=False)
+
+
+def _zones_blanches_by_epci(zb: pd.DataFrame) -> pd.DataFrame:
+    if zb.empty:
+        return pd.DataFrame(columns=["epci_nom", "nb_zones_blanches", "population"])
+    g = zb.assign(epci_nom=zb["epci_nom"].replace({"": "Sans EPCI", "nan": "Sans EPCI"}))
+    out = (g.groupby("epci_nom").agg(nb_zones_blanches=("code_insee", "size"), population=("population", "sum"))
+           .reset_index().sort_values(["population", "epci_nom"], ascending=[False, True]))
+    return out.reset_index(drop=True)
+
+
+def _markets(ds: Dataset, result: engine.Result) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    classified = result.markets
+    cols = ["id_marche", "objet", "acheteur", "type_acheteur", "montant_ht", "date", "statut", "lieu_type",
+            "lieu_code", "considerations_sociales", "heures_insertion"]
+    base = ds.marches.reset_index(drop=True)
+    base = base[[c for c in cols if c in base.columns]]
+    if len(base) == len(classified):
+        table = pd.concat([base, classified.drop(columns="id_marche").reset_index(drop=True)], axis=1)
+    else:  # markets classified elsewhere than from this dataset's table: the classification alone
+        table = classified.reset_index(drop=True)
+    for col in cols:
+        if col not in table.columns:
+            table[col] = ""
+    table["montant_ht"] = pd.to_numeric(table["montant_ht"], errors="coerce")
+    table["heures_insertion"] = pd.to_numeric(table["heures_insertion"], errors="coerce")
+    social = table[table["avec_consideration_sociale"].astype(bool)]
+    gaps = social[social["couverture"] != COUVERT].copy()
+    gaps["couverture_lib"] = gaps["couverture"].map(CLASS_LABELS).fillna(gaps["couverture"])
+    gaps = gaps.sort_values(["montant_ht", "id_marche"], ascending=[False, True], na_position="last")
+    total = len(social)
+    rows = []
+    for cls in CLASSES:
+        part = social[social["couverture"] == cls]
+        rows.append({"couverture_lib": CLASS_LABELS[cls], "marches": len(part),
+                     "part_marches": len(part) / total if total else None,
+                     "regional": int(part["regional"].astype(bool).sum()),
+                     "montant": float(part["montant_ht"].sum(min_count=1)) if part["montant_ht"].notna().any()
+                     else None,
+                     "heures_insertion": float(part["heures_insertion"].sum())
+                     if part["heures_insertion"].notna().any() else None})
+    classes = pd.DataFrame(rows)
+    who = buyers(gaps) if len(gaps) else pd.DataFrame(columns=["acheteur", "type_acheteur", "marches",
+                                                               "montant_ht", "heures_insertion"])
+    return table, gaps.reset_index(drop=True), classes, who.reset_index(drop=True)
+
+
+# fiche 3 § 6b indicators computed on counts of beneficiaries: their numerator is a count that
+# secrecy may hide (label prefix in data.indicators.followup, table, column, value picked, delay)
+_BENEFICIARY_SHARES = [
+    ("Sorties positives", "T18", "modalite_2", "Emploi durable", "12 mois"),
+    ("Part des femmes", "T08", "modalite", "Femmes", None),
+    ("Part des résidents de QPV", "T09", "modalite", "Résident", None),
+    ("Part des travailleurs handicapés", "T06", "modalite", "handicap", None),
+]
+
+
+def followup_with_secrecy(ind: pd.DataFrame, region: str) -> tuple[pd.DataFrame, int]:
+    """``data.indicators.followup`` with statistical secrecy: a share whose numerator counts fewer
+    than ``SECRET_THRESHOLD`` beneficiaries is not shown (NaN, and the gap with France too).
+
+    Returns the table (``indicateur, annee, region, france, ecart, secret``) and the number of
+    shares hidden.
+    """
+    fu = followup(ind, region)
+    fu["secret"] = False
+    if fu.empty:
+        return fu, 0
+    hidden = 0
+    for prefix, table, col, pick, delay in _BENEFICIARY_SHARES:
+        df = ind[(ind["tableau"] == table) & (ind["mesure"] == "beneficiaires")]
+        if delay is not None:
+            df = df[df["modalite"] == delay]
+        df = df[df[col].fillna("").astype(str).str.contains(pick, case=False, regex=False)]
+        counts = df.groupby(["annee", "territoire"])["valeur"].sum()
+        rows = fu.index[fu["indicateur"].str.startswith(prefix)]
+        for i in rows:
+            year = fu.at[i, "annee"]
+            for terr, column in ((region, "region"), ("FR", "france")):
+                n = counts.get((year, terr), counts.get((str(year), terr)))
+                value = fu.at[i, column]
+                if n is not None and n < SECRET_THRESHOLD and value == value:
+                    fu.at[i, column] = np.nan
+                    fu.at[i, "ecart"] = np.nan
+                    fu.at[i, "secret"] = True
+                    hidden += 1
+    return fu, hidden
+
+
+def _indicators(ds: Dataset, region: str) -> tuple[list[IndicatorSeries], list[str], str]:
+    ind = ds.indicateurs
+    source = (ds.meta.get("sources", {}) or {}).get("indicateurs") or "ABC Clauses"
+    absent = missing_tables(ind, region)
+    out = []
+    for table in table_order():
+        if table in absent:
+            continue
+        for measure in measures_of(ind, table):
+            data = table_data(ind, table, region, measure)
+            if data.empty:
+                continue
+            out.append(IndicatorSeries(table, measure, f"{table} – {INDICATOR_TABLES[table]}",
+                                       MEASURE_LABELS.get(measure, measure), data, int(data["secret"].sum())))
+    return out, absent, str(source)
+
+
+def _by_type(st: pd.DataFrame) -> pd.DataFrame:
+    if st.empty:
+        return pd.DataFrame(columns=["type_structure", "nb_structures_type", "nb_facilitateurs", "etp", "quotite"])
+    g = (st.groupby("type_structure").agg(nb_structures_type=("id_structure", "size"),
+                                          nb_facilitateurs=("nb_facilitateurs", "sum"), etp=("etp", "sum"))
+         .reset_index().sort_values(["etp", "type_structure"], ascending=[False, True]))
+    g["quotite"] = g["etp"] / g["nb_facilitateurs"].replace(0, np.nan)
+    return g.reset_index(drop=True)
+
+
+def _coordination(ds: Dataset, names: dict[str, str]) -> pd.DataFrame:
+    """Structures whose perimeter declares a département or the région: the candidates for the
+    départemental or régional coordination that fiche 3 (§ 3b and § 6c) speaks of."""
+    pe = ds.perimetres
+    cols = ["id_structure", "nom", "perimetre"]
+    if pe.empty:
+        return pd.DataFrame(columns=cols)
+    t = as_text(pe["type_territoire"])
+    wide = pe[t.isin(["departement", "region"]).to_numpy()]
+    rows = []
+    for sid, grp in wide.groupby(as_text(wide["id_structure"])):
+        if sid not in names:
+            continue
+        parts = [("région " if tt == "region" else "département ") + str(code)
+                 for tt, code in zip(as_text(grp["type_territoire"]), as_text(grp["code_territoire"]))]
+        rows.append({"id_structure": sid, "nom": names[sid], "perimetre": ", ".join(parts)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None) -> Content:
+    d = result.diagnosis
+    has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs")}
+    sources, official = _sources(ds)
+    st = d.structures.copy()
+    st["alerte"] = _flags(st) if len(st) else pd.Series(dtype=object)
+    st["quotite"] = st["etp"] / st["nb_facilitateurs"].replace(0, np.nan)
+    names = dict(zip(st["id_structure"], st["nom"]))
+    ze_names = dict(zip(d.zones_emploi["code"], d.zones_emploi["nom"]))
+    st["ze_dominante_nom"] = [f"{ze_names.get(z, '')} ({z})" if z else "" for z in st["ze_dominante"].fillna("")]
+    ze = d.zones_emploi.copy()
+    ze["structures_noms"] = [", ".join(names.get(x, x) for x in str(v).split(";") if x) for v in ze["structures"]]
+    ov = d.overlaps.copy()
+    ov["nom_a"] = ov["id_a"].map(names)
+    ov["nom_b"] = ov["id_b"].map(names)
+    ov = ov.sort_values(["population_partagee", "id_a", "id_b"], ascending=[False, True, True]).reset_index(drop=True)
+    zb = zones_blanches(d)
+    markets, gaps, classes, who = _markets(ds, result)
+    fin = funding(ds.structures, FUNDING_COLUMNS) if len(ds.structures) else pd.DataFrame(
+        columns=["source", "etp_finances", "part"])
+    fin["reference_2016"] = fin["source"].map(FUNDING_REFERENCE_2016)
+    if has["indicateurs"]:
+        fu, n_hidden = followup_with_secrecy(ds.indicateurs, region)
+        series, absent, source = _indicators(ds, region)
+    else:
+        fu, n_hidden, series, absent, source = (pd.DataFrame(columns=["indicateur", "annee", "region", "france",
+                                                                       "ecart", "secret"]), 0, [], [], "ABC Clauses")
+    q = d.qpv.copy()
+    return Content(
+        region=region, region_name=region_name(ds, region), workspace=workspace_label or ds.label,
+        is_demo=ds.is_demo, vintages=ds.vintages_text(), sources=sources, referentiel_sources=official,
+        generated=dt.date.today().strftime("%d/%m/%Y"), json=engine.to_json(result), summary=d.summary,
+        market_summary=result.market_summary, has=has,
+        missing={k: MISSING[k] for k, v in has.items() if not v}, notes=list(d.notes),
+        zones_blanches=zb, zones_blanches_epci=_zones_blanches_by_epci(zb), communes=d.communes, qpv=q,
+        structures=st, zones_emploi=ze, overlaps=ov, unresolved=d.unresolved, markets=markets, market_gaps=gaps,
+        market_classes=classes, market_buyers=who, funding=fin, by_type=_by_type(st),
+        coordination=_coordination(ds, names), followup=fu, followup_secret=n_hidden, indicators=series,
+        indicator_source=source, indicators_absent=absent)

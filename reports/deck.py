@@ -1,0 +1,347 @@
+"""The PowerPoint deck of the launch meeting (python-pptx): one slide per screen of the sequence of
+fiche 3, 16:9, type legible from the back of a room (figures at least 40 pt, labels at least
+24 pt), every text a text box and every chart a native chart, so that the team can edit them;
+maps are images. The slide's notes carry the detail a speaker may need.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.util import Emu, Inches, Pt
+
+from components import fmt
+from geo.markets import CLASS_LABELS, CLASSES
+from reports import text as T
+
+BLUE = RGBColor(0x00, 0x00, 0x91)
+INK = RGBColor(0x16, 0x16, 0x16)
+GREY = RGBColor(0x59, 0x59, 0x59)
+FONT = "Arial"
+FIGURE_PT = 44
+LABEL_PT = 24
+TITLE_PT = 36
+SOURCE_PT = 16  # the source line at the foot of each slide
+SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
+TOP = Inches(1.35)
+BOTTOM = Inches(6.85)
+MAX_BARS = 8
+
+SHORT = {  # fiche 3 § 6b indicators, in the words of a slide
+    "Sorties positives": "Emploi durable 12 mois après le premier contrat",
+    "Contrats en CDI ou CDD": "Contrats en CDI ou CDD",
+    "Part des femmes": "Femmes parmi les bénéficiaires",
+    "Part des résidents de QPV": "Résidents de QPV parmi les bénéficiaires",
+    "Part des travailleurs handicapés": "Travailleurs handicapés parmi les bénéficiaires",
+    "Part des marchés hors BTP": "Marchés hors BTP (diversification)",
+}
+
+
+def _run(paragraph, text: str, size: int, bold: bool = False, colour: RGBColor = INK) -> None:
+    r = paragraph.add_run()
+    r.text = text
+    r.font.size = Pt(size)
+    r.font.bold = bold
+    r.font.name = FONT
+    r.font.color.rgb = colour
+
+
+def _box(slide, x, y, w, h, name: str):
+    tb = slide.shapes.add_textbox(x, y, w, h)
+    tb.name = name
+    tf = tb.text_frame
+    tf.word_wrap = True
+    tf.margin_left = tf.margin_right = Inches(0.05)
+    tf.margin_top = tf.margin_bottom = Inches(0.02)
+    return tb, tf
+
+
+def _text(slide, x, y, w, h, text: str, size: int, name: str, bold=False, colour=INK, align=PP_ALIGN.LEFT,
+          anchor=MSO_ANCHOR.TOP):
+    tb, tf = _box(slide, x, y, w, h, name)
+    tf.vertical_anchor = anchor
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+        p.alignment = align
+        _run(p, line, size, bold, colour)
+    return tb
+
+
+def _figure(slide, x, y, w, h, value: str, label: str, sub: str = "", name: str = "chiffre"):
+    """A key figure: the number (``FIGURE_PT``) over its label (``LABEL_PT``)."""
+    tb, tf = _box(slide, x, y, w, h, name)
+    p = tf.paragraphs[0]
+    _run(p, value, FIGURE_PT, True, BLUE)
+    p2 = tf.add_paragraph()
+    _run(p2, label, LABEL_PT, False, INK)
+    if sub:
+        p3 = tf.add_paragraph()
+        _run(p3, sub, LABEL_PT, False, GREY)
+    return tb
+
+
+def _frame(prs, content, n: int):
+    slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
+    _text(slide, Inches(0.45), Inches(0.3), Inches(11.2), Inches(0.95), T.SCREENS[n - 1], TITLE_PT, "titre",
+          bold=True, colour=BLUE, anchor=MSO_ANCHOR.MIDDLE)
+    _text(slide, Inches(11.7), Inches(0.3), Inches(1.2), Inches(0.95), f"{n} / {len(T.SCREENS)}", LABEL_PT,
+          "numero", colour=GREY, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
+    line = slide.shapes.add_connector(1, Inches(0.45), Inches(1.25), SLIDE_W - Inches(0.45), Inches(1.25))
+    line.line.color.rgb = BLUE
+    line.line.width = Pt(2)
+    src = f"{content.region_name} · {content.workspace} · millésimes : {content.vintages}"
+    _text(slide, Inches(0.45), Inches(6.9), Inches(12.4), Inches(0.55), src, SOURCE_PT, "source", colour=GREY,
+          anchor=MSO_ANCHOR.MIDDLE)
+    return slide
+
+
+def _picture(slide, image, x, y, w, h, name: str):
+    """A map image fitted into a box, centred, aspect kept."""
+    iw, ih = image.size
+    scale = min(w / iw, h / ih)
+    pw, ph = int(iw * scale), int(ih * scale)
+    pic = slide.shapes.add_picture(io.BytesIO(image.png), x + (w - pw) // 2, y + (h - ph) // 2, Emu(pw), Emu(ph))
+    pic.name = name
+    return pic
+
+
+def _message(slide, sentence: str, x=Inches(0.45), y=TOP + Inches(0.3), w=Inches(12.4), h=Inches(2.5)):
+    _text(slide, x, y, w, h, sentence + "\nImportez le fichier sur la page « Données » de l'application.",
+          LABEL_PT + 4, "message", colour=INK)
+
+
+def _no_map(slide, x, y, w, h):
+    _text(slide, x, y, w, h, "Carte indisponible : le référentiel des communes n'a pas de contours.", LABEL_PT,
+          "message", colour=GREY)
+
+
+def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], texts: list[str], number_format: str,
+               name: str):
+    data = CategoryChartData(number_format=number_format)
+    data.categories = categories
+    data.add_series("Valeur", values)
+    gf = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, x, y, w, h, data)
+    gf.name = name
+    chart = gf.chart
+    chart.has_title = False
+    chart.has_legend = False
+    chart.font.size = Pt(LABEL_PT)
+    chart.font.name = FONT
+    plot = chart.plots[0]
+    plot.gap_width = 45
+    series = plot.series[0]
+    series.format.fill.solid()
+    series.format.fill.fore_color.rgb = BLUE
+    # each value written the French way by the app (the viewer's locale would write 0.49)
+    for point, text in zip(series.points, texts):
+        label = point.data_label
+        label.position = XL_LABEL_POSITION.OUTSIDE_END
+        tf = label.text_frame
+        tf.text = text
+        for run in tf.paragraphs[0].runs:
+            run.font.size = Pt(LABEL_PT)
+            run.font.name = FONT
+            run.font.color.rgb = INK
+    cat = chart.category_axis
+    cat.reverse_order = True  # first category on top
+    cat.tick_labels.font.size = Pt(LABEL_PT)
+    cat.format.line.color.rgb = GREY
+    _no_label_skip(cat)
+    val = chart.value_axis
+    val.visible = False
+    val.has_major_gridlines = False
+    val.minimum_scale = 0
+    val.maximum_scale = max(values + [0]) * 1.25 or 1  # room for the labels after the longest bar
+    return gf
+
+
+def _no_label_skip(axis) -> None:
+    """Write every category's label (a viewer may skip some when they look crowded)."""
+    from pptx.oxml.ns import qn
+    from lxml import etree
+
+    ax = axis._element
+    skip = etree.SubElement(ax, qn("c:tickLblSkip"))
+    skip.set("val", "1")
+    ax.remove(skip)
+    for tag in ("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"):
+        found = ax.find(qn(tag))
+        if found is not None:
+            found.addprevious(skip)
+            return
+    ax.append(skip)
+
+
+def _short(name: str, n: int = 30) -> str:
+    name = str(name)
+    return name if len(name) <= n else name[: n - 1].rstrip() + "…"
+
+
+# ------------------------------------------------------------------------------------------------
+# the six screens: a visual on the left (map or chart), up to four key figures on the right
+
+VISUAL = (Inches(0.3), TOP + Inches(0.1), Inches(8.1), BOTTOM - TOP - Inches(0.1))
+COLUMN_X, COLUMN_W = Inches(8.55), Inches(4.5)
+
+
+def _column(slide, figures: list[tuple[str, str]]) -> None:
+    """Key figures stacked on the right: the number (``FIGURE_PT``) over a one-line label."""
+    step = (BOTTOM - TOP) / 4
+    for i, (value, label) in enumerate(figures[:4]):
+        _figure(slide, COLUMN_X, TOP + Inches(0.05) + i * step, COLUMN_W, step - Inches(0.05), value, label)
+
+
+def _map(slide, maps, key: str, name: str) -> None:
+    if maps.get(key):
+        _picture(slide, maps[key], *VISUAL, name)
+    else:
+        _no_map(slide, *VISUAL)
+
+
+def _glance(prs, c, maps):
+    s = c.summary
+    slide = _frame(prs, c, 1)
+    _map(slide, maps, "couverture", "carte_couverture")
+    share = 1 - (s["population"]["part_non_couverte"] or 0)
+    _column(slide, [(fmt.integer(s["population"]["totale"]), "habitants"),
+                    (fmt.integer(s["communes"]["total"]), "communes"),
+                    (fmt.integer(s["structures"]["total"]), "structures porteuses"),
+                    (fmt.percent(share), "de la population couverte")])
+    slide.notes_slide.notes_text_frame.text = (
+        f"{c.region_name} ({c.region}) – espace de travail « {c.workspace} ». "
+        f"{fmt.integer(s['qpv']['total'])} QPV, {fmt.integer(len(c.zones_emploi))} zones d'emploi. "
+        "Carte : aires d'intervention des structures (communes de la région) ; zones blanches en gris foncé.")
+
+
+def _means(prs, c):
+    s = c.summary["structures"]
+    slide = _frame(prs, c, 2)
+    if not c.has["facilitateurs"]:
+        _message(slide, c.missing["facilitateurs"])
+        return
+    quotite = s["etp"] / s["personnes"] if s["personnes"] else None
+    _column(slide, [(fmt.integer(s["personnes"]), "facilitateurs (personnes)"), (fmt.decimal(s["etp"]), "ETP"),
+                    (fmt.decimal(s["etp_pour_100k_hab"], 2), "ETP pour 100 000 hab."),
+                    (fmt.decimal(quotite, 2), "ETP par personne")])
+    st = c.structures[c.structures["etp_pour_100k_hab"].notna()]
+    st = st.sort_values(["etp", "id_structure"], ascending=[False, True]).head(MAX_BARS)
+    x, y, w, h = VISUAL
+    if len(st):
+        more = f" ({MAX_BARS} structures aux ETP les plus élevés)" if len(c.structures) > MAX_BARS else ""
+        _text(slide, x, y, w, Inches(0.9), "ETP pour 100 000 habitants couverts" + more, LABEL_PT,
+              "legende_graphique", bold=True)
+        values = [round(float(v), 2) for v in st["etp_pour_100k_hab"]]
+        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), [_short(n, 24) for n in st["nom"]], values,
+                   [fmt.decimal(v, 2) for v in values], "#,##0.00", "graphique_charge")
+    notes = [f"{r.nom} : {fmt.integer(r.nb_facilitateurs)} personne(s), {fmt.decimal(r.etp)} ETP, "
+             f"{fmt.decimal(r.etp_pour_100k_hab, 2)} ETP pour 100 000 hab." + (f" – {r.alerte}" if r.alerte else "")
+             for r in c.structures.itertuples(index=False)]
+    slide.notes_slide.notes_text_frame.text = "\n".join(notes)
+
+
+def _gaps(prs, c, maps):
+    s = c.summary
+    slide = _frame(prs, c, 3)
+    _map(slide, maps, "qpv" if c.has["qpv"] else "zones_blanches", "carte_zones_blanches_qpv")
+    figures = [(fmt.integer(s["population"]["non_couverte"]), "habitants non couverts"),
+               (fmt.integer(s["communes"]["non_couvertes"]), "zones blanches (communes)")]
+    if c.has["qpv"]:
+        figures += [(fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts"),
+                    (fmt.integer(s["qpv"]["population_non_couverte"]), "hab. des QPV non couverts")]
+    else:
+        figures += [("–", "QPV : non importés")]
+    _column(slide, figures)
+    top = c.zones_blanches.head(10)
+    slide.notes_slide.notes_text_frame.text = (
+        f"{fmt.percent(s['population']['part_non_couverte'])} de la population n'est pas couverte. "
+        f"QPV partiellement couverts : {fmt.integer(s['qpv']['partiels'])} sur {fmt.integer(s['qpv']['total'])}. "
+        "Zones blanches les plus peuplées : " + ", ".join(f"{n} ({fmt.integer(p)} hab.)" for n, p in
+                                                           zip(top["nom"], top["population"])) + ".")
+
+
+def _employment(prs, c, maps):
+    slide = _frame(prs, c, 4)
+    ze = c.zones_emploi
+    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
+    shared = int((ze["nb_structures"] >= 2).sum())
+    spread = int((c.structures["nb_ze"] > 3).sum()) if len(c.structures) else 0
+    _map(slide, maps, "zones_emploi", "carte_zones_emploi")
+    _column(slide, [(fmt.integer(len(ze)), "zones d'emploi"), (fmt.integer(low), "couvertes à moins de 50 %"),
+                    (fmt.integer(shared), "partagées entre structures"),
+                    (fmt.integer(spread), "aires sur plus de 3 zones")])
+    slide.notes_slide.notes_text_frame.text = "\n".join(
+        f"{r.nom} ({r.code}) : {fmt.percent(r.part_couverte)} de la population couverte, "
+        f"{fmt.integer(r.nb_structures)} structure(s)" for r in ze.itertuples(index=False))
+
+
+def _markets(prs, c):
+    slide = _frame(prs, c, 5)
+    if not c.has["marches"]:
+        _message(slide, c.missing["marches"])
+        return
+    m = c.market_summary
+    _column(slide, [(fmt.integer(m["avec_consideration_sociale"]), "marchés à clause sociale"),
+                    (fmt.integer(c.markets_not_single), "sans structure unique"),
+                    (fmt.integer(m["hors_couverture"]), "hors couverture"),
+                    (fmt.integer(m["regional"]), "marchés régionaux")])
+    x, y, w, h = VISUAL
+    _text(slide, x, y, w, Inches(0.9), "Marchés à clause sociale, par couverture", LABEL_PT, "legende_graphique",
+          bold=True)
+    values = [int(m[k]) for k in CLASSES]
+    _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), [CLASS_LABELS[k] for k in CLASSES], values,
+               [fmt.integer(v) for v in values], "#,##0", "graphique_marches")
+    buyers = c.market_buyers.head(10)
+    slide.notes_slide.notes_text_frame.text = (
+        "« Sans structure unique » : marchés qu'aucune aire ne contient seule (fiche 3, § 3b : un interlocuteur "
+        "unique pour l'acheteur). Acheteurs concernés : " + ", ".join(
+            f"{a} ({fmt.integer(n)})" for a, n in zip(buyers["acheteur"], buyers["marches"])) + ".")
+
+
+def _indicators(prs, c):
+    slide = _frame(prs, c, 6)
+    if not c.has["indicateurs"]:
+        _message(slide, c.missing["indicateurs"])
+        return
+    fu = c.followup
+    if fu.empty:
+        _message(slide, "Le fichier d'indicateurs ne contient pas les tableaux du suivi (T03, T06 à T09, T18).")
+        return
+    latest = fu[fu["annee"] == fu["annee"].max()].reset_index(drop=True)
+    w, h = Inches(4.1), Inches(2.7)
+    for i, row in enumerate(latest.head(6).itertuples(index=False)):
+        label = next((v for k, v in SHORT.items() if row.indicateur.startswith(k)), row.indicateur)
+        x = Inches(0.45) + (i % 3) * Inches(4.2)
+        y = TOP + Inches(0.1) + (i // 3) * Inches(2.75)
+        value = "secret" if row.region != row.region and row.secret else fmt.percent(row.region)
+        france = "–" if row.france != row.france else fmt.percent(row.france)
+        _figure(slide, x, y, w, h, value, label, f"France : {france}")
+    notes = [f"{r.indicateur} ({r.annee}) : région {fmt.percent(r.region)}, France {fmt.percent(r.france)}"
+             for r in fu.itertuples(index=False)]
+    if c.followup_secret:
+        notes.append(T.SECRET_NOTE)
+    slide.notes_slide.notes_text_frame.text = (f"Année {int(latest['annee'].iloc[0])}. Source : "
+                                               f"{c.indicator_source}.\n" + "\n".join(notes))
+
+
+def write(path: Path, content, maps: dict) -> Path:
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    prs.core_properties.title = f"{T.TITLE} – {content.region_name}"
+    prs.core_properties.subject = content.workspace
+    prs.core_properties.language = "fr-FR"
+    _glance(prs, content, maps)
+    _means(prs, content)
+    _gaps(prs, content, maps)
+    _employment(prs, content, maps)
+    _markets(prs, content)
+    _indicators(prs, content)
+    prs.save(str(path))
+    return Path(path)

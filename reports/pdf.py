@@ -1,0 +1,702 @@
+"""The PDF report (ReportLab): cover, key figures, maps, tables, indicators, bilan, definitions.
+
+A4 portrait, DejaVu Sans (shipped with matplotlib: no font from the internet, no system font
+needed). Long tables repeat their header on every page and wrap their cells: nothing is clipped.
+Lists too long to read in the body (zones blanches, markets) are cut to their first rows there,
+and given in full in an annex.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pandas as pd
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, Image, KeepTogether, LongTable, NextPageTemplate,
+                                PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle)
+
+from components import fmt
+from data.indicators import SECRET_THRESHOLD
+from data.schemas import INDICATOR_TABLES
+from reports import text as T
+
+BLUE = colors.HexColor("#000091")
+GREY = colors.HexColor("#5A5A5A")
+LIGHT = colors.HexColor("#F3F5FA")
+RULE = colors.HexColor("#C8CCD8")
+RED = colors.HexColor("#B2182B")
+MARGIN = 16 * mm
+WIDTH = A4[0] - 2 * MARGIN
+BODY_ROWS = 30  # rows of a long list shown in the body; the rest goes to an annex
+
+FONT = "DejaVu"
+
+
+def _register_fonts() -> None:
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    import matplotlib
+
+    base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    for name, file in ((FONT, "DejaVuSans.ttf"), (FONT + "-Bold", "DejaVuSans-Bold.ttf"),
+                       (FONT + "-Oblique", "DejaVuSans-Oblique.ttf"),
+                       (FONT + "-BoldOblique", "DejaVuSans-BoldOblique.ttf")):
+        pdfmetrics.registerFont(TTFont(name, str(base / file)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT + "-Bold", italic=FONT + "-Oblique",
+                                  boldItalic=FONT + "-BoldOblique")
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    s = {}
+    s["body"] = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13, spaceAfter=5)
+    s["small"] = ParagraphStyle("small", parent=s["body"], fontSize=8, leading=10.5, textColor=GREY, spaceAfter=4)
+    s["caption"] = ParagraphStyle("caption", parent=s["small"], fontName=FONT + "-Oblique")
+    s["note"] = ParagraphStyle("note", parent=s["body"], textColor=RED)
+    s["H1"] = ParagraphStyle("H1", fontName=FONT + "-Bold", fontSize=17, leading=21, textColor=BLUE, spaceAfter=9)
+    s["H2"] = ParagraphStyle("H2", fontName=FONT + "-Bold", fontSize=12, leading=15, textColor=BLUE, spaceBefore=9,
+                             spaceAfter=5)
+    s["cell"] = ParagraphStyle("cell", fontName=FONT, fontSize=7.6, leading=9.2)
+    s["cell_r"] = ParagraphStyle("cell_r", parent=s["cell"], alignment=TA_RIGHT)
+    s["head"] = ParagraphStyle("head", parent=s["cell"], fontName=FONT + "-Bold", textColor=colors.white)
+    s["head_r"] = ParagraphStyle("head_r", parent=s["head"], alignment=TA_RIGHT)
+    s["figure"] = ParagraphStyle("figure", fontName=FONT + "-Bold", fontSize=18, leading=22, textColor=BLUE)
+    s["figure_label"] = ParagraphStyle("figure_label", fontName=FONT, fontSize=8.5, leading=10.5)
+    s["cover_title"] = ParagraphStyle("cover_title", fontName=FONT + "-Bold", fontSize=24, leading=30,
+                                      textColor=BLUE, spaceAfter=14)
+    s["cover_region"] = ParagraphStyle("cover_region", fontName=FONT + "-Bold", fontSize=20, leading=26,
+                                       spaceAfter=18)
+    s["cover"] = ParagraphStyle("cover", parent=s["body"], fontSize=11, leading=16, spaceAfter=7, alignment=TA_LEFT)
+    return s
+
+
+# ------------------------------------------------------------------------------------------------
+# values and tables
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (v is pd.NA) or (v is pd.NaT)
+
+
+def cell_text(value, kind: str) -> str:
+    """A value as the report writes it (French formats)."""
+    if kind == "text":
+        return "" if _missing(value) or str(value) == "nan" else str(value)
+    if _missing(value):
+        return "–"
+    if kind == "int":
+        return fmt.integer(value)
+    if kind == "dec1":
+        return fmt.decimal(value, 1)
+    if kind == "dec2":
+        return fmt.decimal(value, 2)
+    if kind == "pct":
+        return fmt.percent(value)
+    if kind == "pct1":
+        return fmt.percent(value, 1)
+    if kind == "euros":
+        return fmt.integer(value) + "\u202f€"
+    if kind == "bool":
+        return "oui" if bool(value) else "non"
+    if kind == "year":
+        return str(int(value))
+    if kind == "points":
+        return ("+" if value > 0 else "") + fmt.decimal(100 * value, 1) + "\u202fpt"
+    return str(value)
+
+
+NUMERIC = {"int", "dec1", "dec2", "pct", "pct1", "euros", "year", "points"}
+
+
+PADDING = 6.5  # left + right padding of a cell, and a little air
+
+
+def _widths(columns, texts, size: float, bold_last: bool = False) -> list[float]:
+    """Column widths as a browser lays out an automatic table: never narrower than the longest word
+    (of the bold header or of a cell) or the widest number, so that no word is cut and no number
+    overflows; the room left goes to the columns whose text would otherwise wrap, in proportion
+    to what they lack."""
+    def width(t: str, bold: bool = False) -> float:
+        return pdfmetrics.stringWidth(t, FONT + "-Bold" if bold else FONT, size)
+
+    mins, maxs = [], []
+    for (_, header, kind, _), col in zip(columns, texts):
+        head_words = max(pdfmetrics.stringWidth(w, FONT + "-Bold", 7.6) for w in header.split())
+        head_line = pdfmetrics.stringWidth(header, FONT + "-Bold", 7.6)
+        sample = col if len(col) <= 400 else col[:399] + col[-1:]
+        last = len(sample) - 1 if bold_last else -1
+        if kind in NUMERIC:
+            body = max([width(t, i == last) for i, t in enumerate(sample)] or [0])
+            line = body
+        else:
+            words = max([width(w, i == last) for i, t in enumerate(sample) for w in t.split()] or [0])
+            body = min(words, 0.4 * WIDTH)
+            line = min(max([width(t, i == last) for i, t in enumerate(sample)] or [0]), 0.45 * WIDTH)
+        mins.append(max(head_words, body) + PADDING)
+        maxs.append(max(mins[-1], max(min(head_line, 0.3 * WIDTH), line) + PADDING))
+    if sum(maxs) <= WIDTH:  # everything fits on one line: share the spare room alike
+        spare = (WIDTH - sum(maxs)) / len(maxs)
+        return [m + spare for m in maxs]
+    if sum(mins) >= WIDTH:  # more than the page can hold: every column shrinks alike
+        return [m * WIDTH / sum(mins) for m in mins]
+    room = WIDTH - sum(mins)
+    lack = [mx - mn for mn, mx in zip(mins, maxs)]
+    return [mn + room * lk / sum(lack) for mn, lk in zip(mins, lack)]
+
+
+def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict, total: dict | None = None,
+          font_size: float | None = None):
+    """A table that breaks across pages with its header repeated; every cell wraps.
+
+    ``columns``: (column, header, kind, relative width). ``total``: an optional last row
+    (column -> value) set in bold.
+    """
+    cell, cell_r = st["cell"], st["cell_r"]
+    size = font_size or cell.fontSize
+    if font_size:
+        cell = ParagraphStyle("c", parent=cell, fontSize=font_size, leading=font_size * 1.22)
+        cell_r = ParagraphStyle("cr", parent=cell_r, fontSize=font_size, leading=font_size * 1.22)
+    values = [df[c].tolist() if c in df.columns else [None] * len(df) for c, _, _, _ in columns]
+    texts = [[cell_text(v, kind) for v in col] for (_, _, kind, _), col in zip(columns, values)]
+    if total:
+        for j, (c, _, kind, _) in enumerate(columns):
+            texts[j].append(cell_text(total.get(c), kind) if c in total else "")
+    widths = _widths(columns, texts, size, bold_last=bool(total))
+    head = [Paragraph(escape(h), st["head_r"] if k in NUMERIC else st["head"]) for _, h, k, _ in columns]
+    rows = [head]
+    styles = [cell_r if kind in NUMERIC else cell for _, _, kind, _ in columns]
+    room = [w - PADDING for w in widths]
+
+    def value(j: int, t: str):
+        # a text that fits its column is drawn as it is (fast); a longer one is a paragraph that wraps
+        if pdfmetrics.stringWidth(t, FONT, size) <= room[j]:
+            return t
+        return Paragraph(escape(t), styles[j])
+
+    for i in range(len(df)):
+        rows.append([value(j, texts[j][i]) for j in range(len(columns))])
+    if total:
+        rows.append([Paragraph("<b>" + escape(texts[j][-1]) + "</b>", styles[j]) for j in range(len(columns))])
+    cls = LongTable if len(rows) > 60 else Table
+    t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    style = [("BACKGROUND", (0, 0), (-1, 0), BLUE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+             ("FONT", (0, 1), (-1, -1), FONT, size, size * 1.22),
+             ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, LIGHT]),
+             ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE), ("TOPPADDING", (0, 0), (-1, -1), 2.2),
+             ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2), ("LEFTPADDING", (0, 0), (-1, -1), 3),
+             ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+    style += [("ALIGN", (j, 1), (j, -1), "RIGHT") for j, c in enumerate(columns) if c[2] in NUMERIC]
+    if total:
+        style.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, BLUE))
+    t.setStyle(TableStyle(style))
+    return t
+
+
+def _image(png: bytes, size: tuple[int, int], max_w: float = WIDTH, max_h: float = 120 * mm) -> Image:
+    w, h = size
+    scale = min(max_w / w, max_h / h)
+    return Image(io.BytesIO(png), width=w * scale, height=h * scale, hAlign="CENTER")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    from reports.maps import png_size
+
+    return png_size(png)
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` points (running heads and feet)."""
+    if pdfmetrics.stringWidth(text, FONT, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", FONT, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+PLACE_TYPES = {"commune": "commune", "code_postal": "code postal", "departement": "département", "region": "région",
+               "pays": "pays"}
+
+
+def _place(kind, codes) -> str:
+    codes = ", ".join(x for x in str(codes).replace("|", ";").split(";") if x.strip())
+    return f"{PLACE_TYPES.get(str(kind), str(kind))} {codes}".strip()
+
+
+def _p(text: str, style) -> Paragraph:
+    return Paragraph(text, style)
+
+
+def _e(value) -> str:
+    return escape(str(value))
+
+
+# ------------------------------------------------------------------------------------------------
+# the document
+
+
+class _Doc(BaseDocTemplate):
+    def __init__(self, target, content, **kw):
+        super().__init__(target, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 4 * mm,
+                         bottomMargin=MARGIN + 2 * mm, **kw)
+        self.content = content
+        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body", leftPadding=0,
+                      rightPadding=0, topPadding=0, bottomPadding=0)
+        self.addPageTemplates([PageTemplate("cover", [frame], onPage=self._cover_page),
+                               PageTemplate("body", [frame], onPage=self._page)])
+        self._bookmarks = 0
+
+    def _cover_page(self, canv, doc):
+        canv.saveState()
+        canv.setFillColor(BLUE)
+        canv.rect(0, A4[1] - 12 * mm, A4[0], 12 * mm, stroke=0, fill=1)
+        canv.restoreState()
+
+    def _page(self, canv, doc):
+        c = self.content
+        canv.saveState()
+        canv.setFont(FONT, 7.5)
+        canv.setFillColor(GREY)
+        left = f"{T.TITLE} – {c.region_name}"
+        canv.drawString(MARGIN, A4[1] - MARGIN + 2 * mm, left)
+        room = WIDTH - pdfmetrics.stringWidth(left, FONT, 7.5) - 8 * mm
+        canv.drawRightString(A4[0] - MARGIN, A4[1] - MARGIN + 2 * mm, _fit(c.workspace, room, 7.5))
+        canv.setStrokeColor(RULE)
+        canv.line(MARGIN, A4[1] - MARGIN + 0.5 * mm, A4[0] - MARGIN, A4[1] - MARGIN + 0.5 * mm)
+        number = f"page {canv.getPageNumber()}"
+        room = WIDTH - pdfmetrics.stringWidth(number, FONT, 7.5) - 8 * mm
+        canv.drawString(MARGIN, MARGIN - 4 * mm, _fit(f"Édité le {c.generated} – millésimes : {c.vintages}", room,
+                                                      7.5))
+        canv.drawRightString(A4[0] - MARGIN, MARGIN - 4 * mm, number)
+        canv.restoreState()
+
+    def afterFlowable(self, flowable):
+        if isinstance(flowable, Paragraph) and flowable.style.name in ("H1", "H2"):
+            self._bookmarks += 1
+            key = f"b{self._bookmarks}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable.getPlainText(), key, level=0 if flowable.style.name == "H1" else 1)
+
+
+def _key_figures(c, st) -> Table:
+    s = c.summary
+    m = c.market_summary
+    items = [
+        (fmt.integer(s["population"]["non_couverte"]) + " hab.", "Population non couverte",
+         f"{fmt.percent(s['population']['part_non_couverte'])} de la population de la région"),
+        (fmt.integer(s["communes"]["non_couvertes"]), "Zones blanches (communes non couvertes)",
+         f"sur {fmt.integer(s['communes']['total'])} communes"),
+        (fmt.integer(s["communes"]["multi_couvertes"]), "Communes couvertes par plusieurs structures", ""),
+        (fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts",
+         f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts, sur {fmt.integer(s['qpv']['total'])} QPV"),
+        (fmt.integer(s["qpv"]["population_non_couverte"]) + " hab.", "Population des QPV non couverts", ""),
+        (fmt.integer(s["population"]["totale"]) + " hab.", "Population de la région",
+         f"{fmt.integer(s['communes']['total'])} communes, {fmt.integer(len(c.zones_emploi))} zones d'emploi"),
+        (fmt.integer(s["structures"]["total"]), "Structures porteuses",
+         f"{fmt.integer(s['structures']['personnes'])} facilitateurs (personnes)"),
+        (fmt.decimal(s["structures"]["etp"]), "ETP de facilitateurs", ""),
+        (fmt.decimal(s["structures"]["etp_pour_100k_hab"], 2), "ETP pour 100 000 habitants", ""),
+    ]
+    if c.has["marches"]:
+        items += [(fmt.integer(m["avec_consideration_sociale"]), "Marchés avec considération sociale",
+                   f"sur {fmt.integer(m['total'])} marchés lus"),
+                  (fmt.integer(c.markets_not_single), "Marchés qu'aucune structure ne couvre seule",
+                   f"dont {fmt.integer(m['regional'])} marchés régionaux au total"),
+                  (fmt.integer(m["hors_couverture"]), "Marchés hors couverture", "")]
+    cells = []
+    for value, label, sub in items:
+        block = [Paragraph(_e(value), st["figure"]), Paragraph(_e(label), st["figure_label"])]
+        if sub:
+            block.append(Paragraph(_e(sub), st["small"]))
+        cells.append(block)
+    while len(cells) % 3:
+        cells.append("")
+    rows = [cells[i:i + 3] for i in range(0, len(cells), 3)]
+    t = Table(rows, colWidths=[WIDTH / 3] * 3)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+                           ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE), ("TOPPADDING", (0, 0), (-1, -1), 6),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 6), ("LEFTPADDING", (0, 0), (-1, -1), 7)]))
+    return t
+
+
+def _source_line(c) -> str:
+    line = f"Données : {c.workspace} ({c.vintages})."
+    if c.referentiel_sources:
+        line += " " + c.referentiel_sources + "."
+    return _e(line)
+
+
+def _cover(c, st) -> list:
+    out = [Spacer(1, 22 * mm), Paragraph(_e(T.TITLE), st["cover_title"]),
+           Paragraph(_e(f"{c.region_name} ({c.region})"), st["cover_region"])]
+    if c.is_demo:
+        out.append(Paragraph("<b>Données fictives de démonstration</b> : communes, structures et marchés sont "
+                             "inventés.", st["note"]))
+    out += [Paragraph(f"<b>Espace de travail</b> : {_e(c.workspace)}", st["cover"]),
+            Paragraph(f"<b>Millésimes</b> : {_e(c.vintages)}", st["cover"]),
+            Paragraph(f"<b>Édité le</b> {_e(c.generated)}", st["cover"])]
+    if c.referentiel_sources:
+        out.append(Paragraph(_e(c.referentiel_sources if c.referentiel_sources.startswith("Sources")
+                                else "Sources : " + c.referentiel_sources), st["cover"]))
+    out.append(Spacer(1, 4 * mm))
+    out.append(Paragraph("<b>Sources des données</b>", st["cover"]))
+    for what, where in c.sources:
+        out.append(Paragraph(f"{_e(what)} : {_e(where)}", st["body"]))
+    for kind, sentence in c.missing.items():
+        out.append(Paragraph(_e(sentence), st["body"]))
+    out += [Spacer(1, 8 * mm), Paragraph(_e(T.INSTRUCTION) + " (« Stratégie de développement des clauses "
+                                         "sociales »), § 3 et § 6.", st["small"]),
+            Spacer(1, 6 * mm), Paragraph("<b>Sommaire</b>", st["cover"])]
+    for i, name in enumerate(_sections(c), start=1):
+        out.append(Paragraph(f"{i}. {_e(name)}", st["body"]))
+    return out
+
+
+def _sections(c) -> list[str]:
+    return ["Chiffres clés", "Cartes", "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
+            "Cohérence avec les zones d'emploi", "Chevauchements entre structures",
+            "Marchés qu'aucune structure ne couvre seule", "Indicateurs ABC Clauses face à la France",
+            "Bilan des facilitateurs (fiche 3, § 6c)", "Définitions", "Annexes"]
+
+
+def _h1(n: int, title: str, st) -> list:
+    return [PageBreak(), Paragraph(f"{n}. {_e(title)}", st["H1"])]
+
+
+def _missing_par(c, kind: str, st) -> Paragraph:
+    return Paragraph(_e(c.missing[kind]) + " Cette partie sera remplie après l'import du fichier sur la page "
+                     "« Données ».", st["body"])
+
+
+def _maps_section(c, maps, st) -> list:
+    out = _h1(2, "Cartes", st)
+    if not maps:
+        from components.maps import NO_OUTLINES
+
+        return out + [Paragraph(_e(NO_OUTLINES), st["body"])]
+    for key in ("couverture", "zones_blanches", "qpv", "zones_emploi"):
+        m = maps.get(key)
+        if m is None:
+            continue
+        out.append(KeepTogether([Paragraph(_e(m.title), st["H2"]), _image(m.png, m.size, max_h=105 * mm),
+                                 Paragraph(_e(m.caption) + " " + _source_line(c), st["caption"])]))
+    return out
+
+
+def _zones_blanches(c, st, annex: list) -> list:
+    s = c.summary
+    out = _h1(3, "Zones blanches et quartiers prioritaires", st)
+    out.append(Paragraph(
+        f"{fmt.integer(s['communes']['non_couvertes'])} commune(s) de la région, soit "
+        f"{fmt.integer(s['population']['non_couverte'])} habitants "
+        f"({fmt.percent(s['population']['part_non_couverte'])} de la population), ne sont dans l'aire d'aucune "
+        f"structure. {fmt.integer(s['qpv']['non_couverts'])} QPV sur {fmt.integer(s['qpv']['total'])} ne sont pas "
+        f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
+        f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement.", st["body"]))
+    zb = c.zones_blanches
+    if zb.empty:
+        out.append(Paragraph("Aucune zone blanche : toutes les communes de la région sont couvertes.", st["body"]))
+    else:
+        by = c.zones_blanches_epci
+        out.append(Paragraph("Zones blanches par EPCI", st["H2"]))
+        shown = by.head(BODY_ROWS)
+        out.append(table(shown, [("epci_nom", "EPCI", "text", 4), ("nb_zones_blanches", "Communes non couvertes",
+                                                                    "int", 1.3),
+                                 ("population", "Population non couverte", "int", 1.3)], st,
+                         total={"epci_nom": "Total", "nb_zones_blanches": int(by["nb_zones_blanches"].sum()),
+                                "population": int(by["population"].sum())}))
+        if len(by) > BODY_ROWS:
+            out.append(Paragraph(f"Les {len(by) - BODY_ROWS} autres EPCI figurent dans l'annexe A "
+                                 "(liste complète des communes) et dans le classeur XLSX.", st["small"]))
+        cols = [("code_insee", "Code", "text", 0.9), ("nom", "Commune", "text", 2.1),
+                ("population", "Population", "int", 1.1), ("epci_nom", "EPCI", "text", 2.6),
+                ("ze2020_lib", "Zone d'emploi", "text", 1.6), ("qpv", "QPV", "text", 2.0)]
+        title = ("Zones blanches, par population" if len(zb) <= BODY_ROWS else
+                 f"Les {BODY_ROWS} zones blanches les plus peuplées (sur {fmt.integer(len(zb))})")
+        out += [Paragraph(_e(title), st["H2"]), table(zb.head(BODY_ROWS), cols, st)]
+        if len(zb) > BODY_ROWS:
+            out.append(Paragraph("Liste complète en annexe A.", st["small"]))
+            annex += [Paragraph(f"A. Liste complète des zones blanches ({fmt.integer(len(zb))} communes)",
+                                st["H2"]), table(zb, cols, st)]
+    q = c.qpv[c.qpv["statut"] != "couvert"].sort_values(["statut", "population"], ascending=[False, False])
+    out.append(Paragraph("Quartiers prioritaires non couverts ou partiellement couverts", st["H2"]))
+    if c.qpv.empty:
+        out.append(Paragraph(_e(c.missing.get("qpv", "Aucun QPV dans la région.")), st["body"]))
+    elif q.empty:
+        out.append(Paragraph("Tous les QPV de la région sont couverts.", st["body"]))
+    else:
+        q = q.assign(statut_lib=q["statut"].map(T.STATUS_LABELS), communes=q["communes"].str.replace(";", ", "),
+                     structures_noms=[", ".join(c.structure_names.get(x, x) for x in str(v).split(";") if x)
+                                      for v in q["structures"]])
+        out.append(table(q, [("code_qp", "Code", "text", 1), ("nom_qp", "Quartier", "text", 2.4),
+                             ("population", "Population", "int", 1), ("communes", "Communes", "text", 1.5),
+                             ("statut_lib", "Statut", "text", 1.3),
+                             ("structures_noms", "Structures présentes", "text", 2.4)], st))
+    return out
+
+
+def _structures(c, st) -> list:
+    s = c.summary["structures"]
+    out = _h1(4, "Structures : moyens et charge", st)
+    if not c.has["facilitateurs"]:
+        return out + [_missing_par(c, "facilitateurs", st)]
+    out.append(Paragraph(
+        f"{fmt.integer(s['total'])} structures porteuses, {fmt.integer(s['personnes'])} facilitateurs (personnes), "
+        f"{fmt.decimal(s['etp'])} ETP, soit {fmt.decimal(s['etp_pour_100k_hab'], 2)} ETP pour 100 000 habitants "
+        "de la région. La charge se lit en ETP pour 100 000 habitants couverts (fiche 3, § 3b : personnes et "
+        "ETP, en prêtant attention aux quotités de travail).", st["body"]))
+    st_df = c.structures.sort_values(["population_couverte", "id_structure"], ascending=[False, True])
+    out.append(table(st_df, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.3),
+                             ("type_structure", "Type", "text", 1.0), ("nb_facilitateurs", "Personnes", "int", 0.95),
+                             ("etp", "ETP", "dec1", 0.7), ("quotite", "Quotité", "dec2", 0.8),
+                             ("nb_communes", "Communes", "int", 0.95),
+                             ("population_couverte", "Population couverte", "int", 1.2),
+                             ("etp_pour_100k_hab", "ETP pour 100 000 hab.", "dec2", 1.0),
+                             ("nb_qpv", "QPV", "int", 0.6), ("population_qpv", "Population des QPV", "int", 1.05),
+                             ("etp_pour_10k_hab_qpv", "ETP pour 10 000 hab. de QPV", "dec2", 1.05)], st,
+                     total={"nom": "Région", "nb_facilitateurs": s["personnes"], "etp": s["etp"],
+                            "etp_pour_100k_hab": s["etp_pour_100k_hab"]}, font_size=7.2))
+    alerts = c.structures[c.structures["alerte"].astype(str) != ""]
+    if len(alerts):
+        out.append(Paragraph("Points d'attention", st["H2"]))
+        out.append(table(alerts, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.4),
+                                  ("alerte", "Point d'attention", "text", 5)], st))
+    if len(c.unresolved):
+        out.append(Paragraph("Lignes de périmètre dont le code est inconnu du référentiel", st["H2"]))
+        out.append(table(c.unresolved, [("ligne", "Ligne", "int", 0.7), ("id_structure", "Structure", "text", 1),
+                                        ("type_territoire", "Type de territoire", "text", 1.4),
+                                        ("code_territoire", "Code", "text", 1.4)], st))
+    return out
+
+
+def _zones_emploi(c, st) -> list:
+    out = _h1(5, "Cohérence avec les zones d'emploi", st)
+    ze = c.zones_emploi
+    shared = int((ze["nb_structures"] >= 2).sum())
+    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
+    out.append(Paragraph(
+        f"{fmt.integer(len(ze))} zones d'emploi touchent la région ; {fmt.integer(low)} sont couvertes à moins de "
+        f"50 % de leur population et {fmt.integer(shared)} sont partagées entre plusieurs structures (fiche 3, "
+        "§ 3b : cohérence entre l'aire d'implantation des facilitateurs et les bassins d'emploi).", st["body"]))
+    out.append(table(ze, [("code", "Code", "text", 0.7), ("nom", "Zone d'emploi", "text", 1.7),
+                          ("population", "Population (région)", "int", 1.1),
+                          ("part_couverte", "Part couverte", "pct", 0.85),
+                          ("nb_communes", "Communes", "int", 0.9),
+                          ("communes_non_couvertes", "Non couvertes", "int", 0.9),
+                          ("nb_structures", "Structures", "int", 0.85),
+                          ("structures_noms", "Structures présentes", "text", 2.8),
+                          ("chevauche_region", "Déborde de la région", "bool", 0.9)], st))
+    if c.has["facilitateurs"] and len(c.structures):
+        out.append(Paragraph("Zone d'emploi dominante de chaque structure", st["H2"]))
+        out.append(table(c.structures, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.4),
+                                        ("ze_dominante_nom", "Zone d'emploi dominante", "text", 2.1),
+                                        ("part_ze_dominante", "Part de sa population dans cette zone", "pct", 1.3),
+                                        ("nb_ze", "Zones d'emploi touchées", "int", 1.1)], st))
+    return out
+
+
+def _overlaps(c, st) -> list:
+    out = _h1(6, "Chevauchements entre structures", st)
+    ov = c.overlaps
+    if ov.empty:
+        return out + [Paragraph("Aucune commune de la région n'est couverte par deux structures.", st["body"])]
+    out.append(Paragraph(f"{fmt.integer(len(ov))} paire(s) de structures partagent des communes de la région "
+                         f"({fmt.integer(c.summary['communes']['multi_couvertes'])} communes couvertes par "
+                         "plusieurs structures).", st["body"]))
+    ov = ov.assign(a=[f"{i} – {n}" for i, n in zip(ov["id_a"], ov["nom_a"])],
+                   b=[f"{i} – {n}" for i, n in zip(ov["id_b"], ov["nom_b"])])
+    out.append(table(ov, [("a", "Structure A", "text", 3), ("b", "Structure B", "text", 3),
+                          ("communes_partagees", "Communes partagées", "int", 1.1),
+                          ("population_partagee", "Population partagée", "int", 1.2),
+                          ("qpv_partages", "QPV partagés", "int", 0.9)], st))
+    return out
+
+
+def _markets(c, st, annex: list) -> list:
+    out = _h1(7, "Marchés qu'aucune structure ne couvre seule", st)
+    if not c.has["marches"]:
+        return out + [_missing_par(c, "marches", st)]
+    m = c.market_summary
+    out.append(Paragraph(
+        f"{fmt.integer(m['total'])} marchés lus, dont {fmt.integer(m['avec_consideration_sociale'])} avec une "
+        f"considération sociale. {fmt.integer(c.markets_not_single)} d'entre eux ne sont couverts par aucune "
+        "structure seule : l'acheteur n'a pas d'interlocuteur unique (fiche 3, § 3a et § 3b). Marchés régionaux : "
+        f"{fmt.integer(m['regional'])}.", st["body"]))
+    out.append(table(c.market_classes, [("couverture_lib", "Couverture", "text", 2),
+                                        ("marches", "Marchés", "int", 1), ("part_marches", "Part", "pct", 0.8),
+                                        ("regional", "dont régionaux", "int", 1),
+                                        ("montant", "Montant HT", "euros", 1.5),
+                                        ("heures_insertion", "Heures d'insertion", "int", 1.3)], st))
+    gaps = c.market_gaps
+    if gaps.empty:
+        return out + [Paragraph("Chaque marché avec considération sociale est couvert par une structure.",
+                                st["body"])]
+    if len(c.market_buyers):
+        out.append(Paragraph("Acheteurs concernés", st["H2"]))
+        out.append(table(c.market_buyers.head(15), [("acheteur", "Acheteur", "text", 3),
+                                                    ("type_acheteur", "Type d'acheteur", "text", 2.4),
+                                                    ("marches", "Marchés", "int", 0.8),
+                                                    ("montant_ht", "Montant HT", "euros", 1.4),
+                                                    ("heures_insertion", "Heures d'insertion", "int", 1.1)], st))
+    g = gaps.assign(lieu=[_place(t, code) for t, code in zip(gaps["lieu_type"], gaps["lieu_code"])])
+    cols = [("id_marche", "Identifiant", "text", 1.1), ("objet", "Objet", "text", 2.4),
+            ("acheteur", "Acheteur", "text", 1.9), ("montant_ht", "Montant HT", "euros", 1.2),
+            ("lieu", "Lieu d'exécution", "text", 1.5), ("couverture_lib", "Couverture", "text", 1.3),
+            ("regional", "Régional", "bool", 0.8), ("raison", "Raison", "text", 2.2)]
+    title = ("Liste des marchés, par montant" if len(g) <= BODY_ROWS
+             else f"Les {BODY_ROWS} marchés les plus importants (sur {fmt.integer(len(g))})")
+    out += [Paragraph(_e(title), st["H2"]), table(g.head(BODY_ROWS), cols, st, font_size=7)]
+    if len(g) > BODY_ROWS:
+        out.append(Paragraph("Liste complète en annexe B.", st["small"]))
+        annex += [Paragraph(f"B. Marchés qu'aucune structure ne couvre seule ({fmt.integer(len(g))})", st["H2"]),
+                  table(g, cols, st, font_size=7)]
+    return out
+
+
+def _indicators(c, st, figs) -> list:
+    out = _h1(8, "Indicateurs ABC Clauses face à la France", st)
+    if not c.has["indicateurs"]:
+        return out + [_missing_par(c, "indicateurs", st)]
+    out.append(Paragraph(f"Tableaux ABC Clauses de l'annexe de l'instruction ({_e(c.indicator_source)}), région "
+                         "face à la France. " + _e(T.SECRET_NOTE), st["body"]))
+    if c.indicators_absent:
+        out.append(Paragraph("Tableaux absents du fichier pour cette région : " + _e(", ".join(
+            f"{t} ({INDICATOR_TABLES[t]})" for t in c.indicators_absent)) + ".", st["small"]))
+    fu = c.followup
+    if len(fu):
+        out.append(Paragraph("Suivi de l'impact sur les bénéficiaires (fiche 3, § 6b)", st["H2"]))
+        out.append(table(fu, [("indicateur", "Indicateur", "text", 4), ("annee", "Année", "year", 0.8),
+                              ("region", "Région", "pct", 0.9), ("france", "France", "pct", 0.9),
+                              ("ecart", "Écart", "points", 0.9)], st))
+        if c.followup_secret:
+            out.append(Paragraph(f"{c.followup_secret} part(s) non affichée(s) : moins de {SECRET_THRESHOLD} "
+                                 "bénéficiaires (secret statistique).", st["small"]))
+    for s, png in zip(c.indicators, figs.get("indicators", [])):
+        latest = int(s.data["annee"].max())
+        block = [Paragraph(_e(s.title), st["H2"]),
+                 Paragraph(_e(f"{s.unit.capitalize()} – {c.indicator_source}, {latest}"), st["small"]),
+                 _image(png, _png_size(png), max_h=95 * mm)]
+        if s.n_secret:
+            block.append(Paragraph(f"{s.n_secret} case(s) de moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
+                                   "(secret statistique).", st["caption"]))
+        out.append(KeepTogether(block))
+    return out
+
+
+def _todo(label: str, st) -> Table:
+    t = Table([[Paragraph(f"<b>{_e(label)}</b> (à compléter par les services)", st["small"])], [""]],
+              colWidths=[WIDTH], rowHeights=[None, 16 * mm])
+    t.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.6, RULE), ("BACKGROUND", (0, 0), (-1, 0), LIGHT)]))
+    return t
+
+
+def _bilan(c, st, figs) -> list:
+    s = c.summary
+    out = _h1(9, "Bilan des facilitateurs (fiche 3, § 6c)", st)
+    out.append(Paragraph(
+        "La fiche 3, § 6c, demande d'indiquer les évolutions intervenues concernant les facilitateurs de la clause "
+        "sociale : l'évolution des aires d'intervention, la création de coordinations régionale ou "
+        "départementales, la création ou la suppression de postes et les financements mobilisés. Cette page donne "
+        f"la situation de l'espace de travail « {_e(c.workspace)} » (facilitateurs : "
+        f"{_e(c.vintages)}) ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.", st["body"]))
+    if not c.has["facilitateurs"]:
+        return out + [_missing_par(c, "facilitateurs", st)]
+    cov_share = 1 - (s["population"]["part_non_couverte"] or 0)
+    com_share = s["communes"]["couvertes"] / s["communes"]["total"] if s["communes"]["total"] else None
+    out.append(Paragraph("1. Aires d'intervention", st["H2"]))
+    out.append(Paragraph(
+        f"{fmt.integer(s['structures']['total'])} aires d'intervention couvrent "
+        f"{fmt.integer(s['communes']['couvertes'])} communes sur {fmt.integer(s['communes']['total'])} "
+        f"({fmt.percent(com_share)}) et {fmt.percent(cov_share)} de la population ; "
+        f"{fmt.integer(s['communes']['non_couvertes'])} zones blanches ({fmt.integer(s['population']['non_couverte'])}"
+        f" habitants) ; {fmt.integer(s['communes']['multi_couvertes'])} communes couvertes par plusieurs "
+        f"structures ; {fmt.integer(s['qpv']['couverts'])} QPV couverts sur {fmt.integer(s['qpv']['total'])}.",
+        st["body"]))
+    out.append(_todo("Évolution des aires d'intervention depuis le dernier bilan", st))
+    out.append(Paragraph("2. Coordinations régionale et départementales", st["H2"]))
+    if len(c.coordination):
+        out.append(Paragraph("Structures dont le périmètre déclaré est un département ou la région :", st["body"]))
+        out.append(table(c.coordination, [("id_structure", "Id.", "text", 0.7), ("nom", "Structure", "text", 3),
+                                          ("perimetre", "Périmètre déclaré", "text", 3)], st))
+    else:
+        out.append(Paragraph("Aucune structure n'a un département ou la région pour périmètre déclaré.", st["body"]))
+    out.append(_todo("Coordinations créées (régionale, départementales) et leur rôle", st))
+    out.append(Paragraph("3. Postes de facilitateurs", st["H2"]))
+    bt = c.by_type
+    out.append(table(bt, [("type_structure", "Type de structure", "text", 2.4),
+                          ("nb_structures_type", "Structures", "int", 1), ("nb_facilitateurs", "Personnes", "int", 1),
+                          ("etp", "ETP", "dec1", 1), ("quotite", "Quotité moyenne (ETP par personne)", "dec2", 1.4)],
+                     st, total={"type_structure": "Total", "nb_structures_type": int(bt["nb_structures_type"].sum()),
+                                "nb_facilitateurs": s["structures"]["personnes"], "etp": s["structures"]["etp"],
+                                "quotite": (s["structures"]["etp"] / s["structures"]["personnes"]
+                                            if s["structures"]["personnes"] else None)}))
+    out.append(Paragraph(f"{fmt.decimal(s['structures']['etp_pour_100k_hab'], 2)} ETP pour 100 000 habitants de la "
+                         "région.", st["body"]))
+    out.append(_todo("Postes créés ou supprimés depuis le dernier bilan", st))
+    out.append(Paragraph("4. Financements mobilisés", st["H2"]))
+    fin = c.funding
+    if len(fin) and fin["etp_finances"].sum() > 0:
+        out.append(table(fin, [("source", "Source", "text", 2.4), ("etp_finances", "ETP financés", "dec1", 1),
+                               ("part", "Part des ETP", "pct", 1),
+                               ("reference_2016", "Référence nationale 2016", "pct", 1.3)], st))
+        out.append(Paragraph("Référence nationale : enquête Alliance Villes Emploi 2016 citée par la fiche 3, § 3c "
+                             "(collectivités 43 %, FSE 29 %, État 21 %, privé 4 %, autres 3 %).", st["small"]))
+        if figs.get("funding"):
+            png = figs["funding"]
+            out.append(_image(png, _png_size(png), max_h=70 * mm))
+    else:
+        out.append(Paragraph("Le fichier des facilitateurs ne renseigne pas le financement des postes (colonnes "
+                             "fin_collectivites, fin_fse, fin_etat, fin_prive, fin_autres).", st["body"]))
+    out.append(_todo("Financements mobilisés et pistes envisagées (BOP 103, fonds d'inclusion dans l'emploi, "
+                     "convention de l'article 13-II de la loi ESS)", st))
+    return out
+
+
+def _definitions(st) -> list:
+    out = _h1(10, "Définitions", st)
+    for term, text in T.DEFINITIONS:
+        out.append(Paragraph(f"<b>{_e(term)}</b> : {_e(text)}", st["body"]))
+    return out
+
+
+def write(path: Path, content, maps: dict, figs: dict) -> Path:
+    """Write the PDF report to ``path``."""
+    _register_fonts()
+    st = _styles()
+    c = content
+    doc = _Doc(str(path), c, title=f"{T.TITLE} – {c.region_name}", author="Diagnostic territorial des clauses "
+               "sociales", subject=f"Espace de travail : {c.workspace}", lang="fr-FR", creator="reports.pdf")
+    annex: list = []
+    story = _cover(c, st) + [NextPageTemplate("body")]
+    story += [PageBreak(), Paragraph("1. Chiffres clés", st["H1"]),
+              Paragraph(_e(f"{c.region_name} – {c.workspace}. Définitions en fin de rapport."), st["small"]),
+              _key_figures(c, st)]
+    for note in c.notes:
+        story.append(Paragraph(_e(note), st["note"]))
+    story += _maps_section(c, maps, st)
+    story += _zones_blanches(c, st, annex)
+    story += _structures(c, st)
+    story += _zones_emploi(c, st)
+    story += _overlaps(c, st)
+    story += _markets(c, st, annex)
+    story += _indicators(c, st, figs)
+    story += _bilan(c, st, figs)
+    story += _definitions(st)
+    story += _h1(11, "Annexes", st)
+    if annex:
+        story += annex
+    else:
+        story.append(Paragraph("Toutes les listes figurent en entier dans le corps du rapport ; le classeur XLSX "
+                               "joint contient chaque tableau du diagnostic.", st["body"]))
+    story.append(CondPageBreak(30 * mm))
+    story.append(Spacer(1, 6 * mm))
+    story.append(Paragraph("Le classeur XLSX joint contient chaque tableau du diagnostic (une feuille par tableau).",
+                           st["small"]))
+    doc.build(story)
+    return path

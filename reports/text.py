@@ -1,0 +1,86 @@
+"""The French words of the documents: section titles, column headers, definitions, the bilan's
+reference figures. One place, so that the PDF, the deck and the workbook say the same thing."""
+
+from __future__ import annotations
+
+from components.exports import LABELS as _APP_LABELS
+from data.indicators import SECRET_THRESHOLD
+
+TITLE = "Diagnostic territorial des clauses sociales"
+INSTRUCTION = ("Instruction interministérielle du 11 avril 2019 relative aux clauses sociales d'insertion "
+               "dans la commande publique, fiche 3")
+
+# column headers: the app's, plus the columns only the documents show
+LABELS = {
+    **_APP_LABELS,
+    "nom_a": "Nom de la structure A", "nom_b": "Nom de la structure B", "ze_dominante_nom": "Zone d'emploi dominante",
+    "quotite": "Quotité moyenne (ETP par personne)", "nb_structures_type": "Structures",
+    "type_structure": "Type de structure", "reference_2016": "Référence nationale 2016",
+    "montant": "Montant HT (€)", "part_marches": "Part des marchés", "couverture_lib": "Couverture",
+    "territoire_lib": "Territoire", "tableau": "Tableau", "libelle": "Intitulé", "mesure": "Mesure",
+    "dimension": "Dimension", "modalite": "Catégorie", "dimension_2": "Seconde dimension",
+    "modalite_2": "Croisement", "valeur": "Valeur", "secret": "Secret statistique", "nb_epci": "EPCI",
+    "nb_zones_blanches": "Zones blanches (communes)", "population_non_couverte": "Population non couverte",
+    "communes_total": "Communes", "nb_communes_couvertes": "Communes couvertes",
+    "perimetre": "Périmètre déclaré", "structures_noms": "Structures",
+}
+
+# the diagnosis' definitions (DOMAIN.md), in the words a reader of the report uses
+DEFINITIONS: list[tuple[str, str]] = [
+    ("Commune couverte", "commune de la région comprise dans l'aire d'intervention déclarée d'au moins une "
+                         "structure porteuse de facilitateurs (périmètre déclaré en communes, EPCI, départements, "
+                         "région ou zones d'emploi, développé en communes). Seules les communes de la région "
+                         "comptent dans les chiffres de la région."),
+    ("Zone blanche", "commune de la région qu'aucune aire d'intervention ne couvre."),
+    ("Commune couverte par plusieurs structures", "commune comprise dans au moins deux aires d'intervention."),
+    ("Population non couverte", "somme des populations des zones blanches, et sa part dans la population de la "
+                                "région."),
+    ("Statut d'un QPV", "les communes d'un quartier prioritaire sont celles dont le contour contient au moins "
+                        "1 % de la surface du quartier (à défaut de contour, la commune déclarée). Le QPV est "
+                        "« couvert » quand toutes ses communes sont couvertes, « partiellement couvert » quand "
+                        "certaines le sont, « non couvert » quand aucune ne l'est. La population des QPV non "
+                        "couverts est la somme des populations des QPV non couverts."),
+    ("Zone d'emploi", "zone d'emploi INSEE 2020 (le « bassin d'emploi » de l'instruction) : population "
+                      "(communes de la région), part de cette population couverte, nombre de structures "
+                      "présentes. Une zone qui « déborde de la région » compte des communes d'une autre région."),
+    ("Moyens et charge d'une structure", "personnes et équivalents temps plein (ETP) déclarés ; population "
+                                         "couverte (communes de la région de son aire) ; ETP pour 100 000 "
+                                         "habitants ; ETP pour 10 000 habitants de QPV ; zone d'emploi "
+                                         "dominante (celle qui porte la plus grande part de sa population "
+                                         "couverte) et nombre de zones d'emploi touchées."),
+    ("Chevauchement", "communes, population et QPV que deux structures couvrent toutes les deux."),
+    ("Couverture d'un marché", "selon son lieu d'exécution développé en communes : « couvert » quand l'aire "
+                               "d'une seule structure le contient ; « plusieurs facilitateurs » quand toutes "
+                               "ses communes sont couvertes sans qu'aucune aire ne le contienne seule (l'acheteur "
+                               "a besoin d'un interlocuteur unique, fiche 3, § 3b) ; « partiellement couvert » "
+                               "quand certaines de ses communes le sont ; « hors couverture » quand aucune ne "
+                               "l'est ; « non localisable » quand son lieu ne se rapporte à aucun territoire "
+                               "connu. Un marché est « régional » quand son lieu est un département, une région, "
+                               "un pays, ou s'étend sur au moins deux départements. Seuls les marchés avec une "
+                               "considération sociale sont analysés ; les autres sont comptés."),
+    ("Marchés qu'aucune structure ne couvre seule", "marchés avec considération sociale dont la couverture "
+                                                    "n'est pas « couvert »."),
+    ("Indicateurs ABC Clauses", "tableaux T01 à T18 de l'annexe de l'instruction, pour la région et pour la "
+                                "France ; les parts sont calculées dans chaque année et chaque territoire."),
+    ("Secret statistique", f"les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} dans une case ne "
+                           "sont pas affichés, ni les parts calculées à partir d'eux."),
+]
+
+SECRET_NOTE = (f"Secret statistique : les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas "
+               "affichés, ni les parts calculées à partir d'eux.")
+
+# fiche 3, § 3c: how facilitator posts were funded nationally in 2016 (Alliance Villes Emploi survey)
+FUNDING_REFERENCE_2016 = {"Collectivités territoriales": 0.43, "FSE": 0.29, "État": 0.21, "Privé": 0.04,
+                          "Autres": 0.03}
+
+# the six screens of the launch meeting (issue 10, fiche 3): the deck has one slide per screen
+SCREENS = [
+    "La région en un coup d'œil",
+    "Les facilitateurs et leurs moyens",
+    "Zones blanches et quartiers prioritaires",
+    "Cohérence avec les zones d'emploi",
+    "Marchés qu'aucune structure ne couvre seule",
+    "Indicateurs ABC Clauses face à la France",
+]
+
+STATUS_LABELS = {"couvert": "Couvert", "partiel": "Partiellement couvert", "non couvert": "Non couvert"}

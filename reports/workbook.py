@@ -1,0 +1,324 @@
+"""The full diagnosis as an XLSX workbook: every table, French headers, number formats that Excel
+applies (``#,##0``, ``#,##0.0``, ``0.0%``), header row frozen, an autofilter on every sheet.
+
+Values are numbers, rounded where the display matters (ETP to the hundredth, shares to the
+thousandth of a percent point); percentages are stored as fractions with a percent format.
+Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return
+at the start) gets a leading apostrophe and is stored as text, in cells, headers and sheet names.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from data.indicators import SECRET_THRESHOLD
+from geo.markets import CLASS_LABELS
+from reports import text as T
+
+FORMATS = {"int": "#,##0", "num": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "pct": "0.0%", "year": "0",
+           "euros": "#,##0", "points": '+0.0" pt";-0.0" pt";0.0" pt"'}
+ROUND = {"num": 2, "dec1": 2, "dec2": 2, "pct": 4, "euros": 2, "points": 1}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+HEADER_FILL = PatternFill("solid", fgColor="000091")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+
+
+def neutralise(value: str) -> str:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; illegal characters go."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """A valid, unique sheet name (31 characters, none of ``[]:*?/\\``, no formula start)."""
+    clean = re.sub(r"[\[\]:*?/\\]", " ", ILLEGAL_CHARACTERS_RE.sub("", str(name))).strip().lstrip("=+-@'")
+    clean = (clean or "Feuille")[:31]
+    base, i = clean, 1
+    while clean.lower() in {t.lower() for t in taken}:
+        i += 1
+        clean = f"{base[:28]} {i}"
+    taken.add(clean)
+    return clean
+
+
+def _number(value, kind: str):
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    if np.isnan(f):
+        return None
+    if kind in ("int", "year"):
+        return int(round(f))
+    if kind == "points":  # a gap between two shares, in percentage points
+        f *= 100
+    return round(f, ROUND.get(kind, 4))
+
+
+def _text(value) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    s = str(value)
+    return None if s == "nan" else s
+
+
+class _Writer:
+    def __init__(self):
+        self.wb = Workbook(write_only=True)
+        self.names: set[str] = set()
+
+    def sheet(self, name: str, df: pd.DataFrame, columns: list[tuple[str, str, str]], widths: dict | None = None):
+        """One table: ``columns`` are (column, French header, kind)."""
+        ws = self.wb.create_sheet(sheet_name(name, self.names))
+        ws.freeze_panes = "A2"
+        for j, (col, header, kind) in enumerate(columns, start=1):
+            if kind == "text":
+                sample = [len(str(v)) for v in df[col].head(300).tolist()] if col in df.columns else []
+                width = max([len(header) * 0.9] + sample) + 2
+            else:
+                width = max(len(header) * 0.8, 10) + 2
+            ws.column_dimensions[get_column_letter(j)].width = float(min(60, max(9, (widths or {}).get(col, width))))
+        head = []
+        for _, header, _ in columns:
+            cell = WriteOnlyCell(ws, value=neutralise(header))
+            cell.data_type = "s"
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            head.append(cell)
+        ws.append(head)
+        values = [df[c].tolist() if c in df.columns else [None] * len(df) for c, _, _ in columns]
+        kinds = [k for _, _, k in columns]
+        for i in range(len(df)):
+            row = []
+            for col, kind in zip(values, kinds):
+                v = col[i]
+                if kind == "text":
+                    s = _text(v)
+                    if s is not None and (s.startswith(FORMULA_START) or ILLEGAL_CHARACTERS_RE.search(s)):
+                        cell = WriteOnlyCell(ws, value=neutralise(s))
+                        cell.data_type = "s"
+                        row.append(cell)
+                    else:
+                        row.append(s)
+                elif kind == "bool":
+                    row.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                               ("oui" if bool(v) else "non"))
+                else:
+                    cell = WriteOnlyCell(ws, value=_number(v, kind))
+                    cell.number_format = FORMATS[kind]
+                    row.append(cell)
+            ws.append(row)
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+        return ws
+
+    def message(self, name: str, sentence: str):
+        df = pd.DataFrame({"information": [sentence]})
+        self.sheet(name, df, [("information", "Information", "text")], widths={"information": 100})
+
+    def bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.wb.save(buf)
+        return buf.getvalue()
+
+
+def summary_rows(c) -> pd.DataFrame:
+    """The key figures, with the key of each in ``engine.to_json`` (``cli.py diagnose``)."""
+    s, m = c.summary, c.market_summary
+    rows = [
+        ("Communes", s["communes"]["total"], "int", "communes.total"),
+        ("Communes couvertes", s["communes"]["couvertes"], "int", "communes.couvertes"),
+        ("Zones blanches (communes non couvertes)", s["communes"]["non_couvertes"], "int", "communes.non_couvertes"),
+        ("Communes couvertes par plusieurs structures", s["communes"]["multi_couvertes"], "int",
+         "communes.multi_couvertes"),
+        ("Population", s["population"]["totale"], "int", "population.totale"),
+        ("Population non couverte", s["population"]["non_couverte"], "int", "population.non_couverte"),
+        ("Part de la population non couverte", s["population"]["part_non_couverte"], "pct", ""),
+        ("QPV", s["qpv"]["total"], "int", "qpv.total"),
+        ("QPV couverts", s["qpv"]["couverts"], "int", "qpv.couverts"),
+        ("QPV partiellement couverts", s["qpv"]["partiels"], "int", "qpv.partiels"),
+        ("QPV non couverts", s["qpv"]["non_couverts"], "int", "qpv.non_couverts"),
+        ("Population des QPV non couverts", s["qpv"]["population_non_couverte"], "int",
+         "qpv.population_non_couverte"),
+        ("Zones d'emploi", len(c.zones_emploi), "int", ""),
+        ("Structures porteuses", s["structures"]["total"], "int", ""),
+        ("Facilitateurs (personnes)", s["structures"]["personnes"], "int", ""),
+        ("ETP", s["structures"]["etp"], "dec2", ""),
+        ("ETP pour 100 000 habitants", s["structures"]["etp_pour_100k_hab"], "dec2", ""),
+    ]
+    if c.has["marches"]:
+        rows += [
+            ("Marchés lus", m["total"], "int", "marches.total"),
+            ("Marchés avec considération sociale", m["avec_consideration_sociale"], "int",
+             "marches.avec_consideration_sociale"),
+            ("Marchés couverts par une structure", m["couvert"], "int", "marches.couvert"),
+            ("Marchés sur plusieurs aires (plusieurs facilitateurs)", m["multi_facilitateurs"], "int",
+             "marches.multi_facilitateurs"),
+            ("Marchés partiellement couverts", m["partiellement_couvert"], "int", "marches.partiellement_couvert"),
+            ("Marchés hors couverture", m["hors_couverture"], "int", "marches.hors_couverture"),
+            ("Marchés non localisables", m["non_localisable"], "int", "marches.non_localisable"),
+            ("Marchés qu'aucune structure ne couvre seule", c.markets_not_single, "int", ""),
+            ("Marchés régionaux", m["regional"], "int", "marches.regional"),
+        ]
+    return pd.DataFrame(rows, columns=["indicateur", "valeur", "kind", "cle"])
+
+
+def _summary_sheet(w: _Writer, c) -> None:
+    df = summary_rows(c)
+    ws = w.wb.create_sheet(sheet_name("Synthèse", w.names))
+    ws.freeze_panes = "A2"
+    for j, width in enumerate((52, 16, 34), start=1):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    head = []
+    for h in ("Indicateur", "Valeur", "Clé (cli.py diagnose)"):
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        head.append(cell)
+    ws.append(head)
+    for label, value, kind, key in df.itertuples(index=False):
+        cell = WriteOnlyCell(ws, value=_number(value, kind))
+        cell.number_format = FORMATS[kind]
+        ws.append([label, cell, key or None])
+    ws.auto_filter.ref = f"A1:C{len(df) + 1}"
+
+
+def _about_sheet(w: _Writer, c) -> None:
+    rows = [("Titre", T.TITLE), ("Région", f"{c.region_name} ({c.region})"), ("Espace de travail", c.workspace),
+            ("Millésimes", c.vintages), ("Édité le", c.generated)]
+    if c.is_demo:
+        rows.append(("Attention", "Données fictives de démonstration"))
+    if c.referentiel_sources:
+        rows.append(("Référentiel", c.referentiel_sources))
+    rows += [(f"Source : {what}", where) for what, where in c.sources]
+    rows += [("Non importé", sentence) for sentence in c.missing.values()]
+    rows += [("Note", n) for n in c.notes]
+    rows.append(("Secret statistique", T.SECRET_NOTE))
+    rows.append(("Texte de référence", T.INSTRUCTION))
+    rows += [(f"Définition : {term}", text) for term, text in T.DEFINITIONS]
+    df = pd.DataFrame(rows, columns=["rubrique", "contenu"])
+    w.sheet("À propos", df, [("rubrique", "Rubrique", "text"), ("contenu", "Contenu", "text")],
+            widths={"rubrique": 40, "contenu": 110})
+
+
+def workbook_bytes(c) -> bytes:
+    """The workbook of a report's content (``reports.content.Content``)."""
+    w = _Writer()
+    _summary_sheet(w, c)
+    w.sheet("Zones blanches", c.zones_blanches,
+            [("code_insee", "Code commune", "text"), ("nom", "Commune", "text"), ("population", "Population", "int"),
+             ("epci_nom", "EPCI", "text"), ("ze2020_lib", "Zone d'emploi", "text"), ("qpv", "QPV", "text")])
+    w.sheet("Zones blanches par EPCI", c.zones_blanches_epci,
+            [("epci_nom", "EPCI", "text"), ("nb_zones_blanches", "Communes non couvertes", "int"),
+             ("population", "Population non couverte", "int")])
+    w.sheet("Communes", c.communes,
+            [("code_insee", "Code commune", "text"), ("nom", "Commune", "text"), ("dep", "Département", "text"),
+             ("epci_siren", "EPCI (SIREN)", "text"), ("epci_nom", "EPCI", "text"), ("ze2020", "Zone d'emploi", "text"),
+             ("ze2020_lib", "Nom de la zone d'emploi", "text"), ("population", "Population", "int"),
+             ("nb_structures", "Nombre de structures", "int"), ("couverte", "Couverte", "bool"),
+             ("structures", "Structures", "text")])
+    q = c.qpv.assign(statut_lib=c.qpv["statut"].map(T.STATUS_LABELS).fillna(c.qpv["statut"]))
+    w.sheet("QPV", q, [("code_qp", "Code QPV", "text"), ("nom_qp", "Nom du QPV", "text"),
+                       ("population", "Population", "int"), ("communes", "Communes", "text"),
+                       ("statut_lib", "Statut", "text"), ("structures", "Structures présentes", "text")])
+    w.sheet("Zones d'emploi", c.zones_emploi,
+            [("code", "Code", "text"), ("nom", "Zone d'emploi", "text"), ("population", "Population (région)", "int"),
+             ("part_couverte", "Part de la population couverte", "pct"), ("nb_structures", "Nombre de structures", "int"),
+             ("structures_noms", "Structures présentes", "text"), ("chevauche_region", "Déborde de la région", "bool"),
+             ("nb_communes", "Nombre de communes", "int"), ("communes_non_couvertes", "Communes non couvertes", "int")])
+    w.sheet("Structures", c.structures,
+            [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"), ("type_structure", "Type", "text"),
+             ("code_commune", "Commune d'implantation", "text"), ("nb_facilitateurs", "Personnes", "int"),
+             ("etp", "ETP", "dec2"), ("quotite", "Quotité moyenne (ETP par personne)", "dec2"),
+             ("nb_communes", "Communes couvertes (région)", "int"),
+             ("population_couverte", "Population couverte", "int"),
+             ("etp_pour_100k_hab", "ETP pour 100 000 hab.", "dec2"), ("nb_qpv", "QPV couverts", "int"),
+             ("population_qpv", "Population des QPV couverts", "int"),
+             ("etp_pour_10k_hab_qpv", "ETP pour 10 000 hab. de QPV", "dec2"),
+             ("ze_dominante", "Zone d'emploi dominante", "text"),
+             ("ze_dominante_nom", "Nom de la zone d'emploi dominante", "text"),
+             ("part_ze_dominante", "Part dans la zone dominante", "pct"), ("nb_ze", "Zones d'emploi touchées", "int"),
+             ("alerte", "Point d'attention", "text")])
+    w.sheet("Chevauchements", c.overlaps,
+            [("id_a", "Structure A", "text"), ("nom_a", "Nom de la structure A", "text"),
+             ("id_b", "Structure B", "text"), ("nom_b", "Nom de la structure B", "text"),
+             ("communes_partagees", "Communes partagées", "int"), ("population_partagee", "Population partagée", "int"),
+             ("qpv_partages", "QPV partagés", "int")])
+    w.sheet("Coordination", c.coordination,
+            [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"),
+             ("perimetre", "Périmètre déclaré (département ou région)", "text")])
+    w.sheet("Postes par type", c.by_type,
+            [("type_structure", "Type de structure", "text"), ("nb_structures_type", "Structures", "int"),
+             ("nb_facilitateurs", "Personnes", "int"), ("etp", "ETP", "dec2"),
+             ("quotite", "Quotité moyenne (ETP par personne)", "dec2")])
+    w.sheet("Financement", c.funding,
+            [("source", "Source", "text"), ("etp_finances", "ETP financés", "dec2"), ("part", "Part des ETP", "pct"),
+             ("reference_2016", "Référence nationale 2016", "pct")])
+    if c.has["marches"]:
+        markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""))
+        market_cols = [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"),
+                       ("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
+                       ("montant_ht", "Montant HT (€)", "euros"), ("date", "Date", "text"), ("statut", "Statut", "text"),
+                       ("lieu_type", "Type de lieu", "text"), ("lieu_code", "Lieu", "text"),
+                       ("considerations_sociales", "Considérations sociales", "text"),
+                       ("heures_insertion", "Heures d'insertion", "int"),
+                       ("avec_consideration_sociale", "Avec considération sociale", "bool"),
+                       ("couverture_lib", "Couverture", "text"), ("regional", "Régional", "bool"),
+                       ("nb_communes", "Communes du lieu", "int"), ("nb_aires", "Aires touchées", "int"),
+                       ("raison", "Raison", "text"), ("structure", "Structure couvrante", "text")]
+        w.sheet("Marchés non couverts", c.market_gaps, market_cols)
+        w.sheet("Marchés par couverture", c.market_classes,
+                [("couverture_lib", "Couverture", "text"), ("marches", "Marchés", "int"),
+                 ("part_marches", "Part des marchés", "pct"), ("regional", "dont régionaux", "int"),
+                 ("montant", "Montant HT (€)", "euros"), ("heures_insertion", "Heures d'insertion", "int")])
+        w.sheet("Acheteurs concernés", c.market_buyers,
+                [("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
+                 ("marches", "Marchés", "int"), ("montant_ht", "Montant HT (€)", "euros"),
+                 ("heures_insertion", "Heures d'insertion", "int")])
+        w.sheet("Marchés", markets, market_cols)
+    else:
+        w.message("Marchés", c.missing["marches"])
+    if c.has["indicateurs"]:
+        fu = c.followup.assign(secret_lib=c.followup["secret"].map({True: "oui", False: "non"}))
+        w.sheet("Suivi fiche 3 § 6b", fu,
+                [("indicateur", "Indicateur", "text"), ("annee", "Année", "year"), ("region", "Région", "pct"),
+                 ("france", "France", "pct"), ("ecart", "Écart (points)", "points"),
+                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+        frames = []
+        for s in c.indicators:
+            frames.append(s.data.assign(libelle=s.title, mesure_lib=s.unit))
+        ind = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["tableau", "libelle", "mesure_lib", "annee", "territoire_lib", "dimension", "modalite",
+                     "dimension_2", "modalite_2", "valeur", "part", "secret"])
+        ind = ind.assign(secret_lib=ind["secret"].map({True: "oui", False: "non"}))
+        w.sheet("Indicateurs ABC Clauses", ind,
+                [("tableau", "Tableau", "text"), ("libelle", "Intitulé", "text"), ("mesure_lib", "Mesure", "text"),
+                 ("annee", "Année", "year"), ("territoire_lib", "Territoire", "text"),
+                 ("dimension", "Dimension", "text"), ("modalite", "Catégorie", "text"),
+                 ("dimension_2", "Seconde dimension", "text"), ("modalite_2", "Croisement", "text"),
+                 ("valeur", "Valeur", "num"), ("part", "Part", "pct"),
+                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+    else:
+        w.message("Indicateurs ABC Clauses", c.missing["indicateurs"])
+    if len(c.unresolved):
+        w.sheet("Codes non résolus", c.unresolved,
+                [("ligne", "Ligne", "int"), ("id_structure", "Structure", "text"),
+                 ("type_territoire", "Type de territoire", "text"), ("code_territoire", "Code", "text")])
+    _about_sheet(w, c)
+    return w.bytes()
+
+
+def write(path: Path, content) -> Path:
+    Path(path).write_bytes(workbook_bytes(content))
+    return Path(path)
