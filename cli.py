@@ -11,8 +11,15 @@
     python cli.py diagnose --workspace hauts-de-france-2026 --region 32 --json out.json [--xlsx out.xlsx]
     python cli.py diagnose --region 76 --communes c.geojson --qpv q.geojson \\
         --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
+    python cli.py journal [--workspace hauts-de-france-2026] [--csv journal.csv]
 
-Exit codes: 0 success (warnings allowed), 1 invalid input or refused file, 2 usage error. Never a traceback.
+``--user EMAIL`` (every workspace command): act as that person, with their rights in ``acces.toml``
+(``data.access``): only the workspaces they may see are listed or found, an import needs the role
+``editeur``, the journal ``admin``. Without ``--user``, the command line is the single local user: every
+right (as the app without a login). Imports, restorations and creations are journaled with the user.
+
+Exit codes: 0 success (warnings allowed), 1 invalid input, refused file or refused right, 2 usage error.
+Never a traceback.
 """
 
 from __future__ import annotations
@@ -30,14 +37,69 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _workspace(name: str, create: bool = False) -> str | None:
+def _user(args) -> str | None:
+    """``--user`` normalised; ``None`` when not given (the single local user: every right)."""
+    user = getattr(args, "user", None)
+    return None if user is None else user.strip().lower()
+
+
+def _not_found(name: str) -> int:
+    return _fail(f"l'espace de travail « {name} » n'existe pas ou ne vous est pas accessible.")
+
+
+def _find(name: str, user: str | None) -> str | None:
+    """The slug of a workspace named ``name`` (slug, exact name or the name's slug) among those
+    ``user`` may see."""
+    from data import access
     from data.store import workspaces
 
-    slug = workspaces.find(name)
-    if slug is None and create:
-        slug = workspaces.create(name)
+    if not name:
+        return None
+    spaces = workspaces.list_workspaces()
+    allowed = set(access.visible(user, [w.slug for w in spaces]))
+    for w in spaces:
+        if w.slug in allowed and (name in (w.slug, w.name) or workspaces.slugify(name) == w.slug):
+            return w.slug
+    return None
+
+
+def _create(name: str, user: str | None, region: str | None = None) -> str:
+    """A new workspace; its creator becomes its admin. Raises ``StoreError`` when ``user`` may not create."""
+    from data import access
+    from data.store import workspaces
+
+    if not access.can_create(user):
+        raise workspaces.StoreError(f"{user or 'cet utilisateur'} n'est pas autorisé à créer un espace de travail "
+                                    f"(liste « createurs » du fichier {access.FILE_NAME}).")
+    slug = (workspaces.create_from_referentiel(name, region, user=user or "") if region
+            else workspaces.create(name, user=user or ""))
+    access.on_created(slug, user)
+    return slug
+
+
+def _workspace(name: str, user: str | None = None, create: bool = False) -> str | None:
+    from data.store import workspaces
+
+    slug = _find(name, user)
+    if slug is None and create and workspaces.find(name) is None:  # never a twin of a workspace one cannot see
+        slug = _create(name, user)
         print(f"Espace de travail « {name} » créé (identifiant : {slug}).", file=sys.stderr)
     return slug
+
+
+def _refused(user: str | None, slug: str, action: str) -> int | None:
+    """Exit code 1 with a French message when ``user`` may not do ``action`` in ``slug``; else ``None``."""
+    from data import access
+    from data.store import workspaces
+
+    if access.can(user, slug, action):
+        return None
+    role = access.role(user, slug)
+    rule = {"importer": "l'import de fichiers est réservé à ses éditeurs et administrateurs",
+            "restaurer": "le retour à une version est réservé à ses éditeurs et administrateurs",
+            "journal": "la lecture du journal est réservée à ses administrateurs"}.get(action, action)
+    name = workspaces.info(slug).name
+    return _fail(f"{user} a le rôle « {access.ROLE_LABELS.get(role, role)} » dans l'espace « {name} » : {rule}.")
 
 
 def cmd_validate(args) -> int:
@@ -64,7 +126,11 @@ def cmd_demo(args) -> int:
 def cmd_workspaces(args) -> int:
     from data.store import workspaces
 
-    rows = workspaces.list_workspaces()
+    from data import access
+
+    spaces = workspaces.list_workspaces()
+    allowed = set(access.visible(_user(args), [w.slug for w in spaces]))
+    rows = [w for w in spaces if w.slug in allowed]
     if args.json:
         print(json.dumps([{"slug": w.slug, "name": w.name, "region": w.region, "versions": w.version,
                            "changed": w.changed, "read_only": w.read_only} for w in rows], ensure_ascii=False,
@@ -79,10 +145,7 @@ def cmd_workspaces(args) -> int:
 def cmd_workspace(args) -> int:
     from data.store import workspaces
 
-    if args.region:
-        slug = workspaces.create_from_referentiel(args.name, args.region, user=args.user or "")
-    else:
-        slug = workspaces.create(args.name)
+    slug = _create(args.name, _user(args), args.region)
     w = workspaces.info(slug)
     extra = f", référentiel officiel de la région {args.region}" if args.region else ""
     print(f"Espace de travail « {w.name} » créé (identifiant : {slug}{extra}).")
@@ -93,10 +156,18 @@ def cmd_import(args) -> int:
     from data import validation
     from data.store import imports, workspaces
 
-    slug = _workspace(args.workspace, create=True)
+    from data.store import journal
+
+    user = _user(args)
+    slug = _workspace(args.workspace, user, create=True)
+    if slug is None:
+        return _not_found(args.workspace)
     space = workspaces.info(slug)
     if space.read_only:
         return _fail(f"l'espace « {space.name} » est en lecture seule.")
+    refused = _refused(user, slug, "importer")
+    if refused is not None:
+        return refused
     ds = workspaces.load(slug)
     region = args.region or ds.default_region or None
     loaded = validation.validate(args.kind, args.paths, communes=ds.communes if ds.has("communes") else None,
@@ -107,9 +178,10 @@ def cmd_import(args) -> int:
         return 1
     names = [Path(str(p)).name for p in args.paths]
     new, record = imports.apply(ds, loaded, names, args.millesime or "")
+    record["files"] = [f for p in args.paths for f in journal.file_entry_of_path(p)]
     if args.region and args.kind == "communes":
         new.meta["region"] = args.region
-    version = workspaces.import_tables(slug, new, args.kind, record, user=args.user or "")
+    version = workspaces.import_tables(slug, new, args.kind, record, user=user or "")
     print(f"Importé dans « {space.name} » : version {version}.")
     return 0
 
@@ -117,9 +189,9 @@ def cmd_import(args) -> int:
 def cmd_history(args) -> int:
     from data.store import workspaces
 
-    slug = _workspace(args.workspace)
+    slug = _workspace(args.workspace, _user(args))
     if slug is None:
-        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+        return _not_found(args.workspace)
     hist = workspaces.history(slug)
     if args.json:
         print(json.dumps(hist, ensure_ascii=False, indent=1))
@@ -134,10 +206,14 @@ def cmd_history(args) -> int:
 def cmd_restore(args) -> int:
     from data.store import workspaces
 
-    slug = _workspace(args.workspace)
+    user = _user(args)
+    slug = _workspace(args.workspace, user)
     if slug is None:
-        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
-    version = workspaces.restore(slug, args.version, user=args.user or "")
+        return _not_found(args.workspace)
+    refused = _refused(user, slug, "restaurer")
+    if refused is not None:
+        return refused
+    version = workspaces.restore(slug, args.version, user=user or "")
     print(f"Version {args.version} restaurée : c'est la version {version} de l'espace.")
     return 0
 
@@ -146,9 +222,9 @@ def cmd_export(args) -> int:
     from data.formats.writers import export_kind
     from data.store import workspaces
 
-    slug = _workspace(args.workspace)
+    slug = _workspace(args.workspace, _user(args))
     if slug is None:
-        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+        return _not_found(args.workspace)
     ds = workspaces.load(slug)
     if not ds.has(args.kind):
         return _fail(f"l'espace « {ds.label} » ne contient pas de données « {KINDS[args.kind]} ».")
@@ -184,9 +260,9 @@ def _diagnose_workspace(args) -> int:
     from data.store import workspaces
     from geo import engine
 
-    slug = _workspace(args.workspace)
+    slug = _workspace(args.workspace, _user(args))
     if slug is None:
-        return _fail(f"l'espace de travail « {args.workspace} » n'existe pas.")
+        return _not_found(args.workspace)
     ds = workspaces.load(slug)
     if not ds.has("communes"):
         return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
@@ -195,6 +271,37 @@ def _diagnose_workspace(args) -> int:
         return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
     return _write_result(result, args)
+
+
+def cmd_journal(args) -> int:
+    from data import access
+    from data.store import journal
+
+    user = _user(args)
+    slug = None
+    if args.workspace:
+        slug = _workspace(args.workspace, user)
+        if slug is None:
+            return _not_found(args.workspace)
+        refused = _refused(user, slug, "journal")
+        if refused is not None:
+            return refused
+    elif not access.is_admin(user):
+        return _fail(f"le journal de tous les espaces est réservé aux administrateurs généraux (liste « admins » du "
+                     f"fichier {access.FILE_NAME}) ; précisez --workspace.")
+    log = journal.read(slug)
+    if log.unreadable:
+        print(f"Note : {log.unreadable} ligne(s) illisible(s) ignorée(s).", file=sys.stderr)
+    if args.csv:
+        Path(args.csv).write_bytes(journal.csv_bytes(log.entries))
+        print(args.csv)
+        return 0
+    if args.json:
+        print(json.dumps(log.entries, ensure_ascii=False, indent=1))
+        return 0
+    for row in reversed(journal.rows(log.entries)):
+        print("  ".join(str(v) for v in row.values() if v))
+    return 0
 
 
 def _diagnose_files(args) -> int:
@@ -250,32 +357,36 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
     d = sub.add_parser("demo", help="écrire les données de démonstration sous forme de fichiers")
     d.add_argument("--out", required=True)
-    w = sub.add_parser("workspaces", help="lister les espaces de travail")
+    user_help = "agir en tant que cette personne (ses droits dans acces.toml) ; sans --user : tous les droits"
+    w = sub.add_parser("workspaces", help="lister les espaces de travail (ceux que --user peut voir)")
     w.add_argument("--json", action="store_true")
+    w.add_argument("--user", help=user_help)
     ws = sub.add_parser("workspace", help="gérer un espace de travail")
     ws_sub = ws.add_subparsers(dest="action", required=True)
     wc = ws_sub.add_parser("create", help="créer un espace (avec --region : le référentiel officiel de la région)")
     wc.add_argument("--name", required=True)
     wc.add_argument("--region", help="code de la région (par exemple 32 pour les Hauts-de-France)")
-    wc.add_argument("--user")
+    wc.add_argument("--user", help=user_help + " ; le créateur devient administrateur de l'espace")
     i = sub.add_parser("import", help="valider un fichier et l'importer dans un espace (créé s'il n'existe pas)")
     i.add_argument("--workspace", required=True, help="nom ou identifiant de l'espace de travail")
     i.add_argument("--kind", required=True, choices=list(KINDS))
     i.add_argument("--region", help="région étudiée (un fichier de marchés y est ramené)")
     i.add_argument("--millesime", help="millésime du fichier (par exemple l'année du COG)")
-    i.add_argument("--user", help="qui importe (inscrit dans l'historique)")
+    i.add_argument("--user", help=user_help + " ; inscrit dans l'historique et le journal")
     i.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
     h = sub.add_parser("history", help="historique des versions d'un espace")
     h.add_argument("--workspace", required=True)
     h.add_argument("--json", action="store_true")
+    h.add_argument("--user", help=user_help)
     r = sub.add_parser("restore", help="revenir à une version (crée une nouvelle version)")
     r.add_argument("--workspace", required=True)
     r.add_argument("--version", required=True, type=int)
-    r.add_argument("--user")
+    r.add_argument("--user", help=user_help)
     e = sub.add_parser("export", help="réécrire une table de l'espace dans son format d'import")
     e.add_argument("--workspace", required=True)
     e.add_argument("--kind", required=True, choices=list(KINDS))
     e.add_argument("--out", required=True, help="fichier (ou dossier) de sortie")
+    e.add_argument("--user", help=user_help)
     g = sub.add_parser("diagnose", help="calculer le diagnostic de couverture")
     g.add_argument("--workspace", help="espace de travail à diagnostiquer")
     g.add_argument("--region")
@@ -285,21 +396,31 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--marches")
     g.add_argument("--json")
     g.add_argument("--xlsx")
+    g.add_argument("--user", help=user_help + " (avec --workspace)")
+    j = sub.add_parser("journal", help="journal des actions (imports, restaurations, suppressions, droits)")
+    j.add_argument("--workspace", help="seulement cet espace (sinon tout le journal : administrateurs généraux)")
+    j.add_argument("--csv", help="écrire le journal dans ce fichier CSV")
+    j.add_argument("--json", action="store_true")
+    j.add_argument("--user", help=user_help)
     return p
 
 
 COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
             "import": cmd_import,
-            "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose}
+            "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose,
+            "journal": cmd_journal}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.access import AccessError
     from data.store.workspaces import StoreError
 
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except StoreError as exc:
+        return _fail(str(exc))
+    except AccessError as exc:
         return _fail(str(exc))
     except FileNotFoundError as exc:
         return _fail(f"fichier introuvable : {exc.filename}")

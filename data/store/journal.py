@@ -10,10 +10,11 @@ One JSON object per line, never rewritten::
 e-mail, or ``""`` when no login is configured (a single person on their machine, or the command line
 without ``--user``); ``system_user`` names the operating-system account that ran the process.
 
-Each line is written with one ``write`` on a descriptor opened with ``O_APPEND`` and then
-``fsync``-ed: concurrent writers (several server sessions, the command line) never interleave
-inside a line, and a line that was reported written survives a power cut. A process killed in
-the middle of a write can leave one incomplete last line: readers skip it (and count it).
+Each line is written with one ``write`` on a descriptor opened with ``O_APPEND``, under an
+exclusive ``flock``, and then ``fsync``-ed: concurrent writers (several server sessions, the command
+line) never interleave inside a line, and a line that was reported written survives a power cut. A process killed in
+the middle of a write can leave one incomplete last line: readers skip it (and count it), and the
+next line starts on a line of its own.
 
 The store calls :func:`append` itself (``data.store.workspaces``: imports and every other new
 version, restorations, creation, deletion, the bin; ``data.access``: changes of access), so that no
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import getpass
 import hashlib
 import json
@@ -97,8 +99,12 @@ def append(what: str, *, who: str | None = "", workspace: str = "", files: list[
     target = path()
     target.parent.mkdir(parents=True, exist_ok=True)
     created = not target.exists()
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # writers of this journal take turns (the lock goes with the close)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # after a line cut by a crash: start a new line, do not glue to it
         view = memoryview(line)
         while view:  # one write in practice; a short write continues at the (appended) end
             n = os.write(fd, view)
