@@ -147,6 +147,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--json", help="write the figures to this JSON file")
     p.add_argument("--quick", action="store_true", help="smaller set (a tenth), for a smoke run")
+    p.add_argument("--sans-charge", dest="no_load", action="store_true",
+                   help="skip the load of a meeting (30 simultaneous sessions on a local server, about a minute)")
     args = p.parse_args(argv)
     scale = 10 if args.quick else 1
 
@@ -225,12 +227,16 @@ def main(argv=None) -> int:
                                                   / out["map_payload_bytes_occitanie_default"])
 
     out.update(workspace_figures())
+    if not args.no_load:
+        from bench import load
+
+        out.update(load.run(sessions=30 // (3 if args.quick else 1)))
 
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {"diagnose_france_s": ("<", 1.0), "markets_1m_s": ("<", 5.0), "markets_naive_ratio": (">", 10),
                "peak_rss_mb": ("<", 2000), "map_payload_bytes_demo": ("<", 1.5e6),
                "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3),
-               "workspace_read_s": ("<", 0.5), "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6)}
+               "workspace_read_s": ("<", 0.5), "load_p95_s": ("<", 5.0), "load_errors": ("<", 1), "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6)}
     print(f"{'mesure':34} {'valeur':>14}   cible")
     for k, v in out.items():
         target = targets.get(k)
