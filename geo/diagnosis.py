@@ -306,12 +306,13 @@ def structure_flags(structures: pd.DataFrame, low: float = 0.5, high: float = 2.
         if pop == 0:
             words.append("aucune commune couverte dans la région")
         elif not np.isnan(value) and median > 0:
+            v, med = (f"{x:.2f}".replace(".", ",") for x in (value, median))  # the numbers only, not the text
             if value < low * median:
-                words.append(f"charge très élevée : {value:.2f} ETP pour 100 000 hab., moins de la moitié de la "
-                             f"médiane ({median:.2f})".replace(".", ","))
+                words.append(f"charge très élevée : {v} ETP pour 100 000 hab., moins de la moitié de la "
+                             f"médiane ({med})")
             elif value > high * median:
-                words.append(f"moyens très élevés : {value:.2f} ETP pour 100 000 hab., plus du double de la "
-                             f"médiane ({median:.2f})".replace(".", ","))
+                words.append(f"moyens très élevés : {v} ETP pour 100 000 hab., plus du double de la "
+                             f"médiane ({med})")
         if n_ze > max_ze:
             words.append(f"aire dispersée sur {n_ze} zones d'emploi")
         elif dom is not None and not pd.isna(dom) and dom < min_dominant:
