@@ -36,6 +36,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 GEO_TABLES = ("communes", "qpv")
 DEMO = "demo"
 STORE_VERSION = 2
+WRITERS_LOCK = ".ecritures.lock"  # at the store's root (see _writing)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -132,11 +134,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp() / f"{uuid.uuid4().hex}.part"
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with _writing():
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -147,7 +150,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def _disk_error(exc: OSError) -> StoreError:
     import errno
 
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreError("le disque est plein : l'import n'a pas été enregistré et vos données n'ont pas "
                           "été modifiées. Libérez de la place puis recommencez.")
     return StoreError(f"écriture impossible dans le dossier des données ({exc.strerror or exc}) : vos données "
@@ -198,15 +201,35 @@ def _locked(slug: str):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _writing():
+    """Shared lock held while a file of ``tmp/`` is written and moved: :func:`cleanup` (a server
+    starting) waits for the writes in progress of other processes instead of deleting their files.
+    A killed writer's lock goes with it, so its leftovers are cleaned."""
+    with open(store_dir() / WRITERS_LOCK, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+        yield
+
+
 def cleanup() -> int:
     """Remove what interrupted writes left behind (called at start); returns how many files went."""
     tmp = store_dir() / "tmp"
     n = 0
     if tmp.exists():
-        for p in tmp.iterdir():
-            with contextlib.suppress(OSError):
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
-                n += 1
+        with open(store_dir() / WRITERS_LOCK, "a+") as lock:
+            deadline = time.monotonic() + 10
+            while True:  # no write in progress once the lock is ours; a stuck writer: clean next time
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        return 0
+                    time.sleep(0.02)
+            for p in tmp.iterdir():
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+                    n += 1
     return n
 
 
