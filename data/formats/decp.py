@@ -107,13 +107,30 @@ def _by_unique(values: pd.Series, fn) -> np.ndarray:
     return np.asarray([fn(u) for u in uniques], dtype=object)[keys] if len(keys) else np.empty(0, dtype=object)
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and distinct values of a column (a missing value is one of them, as ``None``)."""
+    keys, uniques = pd.factorize(values, use_na_sentinel=False)
+    return keys, [None if u is None or (isinstance(u, float) and u != u) or u is pd.NA else u for u in uniques]
+
+
 def normalise_places(records: pd.DataFrame) -> pd.DataFrame:
-    """``lieu_type`` as ours (``" Code canton"`` -> ``canton``) and ``lieu_code`` repaired (lost zeros)."""
+    """``lieu_type`` as ours (``" Code canton"`` -> ``canton``) and ``lieu_code`` repaired (lost zeros).
+
+    Each distinct (code, type) pair is normalised once: a national file of millions of rows
+    repeats a few tens of thousands of places.
+    """
     out = records.copy()
-    out["lieu_type"] = _by_unique(records["lieu_type"], place_type)
-    pairs = records["lieu_code"].astype(object).map(lambda c: "" if c is None or c != c else str(c)) \
-        + "|" + pd.Series(out["lieu_type"], index=records.index)
-    out["lieu_code"] = _by_unique(pairs, lambda k: place_code(k.rsplit("|", 1)[0], k.rsplit("|", 1)[1]))
+    t_keys, t_uniq = _factorize(records["lieu_type"])
+    types = [place_type(u) for u in t_uniq]
+    type_keys, type_uniq = pd.factorize(np.asarray(types, dtype=object))
+    row_type = type_keys[t_keys] if len(t_keys) else np.empty(0, dtype=np.int64)
+    out["lieu_type"] = np.asarray(type_uniq, dtype=object)[row_type] if len(row_type) else np.empty(0, dtype=object)
+    c_keys, c_uniq = _factorize(records["lieu_code"])
+    c_text = ["" if c is None else str(c) for c in c_uniq]
+    m = max(len(type_uniq), 1)
+    pairs, inverse = np.unique(c_keys.astype(np.int64) * m + row_type, return_inverse=True)
+    fixed = np.asarray([place_code(c_text[p // m], type_uniq[p % m]) for p in pairs], dtype=object)
+    out["lieu_code"] = fixed[inverse.reshape(-1)] if len(inverse) else np.empty(0, dtype=object)
     return out
 
 
