@@ -294,7 +294,8 @@ def _key_figures(c, st) -> Table:
          f"sur {fmt.integer(s['communes']['total'])} communes"),
         (fmt.integer(s["communes"]["multi_couvertes"]), "Communes couvertes par plusieurs structures", ""),
         (fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts",
-         f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts, sur {fmt.integer(s['qpv']['total'])} QPV"),
+         f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts, sur {fmt.integer(s['qpv']['total'])} QPV"
+         if c.has["qpv"] else c.missing["qpv"]),
         (fmt.integer(s["qpv"]["population_non_couverte"]) + " hab.", "Population des QPV non couverts", ""),
         (fmt.integer(s["population"]["totale"]) + " hab.", "Population de la région",
          f"{fmt.integer(s['communes']['total'])} communes, {fmt.integer(len(c.zones_emploi))} zones d'emploi"),
@@ -392,13 +393,14 @@ def _maps_section(c, maps, st) -> list:
 def _zones_blanches(c, st, annex: list) -> list:
     s = c.summary
     out = _h1(3, "Zones blanches et quartiers prioritaires", st)
+    qpv = (f"{fmt.integer(s['qpv']['non_couverts'])} QPV sur {fmt.integer(s['qpv']['total'])} ne sont pas "
+           f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
+           f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement." if c.has["qpv"] else c.missing["qpv"])
     out.append(Paragraph(
         f"{fmt.integer(s['communes']['non_couvertes'])} commune(s) de la région, soit "
         f"{fmt.integer(s['population']['non_couverte'])} habitants "
         f"({fmt.percent(s['population']['part_non_couverte'])} de la population), ne sont dans l'aire d'aucune "
-        f"structure. {fmt.integer(s['qpv']['non_couverts'])} QPV sur {fmt.integer(s['qpv']['total'])} ne sont pas "
-        f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
-        f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement.", st["body"]))
+        f"structure. " + _e(qpv), st["body"]))
     zb = c.zones_blanches
     if zb.empty:
         out.append(Paragraph("Aucune zone blanche : toutes les communes de la région sont couvertes.", st["body"]))

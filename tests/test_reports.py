@@ -1,0 +1,398 @@
+"""The one-click report (issue 10, item 4): the PDF, the PowerPoint deck and the XLSX workbook.
+
+Each document is opened the way a reader's tool opens it (pypdf, poppler's pdftoppm when present,
+python-pptx, openpyxl), and its figures are compared with ``engine.to_json`` (what
+``cli.py diagnose`` writes). The real-région test reads ../shared/realdata and is skipped when it
+is absent.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from pptx import Presentation
+from pptx.util import Pt
+
+import reports
+from components import fmt
+from data.store.dataset import MISSING, Dataset, empty_table
+from geo import engine
+from reports import text as T
+from reports import workbook
+from reports.content import collect, followup_with_secrecy
+from tests.conftest import ARTIFACTS
+
+SECTIONS = ["Chiffres clés", "Cartes", "Couverture par structure", "Zones blanches",
+            "Quartiers prioritaires par statut de couverture", "Zones d'emploi et aires des structures",
+            "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
+            "Cohérence avec les zones d'emploi", "Chevauchements entre structures",
+            "Marchés qu'aucune structure ne couvre seule", "Indicateurs ABC Clauses face à la France",
+            "Suivi de l'impact sur les bénéficiaires", "Bilan des facilitateurs (fiche 3, § 6c)",
+            "Aires d'intervention", "Coordinations régionale et départementales", "Postes de facilitateurs",
+            "Financements mobilisés", "Définitions", "Annexes"]
+EXCEL_FORMATS = {"General", "#,##0", "#,##0.0", "#,##0.00", "0.0%", "0", '+0.0" pt";-0.0" pt";0.0" pt"'}
+
+
+def plain(text: str) -> str:
+    """Extracted text with every kind of space as one plain space."""
+    return re.sub(r"[\u00a0\u202f\u2009 ]+", " ", text)
+
+
+def pdf_pages(path) -> list[str]:
+    pypdf = pytest.importorskip("pypdf")
+    return [plain(p.extract_text() or "") for p in pypdf.PdfReader(str(path)).pages]
+
+
+def deck_texts(path) -> list[str]:
+    prs = Presentation(str(path))
+    out = []
+    for slide in prs.slides:
+        out.append(plain("\n".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)))
+    return out
+
+
+def build(ds, region: str, out, label: str | None = None):
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    return reports.build(ds, result, region, out, workspace_label=label), result
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory, demo_ds, demo_result):
+    out = tmp_path_factory.mktemp("rapport")
+    files = reports.build(demo_ds, demo_result, "99", out)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for path in files.values():  # kept for a person to look at
+        shutil.copy(path, ARTIFACTS / path.name)
+    return files
+
+
+@pytest.fixture(scope="module")
+def expected(demo_result):
+    return engine.to_json(demo_result)
+
+
+# ------------------------------------------------------------------------------------------------
+# the three files
+
+
+def test_three_files_named_after_the_region(demo_files):
+    assert {k: p.name for k, p in demo_files.items()} == {
+        "pdf": "rapport_99.pdf", "pptx": "presentation_99.pptx", "xlsx": "diagnostic_99.xlsx"}
+    assert all(p.stat().st_size > 10_000 for p in demo_files.values())
+
+
+def test_pdf_opens_with_every_section_and_its_bookmarks(demo_files, demo_ds):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(demo_files["pdf"]))
+    pages = [plain(p.extract_text() or "") for p in reader.pages]
+    text = "\n".join(pages)
+    for section in SECTIONS:
+        assert section in text, section
+    cover = pages[0]
+    assert "Région de démonstration (99)" in cover and plain(demo_ds.label) in cover
+    assert plain(demo_ds.vintages_text()) in plain(cover.replace("\n", " "))
+    assert "Données fictives de démonstration" in cover and "Sources des données" in cover
+    titles = [o.title for o in reader.outline if not isinstance(o, list)]
+    assert titles[0] == "1. Chiffres clés" and "10. Définitions" in titles
+    assert reader.metadata.title.startswith(T.TITLE)
+    # French formats only: no "16%" nor "0.49" written by the report itself
+    assert not re.search(r"\d%", text)
+    assert "ETP pour 100 000 habitants" in text and fmt.decimal(1.0, 2) in text
+
+
+def test_pdf_figures_equal_the_cli(demo_files, expected):
+    text = "\n".join(pdf_pages(demo_files["pdf"])[1:])  # after the cover and its table of contents
+    key = text[text.index("1. Chiffres clés"):text.index("2. Cartes")]
+    e = expected
+    for value, label in ((e["population"]["non_couverte"], "Population non couverte"),
+                         (e["communes"]["non_couvertes"], "Zones blanches"),
+                         (e["communes"]["multi_couvertes"], "Communes couvertes par plusieurs"),
+                         (e["qpv"]["non_couverts"], "QPV non couverts"),
+                         (e["qpv"]["population_non_couverte"], "Population des QPV non couverts"),
+                         (e["population"]["totale"], "Population de la région"),
+                         (e["marches"]["hors_couverture"], "Marchés hors couverture"),
+                         (e["marches"]["avec_consideration_sociale"] - e["marches"]["couvert"],
+                          "Marchés qu'aucune structure ne couvre seule")):
+        assert re.search(re.escape(plain(fmt.integer(value))) + r"( hab\.)? " + re.escape(label),
+                         key.replace("\n", " ")), label
+    # every structure's covered population is in its table
+    structures = text[text.index("4. Structures : moyens et charge"):text.index("5. Cohérence")]
+    for s in e["structures"]:
+        assert plain(fmt.integer(s["population_couverte"])) in structures, s["id_structure"]
+    assert f"{plain(fmt.integer(e['communes']['non_couvertes']))} commune(s) de la région" in text
+
+
+def test_pdf_long_tables_repeat_their_header(demo_files, demo_result):
+    pages = pdf_pages(demo_files["pdf"])
+    start = next(i for i, p in enumerate(pages) if "11. Annexes" in p)
+    annex = pages[start:]
+    gaps = demo_result.market_summary["avec_consideration_sociale"] - demo_result.market_summary["couvert"]
+    assert gaps > 60  # enough markets for several pages
+    with_header = [p for p in annex if "Identifiant Objet Acheteur" in p.replace("\n", " ")]
+    assert len(with_header) >= 2
+    # the full list: every market that no single structure covers is in the annex
+    ids = demo_result.markets.loc[demo_result.markets["avec_consideration_sociale"]
+                                  & (demo_result.markets["couverture"] != "couvert"), "id_marche"]
+    joined = "\n".join(annex).replace("\n", "")
+    assert all(i in joined for i in ids)
+
+
+def test_pdf_pages_rendered_show_the_maps(demo_files, tmp_path):
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) absent : rendu des pages non vérifié")
+    from PIL import Image
+
+    pages = pdf_pages(demo_files["pdf"])
+    for title in ("Couverture par structure", "Quartiers prioritaires par statut de couverture"):
+        n = next(i for i, p in enumerate(pages) if title in p) + 1
+        subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(n), "-l", str(n), str(demo_files["pdf"]),
+                        str(tmp_path / f"p{n}")], check=True, timeout=120)
+        png = next(tmp_path.glob(f"p{n}*.png"))
+        shutil.copy(png, ARTIFACTS / f"rapport_page_{n}.png")
+        img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        h, w, _ = img.shape
+        # the map sits under its title, in the upper half or the lower half of the page
+        half = img[int(0.1 * h):int(0.5 * h), int(0.1 * w):int(0.9 * w)] if pages[n - 1].index(title) < 200 \
+            else img[int(0.5 * h):int(0.9 * h), int(0.1 * w):int(0.9 * w)]
+        coloured = (np.abs(half - 255).sum(axis=2) > 40).mean()
+        colours = len(np.unique(half.reshape(-1, 3) // 16, axis=0))
+        assert coloured > 0.25, (title, coloured)
+        assert colours > 12, (title, colours)
+
+
+def test_pdf_embeds_the_four_maps(demo_files):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(demo_files["pdf"]))
+    pages = [plain(p.extract_text() or "") for p in reader.pages]
+    first = next(i for i, p in enumerate(pages) if "2. Cartes" in p and i > 0)
+    images = [im for p in reader.pages[first:first + 2] for im in p.images]
+    assert len(images) == 4
+    for im in images:
+        pixels = np.asarray(im.image.convert("RGB"))
+        assert pixels.shape[1] > 1000 and (pixels.std(axis=(0, 1)) > 20).all()
+
+
+def test_pptx_has_one_slide_per_screen_in_large_type(demo_files, expected):
+    prs = Presentation(str(demo_files["pptx"]))
+    assert len(prs.slides) == len(T.SCREENS) == 6
+    assert abs(prs.slide_width / prs.slide_height - 16 / 9) < 0.01
+    for slide, screen in zip(prs.slides, T.SCREENS):
+        shapes = {sh.name: sh for sh in slide.shapes}
+        assert shapes["titre"].text_frame.text == screen
+        for sh in slide.shapes:
+            if not sh.has_text_frame or sh.name == "source":
+                continue
+            for i, p in enumerate(sh.text_frame.paragraphs):
+                for run in p.runs:
+                    limit = 40 if (sh.name == "chiffre" and i == 0) else 24
+                    assert run.font.size is not None and run.font.size >= Pt(limit), (screen, sh.name, run.text)
+            if sh.name == "chiffre":
+                assert sh.text_frame.paragraphs[0].runs[0].font.size >= Pt(40)
+        for sh in slide.shapes:
+            if sh.has_chart:
+                chart = sh.chart
+                assert chart.font.size >= Pt(24)
+                assert chart.category_axis.tick_labels.font.size >= Pt(24)
+    texts = deck_texts(demo_files["pptx"])
+    e = expected
+    assert plain(fmt.integer(e["population"]["totale"])) in texts[0]
+    assert plain(fmt.integer(e["population"]["non_couverte"])) + "\nhabitants non couverts" in texts[2]
+    assert plain(fmt.integer(e["communes"]["non_couvertes"])) + "\nzones blanches" in texts[2]
+    assert plain(fmt.integer(e["qpv"]["non_couverts"])) + "\nQPV non couverts" in texts[2]
+    assert plain(fmt.integer(e["qpv"]["population_non_couverte"])) in texts[2]
+    assert plain(fmt.integer(e["marches"]["hors_couverture"])) + "\nhors couverture" in texts[4]
+    assert plain(fmt.integer(len(e["zones_emploi"]))) + "\nzones d'emploi" in texts[3]
+    # maps are pictures, on the screens that show one
+    for i in (0, 2, 3):
+        assert any(sh.shape_type == 13 for sh in prs.slides[i].shapes), i
+    # the market chart is a real chart the team can edit, with the CLI's counts
+    chart = next(sh.chart for sh in prs.slides[4].shapes if sh.has_chart)
+    assert list(chart.plots[0].series[0].values) == [e["marches"][k] for k in ("couvert", "multi_facilitateurs",
+                                                                               "partiellement_couvert",
+                                                                               "hors_couverture", "non_localisable")]
+
+
+def test_pptx_renders_when_libreoffice_is_present(demo_files, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice or not shutil.which("pdftoppm"):
+        pytest.skip("LibreOffice ou pdftoppm absent : rendu des diapositives non vérifié")
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(demo_files["pptx"])], check=True, timeout=240, capture_output=True)
+    pdf = tmp_path / "presentation_99.pdf"
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "3", "-l", "3", str(pdf), str(tmp_path / "s")],
+                   check=True, timeout=120)
+    png = next(tmp_path.glob("s*.png"))
+    shutil.copy(png, ARTIFACTS / "presentation_diapositive_3.png")
+    from PIL import Image
+
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert (np.abs(img - 255).sum(axis=2) > 40).mean() > 0.1
+
+
+def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
+    wb = openpyxl.load_workbook(demo_files["xlsx"])
+    used = set()
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    assert cell.number_format in EXCEL_FORMATS - {"General"}, (ws.title, cell.coordinate,
+                                                                                cell.number_format)
+                    used.add(cell.number_format)
+                    if cell.number_format == "0.0%":
+                        assert -1 <= cell.value <= 1, (ws.title, cell.coordinate)
+                assert cell.data_type != "f"
+    assert {"#,##0", "#,##0.00", "0.0%"} <= used
+    assert "# ##0" not in used
+    summary = {r[2]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True) if r[2]}
+    e = expected
+    for key in ("communes.total", "communes.non_couvertes", "communes.multi_couvertes", "population.non_couverte",
+                "qpv.non_couverts", "qpv.partiels", "qpv.population_non_couverte", "marches.hors_couverture",
+                "marches.regional"):
+        group, name = key.split(".")
+        assert summary[key] == e[group][name], key
+    structures = pd.DataFrame(wb["Structures"].values)
+    structures.columns = structures.iloc[0]
+    structures = structures.iloc[1:]
+    got = dict(zip(structures["Identifiant"], structures["Population couverte"]))
+    assert got == {s["id_structure"]: s["population_couverte"] for s in e["structures"]}
+    ze = {r[0]: r[3] for r in wb["Zones d'emploi"].iter_rows(min_row=2, values_only=True)}
+    for z in e["zones_emploi"]:
+        assert ze[z["code"]] == pytest.approx(z["part_couverte"], abs=5e-5)
+    assert wb["Zones blanches"].max_row - 1 == e["communes"]["non_couvertes"]
+    # ETP are rounded where the display matters, not 6.783999999999999
+    etp = [c.value for c in wb["Structures"]["F"][1:]]
+    assert all(round(v, 2) == v for v in etp)
+
+
+def test_xlsx_neutralises_formulas_in_cells_headers_and_sheet_names(demo_ds):
+    ds = demo_ds.replace(structures=demo_ds.structures.assign(
+        nom=['=HYPERLINK("http://x","clic")', "+1+1", "-2", "@SUM(A1)"] + demo_ds.structures["nom"].tolist()[4:]))
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "99")
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.workbook_bytes(collect(ds, result, "99"))))
+    names = [c.value for c in wb["Structures"]["B"][1:5]]
+    assert names == ["'=HYPERLINK(\"http://x\",\"clic\")", "'+1+1", "'-2", "'@SUM(A1)"]
+    assert all(c.data_type == "s" for c in wb["Structures"]["B"][1:5])
+    assert all(c.data_type != "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+    assert workbook.neutralise("=1+1") == "'=1+1" and workbook.neutralise("a\x01b") == "ab"
+    assert workbook.sheet_name("=Feuille[1]", set()) == "Feuille 1"
+
+
+def test_statistical_secrecy_holds_in_the_three_documents(tmp_path, demo_ds):
+    ind = demo_ds.indicateurs.copy()
+    latest = int(pd.to_numeric(ind["annee"]).max())
+    women = (ind["tableau"] == "T08") & (ind["mesure"] == "beneficiaires") & (ind["territoire"] == "99") \
+        & (ind["modalite"] == "Femmes") & (pd.to_numeric(ind["annee"]) == latest)
+    assert women.sum() == 1
+    ind.loc[women, "valeur"] = 3.0
+    ds = demo_ds.replace(indicateurs=ind)
+    fu, hidden = followup_with_secrecy(ind, "99")
+    row = fu[fu["indicateur"].str.startswith("Part des femmes") & (fu["annee"] == latest)].iloc[0]
+    assert hidden == 1 and bool(row["secret"]) and np.isnan(row["region"])
+    files, _ = build(ds, "99", tmp_path)
+    text = "\n".join(pdf_pages(files["pdf"]))
+    assert "1 part(s) non affichée(s) : moins de 5 bénéficiaires (secret statistique)" in text
+    # the share is not shown, nor the gap with France
+    assert re.search(rf"Part des femmes parmi les bénéficiaires\n{latest}\n–\n\d+ %\n–\n", text)
+    assert "case(s) de moins de 5 bénéficiaires masquée(s)" in text
+    wb = openpyxl.load_workbook(files["xlsx"])
+    rows = [r for r in wb["Suivi fiche 3 § 6b"].iter_rows(min_row=2, values_only=True)
+            if r[0].startswith("Part des femmes") and r[1] == latest]
+    assert rows[0][2] is None and rows[0][5] == "oui"
+    secret = [r for r in wb["Indicateurs ABC Clauses"].iter_rows(min_row=2, values_only=True) if r[11] == "oui"]
+    assert secret and all(r[9] is None for r in secret)
+    assert not any(r[9] is not None and r[9] < 5 and r[2] == "bénéficiaires"
+                   for r in wb["Indicateurs ABC Clauses"].iter_rows(min_row=2, values_only=True))
+    slide = deck_texts(files["pptx"])[5]
+    assert "secret\nFemmes parmi les bénéficiaires" in slide
+
+
+def test_workspace_without_markets_or_indicators_says_so(tmp_path, demo_ds):
+    ds = Dataset(communes=demo_ds.communes, qpv=demo_ds.qpv, structures=demo_ds.structures,
+                 perimetres=demo_ds.perimetres, marches=empty_table("marches"), indicateurs=empty_table("indicateurs"),
+                 meta={"name": "Sans marchés", "vintages": {"communes": "2026", "qpv": "2024", "facilitateurs": "2024"}},
+                 present=frozenset({"communes", "qpv", "structures", "perimetres"}))
+    files, result = build(ds, "99", tmp_path)
+    text = "\n".join(pdf_pages(files["pdf"])).replace("\n", " ")
+    for kind in ("marches", "indicateurs"):
+        assert MISSING[kind] in text
+    assert "marchés lus" not in text and "Tableaux ABC Clauses" not in text  # never the demo's
+    slides = deck_texts(files["pptx"])
+    assert MISSING["marches"] in slides[4] and MISSING["indicateurs"] in slides[5].replace("\n", " ")
+    wb = openpyxl.load_workbook(files["xlsx"])
+    assert wb["Marchés"]["A2"].value == MISSING["marches"]
+    assert wb["Indicateurs ABC Clauses"]["A2"].value == MISSING["indicateurs"]
+    assert "Marchés lus" not in [r[0] for r in wb["Synthèse"].iter_rows(values_only=True)]
+
+
+def test_report_page_builds_and_offers_the_three_files():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / "rapport.py"), default_timeout=300).run()
+    assert not at.exception
+    assert at.title[0].value == "Rapport"
+    at.button(key="rapport.preparer").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+
+    def walk(node):
+        yield node
+        for child in (getattr(node, "children", None) or {}).values():
+            yield from walk(child)
+
+    downloads = [n for n in walk(at._tree) if getattr(n, "type", None) == "download_button"]
+    assert sorted(n.key for n in downloads) == [
+        "rapport.telecharger.pdf", "rapport.telecharger.pptx", "rapport.telecharger.xlsx"]
+
+
+# ------------------------------------------------------------------------------------------------
+# a real région
+
+
+def test_real_region_report(tmp_path, realdata):
+    from data.validation import validate
+
+    communes = validate("communes", [realdata / "communes_geom" /
+                                     "communes_occitanie_cog2026_from_adminexpress2018.geojson"]).tables["communes"]
+    qpv = validate("qpv", [realdata / "qpv" / "qpv2015_occitanie_polygones_hackaviz2021.geojson"]).tables["qpv"]
+    epci = communes.groupby("epci_siren")["population"].sum().sort_values(ascending=False).index.tolist()
+    structures = pd.DataFrame(
+        [["P1", "PLIE de la métropole", "PLIE", "31555", 4, 3.5], ["P2", "MDE du littoral", "MDE", "34172", 2, 2.0],
+         ["P3", "Département du Gard", "Département", "30189", 3, 2.4],
+         ["P4", "Association ariégeoise", "Association", "09122", 1, 0.8], ["P5", "Agglo", "EPCI", "66136", 1, 1.0],
+         ["P6", "Bassin d'emploi", "Autre", "81004", 1, 0.5]],
+        columns=["id_structure", "nom", "type_structure", "code_commune", "nb_facilitateurs", "etp"])
+    perimetres = pd.DataFrame([["P1", "epci", epci[0]], ["P1", "epci", epci[2]], ["P2", "epci", epci[1]],
+                               ["P2", "epci", epci[3]], ["P3", "departement", "30"], ["P4", "departement", "09"],
+                               ["P5", "epci", epci[4]], ["P5", "epci", epci[5]], ["P6", "ze", "7613"]],
+                              columns=["id_structure", "type_territoire", "code_territoire"])
+    ds = Dataset.empty().replace(communes=communes, qpv=qpv, structures=structures, perimetres=perimetres)
+    ds.meta = {"name": "Occitanie (essai)", "vintages": {"communes": "2026", "qpv": "2015", "facilitateurs": "2025"}}
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "76")
+    start = time.perf_counter()
+    files = reports.build(ds, result, "76", tmp_path)
+    elapsed = time.perf_counter() - start
+    print(f"\nrapport d'une vraie région (Occitanie, {len(communes)} communes) : {elapsed:.1f} s pour les trois "
+          "fichiers")
+    e = engine.to_json(result)
+    pages = pdf_pages(files["pdf"])
+    text = "\n".join(pages)
+    assert "Occitanie (76)" in pages[0]
+    assert plain(fmt.integer(e["population"]["non_couverte"])) + " hab.\nPopulation non couverte" in text
+    annex = [p for p in pages if "Code Commune Population EPCI" in p.replace("\n", " ")]
+    assert len(annex) >= 10  # thousands of zones blanches: the annex runs on, its header on every page
+    assert len(Presentation(str(files["pptx"])).slides) == 6
+    wb = openpyxl.load_workbook(files["xlsx"])
+    assert wb["Zones blanches"].max_row - 1 == e["communes"]["non_couvertes"]
+    assert wb["Communes"].max_row - 1 == e["communes"]["total"] == len(communes)
