@@ -53,5 +53,5 @@ show_table(st_table, key="couverture.structures", title="Structures : moyens et 
 
 st.divider()
 fin = funding(ds.structures, FUNDING_COLUMNS)
-st.altair_chart(charts.funding_chart(fin), key="couverture.financement", width="stretch")
+st.altair_chart(charts.funding_chart(fin), key="couverture.financement", width="stretch", theme=None)
 show_table(fin, key="couverture.financement_table", export_name="financement", filterable=False)

@@ -1,4 +1,5 @@
-"""French number formats: ``12 345``, ``12 345,6``, ``16 %`` (narrow no-break spaces)."""
+"""French number formats: ``12 345``, ``12 345,6``, ``16 %``, ``−5,8 pt`` (narrow no-break spaces,
+typographic minus), whatever the language of the browser or of the machine."""
 
 from __future__ import annotations
 
@@ -6,30 +7,63 @@ import math
 import re
 
 NNBSP = "\u202f"
+MINUS = "\u2212"  # the typographic minus sign: "−5,8 pt", not "-5,8 pt"
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    if x is None or type(x).__name__ == "NAType":
+        return True
+    try:
+        return math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
-def integer(x) -> str:
+def _signed(text: str, value: float, plus: bool = False) -> str:
+    """``text`` (formatted from ``abs(value)``) with a French sign; a value that rounds to zero has none."""
+    if text.strip("0,\u202f") == "":
+        return text
+    if value < 0:
+        return MINUS + text
+    return ("+" + text) if plus else text
+
+
+def integer(x, plus: bool = False) -> str:
+    """``1 016 984`` (narrow no-break spaces), ``−12``; ``–`` when missing."""
     if _missing(x):
         return "–"
-    return f"{int(round(float(x))):,}".replace(",", NNBSP)
+    v = float(x)
+    return _signed(f"{int(round(abs(v))):,}".replace(",", NNBSP), v, plus)
 
 
-def decimal(x, digits: int = 1) -> str:
+def decimal(x, digits: int = 1, plus: bool = False) -> str:
+    """``12 345,7``, ``−0,49``; ``–`` when missing."""
     if _missing(x):
         return "–"
-    s = f"{float(x):,.{digits}f}"
-    return s.replace(",", "\u0000").replace(".", ",").replace("\u0000", NNBSP)
+    v = float(x)
+    s = f"{abs(v):,.{digits}f}"
+    return _signed(s.replace(",", "\u0000").replace(".", ",").replace("\u0000", NNBSP), v, plus)
 
 
 def percent(x, digits: int = 0) -> str:
-    """A fraction as a French percentage: 0.163 -> ``16 %``."""
+    """A fraction as a French percentage: 0.163 -> ``16 %``, 0.1254 (1 digit) -> ``12,5 %``."""
     if _missing(x):
         return "–"
     return decimal(100 * float(x), digits) + NNBSP + "%"
+
+
+def points(x, digits: int = 1, plus: bool = True) -> str:
+    """A difference of two fractions in percentage points: -0.0582 -> ``−5,8 pt``, 0.054 -> ``+5,4 pt``."""
+    if _missing(x):
+        return "–"
+    return decimal(100 * float(x), digits, plus=plus) + NNBSP + "pt"
+
+
+def year(x) -> str:
+    """A year, without a thousands separator: ``2024``."""
+    if _missing(x):
+        return "–"
+    return str(int(round(float(x))))
 
 
 def euros(x) -> str:

@@ -1,4 +1,18 @@
-"""Tables on screen: French headers, sortable, a text filter, and CSV/XLSX exports."""
+"""Tables on screen: French headers, numbers formatted by the app (never by the browser), a text
+filter, and CSV/XLSX exports.
+
+``st.column_config.NumberColumn(format="localized")`` follows the browser's language (``1,016,984``
+in an English browser) and a printf format has no decimal comma, so numbers are formatted here:
+
+- tables up to ``STYLER_CELLS`` cells go through a pandas ``Styler`` whose display values are French
+  (``1 016 984``, ``12,50``, ``87,3 %``, ``−5,8 pt``) while the cells keep their numbers, so that
+  sorting a column stays numeric;
+- larger tables (a Styler costs about 60 µs a cell) get printf formats with a narrow no-break space
+  as thousands separator (``%'\u202f,d``) on rounded numbers, percentages as whole percents, and
+  decimals as French text.
+
+Exports always hold numbers (``components.exports``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +20,16 @@ import pandas as pd
 import streamlit as st
 
 from components import fmt
-from components.exports import LABELS, SHARE_COLUMNS, french, table_csv, table_xlsx
+from components.exports import french, kinds_of, label_of, table_csv, table_xlsx
+
+STYLER_CELLS = 40_000
+INT_PRINTF = "%'\u202f,d"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATTERS = {
+    "int": fmt.integer, "euros": fmt.integer, "year": fmt.year,
+    "dec1": lambda v: fmt.decimal(v, 1), "dec2": lambda v: fmt.decimal(v, 2),
+    "pct": lambda v: fmt.percent(v, 1), "points": fmt.points,
+}
 
 
 def filter_rows(df: pd.DataFrame, text: str) -> pd.DataFrame:
@@ -17,36 +40,92 @@ def filter_rows(df: pd.DataFrame, text: str) -> pd.DataFrame:
     return df[mask.to_numpy()]
 
 
-def column_config(df: pd.DataFrame) -> dict:
+def column_config(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = None) -> dict:
+    """Column settings for ``st.dataframe(french(df))`` without a Styler: no browser-localised format
+    (integers with French thousands separators, years without one)."""
     config = {}
-    for col in df.columns:
-        label = LABELS.get(col, col)
-        if col in ("annee", "Année"):
-            config[label] = st.column_config.NumberColumn(label, format="%d")
-        elif col in SHARE_COLUMNS:
-            config[label] = st.column_config.NumberColumn(label, format="percent")
-        elif pd.api.types.is_float_dtype(df[col]):
-            config[label] = st.column_config.NumberColumn(label, format="localized")
-        elif pd.api.types.is_integer_dtype(df[col]):
-            config[label] = st.column_config.NumberColumn(label, format="localized")
+    shown = french(df, labels).columns
+    for name, kind in zip(shown, kinds_of(df, kinds)):
+        if kind == "year":
+            config[name] = st.column_config.NumberColumn(name, format="%d")
+        elif kind in ("int", "euros"):
+            config[name] = st.column_config.NumberColumn(name, format=INT_PRINTF)
+        elif kind in FORMATTERS:
+            config[name] = st.column_config.NumberColumn(name)
     return config
 
 
+def display(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = None,
+            styler_cells: int = STYLER_CELLS):
+    """``(data, column_config)`` for ``st.dataframe``: French headers and French numbers."""
+    kinds = kinds_of(df, kinds)
+    view = french(df, labels).reset_index(drop=True)
+    names = list(view.columns)
+    config = {}
+    if df.size <= styler_cells:
+        formats = {}
+        for name, kind in zip(names, kinds):
+            if kind in FORMATTERS:
+                formats[name] = FORMATTERS[kind]
+                config[name] = st.column_config.NumberColumn(name)  # no format: the Styler's text shows
+            else:
+                config[name] = st.column_config.TextColumn(name)
+        return (view.style.format(formats) if formats else view), config
+    for j, (name, kind) in enumerate(zip(names, kinds)):
+        col = view.iloc[:, j]
+        if kind in ("int", "euros"):
+            view[name] = pd.to_numeric(col, errors="coerce").round().astype("Int64")
+            config[name] = st.column_config.NumberColumn(name, format=INT_PRINTF)
+        elif kind == "year":
+            config[name] = st.column_config.NumberColumn(name, format="%d")
+        elif kind == "pct":
+            view[name] = (100 * pd.to_numeric(col, errors="coerce")).round().astype("Int64")
+            config[name] = st.column_config.NumberColumn(name, format="%d\u202f%%")
+        elif kind in FORMATTERS:  # decimals: French text (a decimal comma no printf format gives)
+            view[name] = col.map(FORMATTERS[kind])
+            config[name] = st.column_config.TextColumn(name, alignment="right")
+        else:
+            config[name] = st.column_config.TextColumn(name)
+    return view, config
+
+
+def show_frame(df: pd.DataFrame, key: str, height: int | str = "auto", labels: dict | None = None,
+               kinds: dict | None = None) -> None:
+    """A table with French headers and numbers, nothing else (no filter, no export)."""
+    data, config = display(df, labels, kinds)
+    st.dataframe(data, hide_index=True, width="stretch", column_config=config, height=height, key=key)
+
+
+def export_buttons(df: pd.DataFrame, key: str, export_name: str, labels: dict | None = None,
+                   kinds: dict | None = None) -> None:
+    """CSV and XLSX of ``df``, built only when clicked; labels never cut ("Exp…")."""
+    with st.container(horizontal=True, gap="small", key=f"{key}.exports"):
+        st.download_button("Exporter en CSV", lambda: table_csv(df, labels, kinds), file_name=f"{export_name}.csv", mime="text/csv",
+                           key=f"{key}.csv", icon=":material/download:", width="content", on_click="ignore",
+                           help="Exporter ce tableau en CSV (séparateur « ; », virgule décimale)")
+        st.download_button("Exporter en XLSX", lambda: table_xlsx(df, export_name[:31], labels, kinds),
+                           file_name=f"{export_name}.xlsx", mime=XLSX_MIME, key=f"{key}.xlsx",
+                           icon=":material/download:", width="content", on_click="ignore",
+                           help="Exporter ce tableau en XLSX")
+
+
 def show_table(df: pd.DataFrame, key: str, title: str | None = None, export_name: str = "tableau",
-               height: int | None = None, filterable: bool = True) -> pd.DataFrame:
-    """Draw ``df`` with French headers; returns the rows the user kept with the filter."""
+               height: int | None = None, filterable: bool = True, labels: dict | None = None,
+               kinds: dict | None = None) -> pd.DataFrame:
+    """Draw ``df`` with French headers and numbers; returns the rows the user kept with the filter.
+
+    ``labels`` overrides the French header of some columns (e.g. ``{"valeur": "Heures d'insertion"}``),
+    ``kinds`` their kind (see ``components.exports.column_kind``).
+    """
     if title:
         st.markdown(f"#### {fmt.md(title)}")  # a title may carry a name from a file
     shown = df
     if filterable and len(df) > 5:
         text = st.text_input("Filtrer le tableau", key=f"{key}.filtre", placeholder="texte à rechercher…")
         shown = filter_rows(df, text)
-    st.dataframe(french(shown), hide_index=True, width="stretch", column_config=column_config(shown),
-                 height=height or "auto", key=f"{key}.table")
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button("Exporter en CSV", lambda: table_csv(shown), file_name=f"{export_name}.csv", mime="text/csv",
-                       key=f"{key}.csv", icon=":material/download:")
-    c2.download_button("Exporter en XLSX", lambda: table_xlsx(shown, export_name[:31]), file_name=f"{export_name}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"{key}.xlsx", icon=":material/download:")
+    show_frame(shown, key=f"{key}.table", height=height or "auto", labels=labels, kinds=kinds)
+    export_buttons(shown, key, export_name, labels, kinds)
     return shown
+
+
+__all__ = ["column_config", "display", "export_buttons", "filter_rows", "label_of", "show_frame", "show_table"]

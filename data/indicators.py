@@ -17,7 +17,29 @@ OTHERS = "Autres"
 MEASURE_LABELS = {"heures": "heures d'insertion", "marches": "marchés", "beneficiaires": "bénéficiaires",
                   "contrats": "contrats", "montant": "montant (€)"}
 CROSS_TABLES = {"T04", "T05", "T12", "T13", "T14"}
+# the dimensions of the ABC Clauses tables, in French (a name from a file never reaches an axis raw)
+DIMENSION_LABELS = {
+    "type_maitre_ouvrage": "Type de maître d'ouvrage", "tranche_montant": "Tranche de montant",
+    "secteur": "Secteur économique", "fondement": "Fondement juridique", "type_entreprise": "Type d'entreprise",
+    "taille_entreprise": "Taille d'entreprise", "categorie": "Catégorie de bénéficiaires",
+    "type_contrat": "Type de contrat", "sexe": "Sexe", "origine": "Origine géographique",
+    "qualification": "Niveau de qualification", "age": "Tranche d'âge", "prescripteur": "Prescripteur",
+    "metier": "Métier (famille ROME)", "delai": "Délai après le premier contrat", "situation": "Situation",
+    "type_acheteur": "Type d'acheteur",
+}
 FIRST = ("T03", "T08", "T16")  # singled out by the instruction
+
+
+def dimension_label(name) -> str:
+    """A dimension's French name: the known ones by their label, another one written as words
+    (``type_de_marche`` -> ``Type de marche``), never as a raw identifier."""
+    text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name).strip()
+    if text in DIMENSION_LABELS:
+        return DIMENSION_LABELS[text]
+    if text.lower() in DIMENSION_LABELS:
+        return DIMENSION_LABELS[text.lower()]
+    words = " ".join(text.replace("_", " ").replace(".", " ").split())
+    return words[:1].upper() + words[1:]
 
 
 def table_order() -> list[str]:
@@ -101,9 +123,15 @@ def missing_tables(ind: pd.DataFrame, region: str) -> list[str]:
 
 
 def evolution(df: pd.DataFrame) -> pd.DataFrame:
-    """Région shares by year for each category (for the evolution chart), latest year first."""
+    """Région shares by year for each category: ``modalite`` then one column per year (``"2023"``,
+    ``"2024"``…), in the order of the latest year's shares."""
     reg = df[df["territoire"] != "FR"]
-    return reg.pivot_table(index="modalite", columns="annee", values="part", aggfunc="sum")
+    wide = reg.pivot_table(index="modalite", columns="annee", values="part", aggfunc="sum")
+    if wide.empty:
+        return pd.DataFrame(columns=["modalite"])
+    wide = wide.sort_values(wide.columns.max(), ascending=False)
+    wide.columns = [str(int(c)) for c in wide.columns]
+    return wide.reset_index()
 
 
 def followup(ind: pd.DataFrame, region: str) -> pd.DataFrame:

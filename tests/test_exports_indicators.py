@@ -31,9 +31,9 @@ def test_csv_opens_in_french_excel_and_neutralises_formulas():
     data = table_csv(DANGEROUS)
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["Nom", "Population", "Part de la population couverte"]
+    assert rows[0] == ["Nom", "Population", "Part de la population couverte (%)"]
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "normal"]
-    assert rows[1][2] == "0,5"  # decimal comma
+    assert rows[1][2] == "50,0" and rows[5][2] == "12,3"  # a share in percent, rounded, decimal comma
 
 
 def test_xlsx_headers_formats_and_formulas():
@@ -42,8 +42,9 @@ def test_xlsx_headers_formats_and_formulas():
     assert [c.value for c in ws[1]] == ["Nom", "Population", "Part de la population couverte"]
     assert ws.freeze_panes == "A2"
     assert ws["A2"].value.startswith("'=") and ws["A2"].data_type == "s"
-    assert ws["B2"].value == 1200 and ws["B2"].number_format == "# ##0"
-    assert ws["C2"].number_format == "0 %"
+    assert ws["B2"].value == 1200 and ws["B2"].number_format == "#,##0"  # a format Excel applies (and localises)
+    assert ws["C2"].value == 0.5 and ws["C2"].number_format == "0.0%"
+    assert ws.auto_filter.ref == "A1:C6"
 
 
 def test_diagnosis_xlsx_sheets(demo_result):
