@@ -201,23 +201,27 @@ def _dissolve(geoms: np.ndarray, groups: np.ndarray) -> pd.Series:
 # the maps
 
 
-def _figure(g: Geometry, legend_width: float = 4.4) -> tuple[Figure, object, object]:
+def _figure(g: Geometry) -> tuple[Figure, object, str]:
+    """A figure holding the map alone; the legend goes outside it (see :func:`_legend`), on the right
+    of a tall or square région, under a wide one, and the saved image is cropped around both."""
     minx, miny, maxx, maxy = g.bounds
     w, h = maxx - minx, maxy - miny
     aspect = w / h if h else 1.0
-    map_h = 6.4
-    map_w = float(np.clip(map_h * aspect, 4.2, 9.0))
-    fig = Figure(figsize=(map_w + legend_width, map_h))
-    ax = fig.add_axes((0, 0, map_w / (map_w + legend_width), 1))
+    if aspect >= 1.2:
+        map_w, place = 8.0, "below"
+        map_h = float(max(map_w / aspect, 3.5))
+    else:
+        map_h, place = 5.0, "right"  # inches: small enough that the legend stays legible on a slide
+        map_w = float(np.clip(map_h * aspect, 3.4, 7.5))
+    fig = Figure(figsize=(map_w, map_h))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_aspect("equal")
     pad = 0.02 * max(w, h)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     ax.set_axis_off()
-    leg = fig.add_axes((map_w / (map_w + legend_width), 0, legend_width / (map_w + legend_width), 1))
-    leg.set_axis_off()
     _scale_bar(ax, g.bounds)
-    return fig, ax, leg
+    return fig, ax, place
 
 
 def _scale_bar(ax, bounds) -> None:
@@ -231,13 +235,15 @@ def _scale_bar(ax, bounds) -> None:
             fontsize=9, zorder=9, path_effects=HALO)
 
 
-def _legend(leg, handles, labels, title, fontsize=14.0) -> None:
-    leg.legend(handles, labels, loc="upper left", frameon=False, fontsize=fontsize, title=title,
-               title_fontproperties={"weight": "bold", "size": fontsize + 0.5}, alignment="left",
-               handlelength=1.6, handleheight=1.1, labelspacing=0.55, borderaxespad=0.2)
+def _legend(fig, place: str, handles, labels, title, fontsize=14.0) -> None:
+    anchor = {"right": ("upper left", (1.01, 1.0), 1), "below": ("upper left", (0.0, -0.01), 2)}[place]
+    fig.legend(handles, labels, loc=anchor[0], bbox_to_anchor=anchor[1], ncols=anchor[2], frameon=False,
+               fontsize=fontsize, title=title, title_fontproperties={"weight": "bold", "size": fontsize + 0.5},
+               alignment="left", handlelength=1.6, handleheight=1.1, labelspacing=0.55, columnspacing=1.5,
+               borderaxespad=0.2)
 
 
-def _wrap(text: str, width: int = 27) -> str:
+def _wrap(text: str, width: int = 25) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
@@ -250,7 +256,7 @@ def _frame(ax, g: Geometry) -> None:
 
 def coverage_map(g: Geometry, content) -> MapImage:
     """Each structure's area (its communes in the région), the zones blanches and the hosts."""
-    fig, ax, leg = _figure(g)
+    fig, ax, place = _figure(g)
     _fill(ax, g.communes, BASE, zorder=1)
     colours = structure_colours(g.structure_ids)
     st = content.structures.set_index("id_structure")
@@ -272,7 +278,7 @@ def coverage_map(g: Geometry, content) -> MapImage:
         biggest = max(shapely.get_parts(area), key=lambda p: p.area) if area is not None else None
         if biggest is not None:
             p = shapely.point_on_surface(biggest)
-            _label(ax, p.x, p.y, sid, size=9)
+            _label(ax, p.x, p.y, sid, size=10.5)
     # hosts, sized by FTE
     code_pos = {c: i for i, c in enumerate(g.codes)}
     for sid, _ in drawn:
@@ -295,7 +301,7 @@ def coverage_map(g: Geometry, content) -> MapImage:
                 Line2D([], [], color=DEP_LINE, linewidth=1), Line2D([], [], color=REGION_LINE, linewidth=2)]
     labels += ["Zone blanche (commune non couverte)", "Structure porteuse\n(taille selon les ETP)",
                "Limite de département", "Limite de la région"]
-    _legend(leg, handles, labels, "Aires d'intervention", fontsize=11.5 if len(drawn) > 10 else 13.0)
+    _legend(fig, place, handles, labels, "Aires d'intervention", fontsize=11.5 if len(drawn) > 10 else 13.0)
     png, size = _png(fig)
     n = len(drawn)
     return MapImage("couverture", "Couverture par structure", png, size,
@@ -304,20 +310,28 @@ def coverage_map(g: Geometry, content) -> MapImage:
 
 
 def zones_blanches_map(g: Geometry, content) -> MapImage:
-    fig, ax, leg = _figure(g)
+    fig, ax, place = _figure(g)
     _fill(ax, g.communes[g.covered], COVERED, zorder=1)
     _fill(ax, g.communes[~g.covered], BLANCHE, alpha=0.85, zorder=2)
     _lines(ax, g.communes, "#FFFFFF", 0.15, zorder=2.5, alpha=0.8)
     _frame(ax, g)
-    zb = content.zones_blanches.head(8)
+    # the most populous zones blanches named, none written over another
     code_pos = {c: i for i, c in enumerate(g.codes)}
-    for code, nom in zip(zb["code_insee"], zb["nom"]):
+    span = max(g.bounds[2] - g.bounds[0], g.bounds[3] - g.bounds[1])
+    placed: list[tuple[float, float]] = []
+    for code, nom in zip(content.zones_blanches["code_insee"].head(40), content.zones_blanches["nom"].head(40)):
         i = code_pos.get(str(code))
-        if i is not None and g.points[i] is not None:
-            ax.scatter([g.points[i].x], [g.points[i].y], s=14, color="white", edgecolor="black", linewidth=0.8,
-                       zorder=8)
-            ax.annotate(nom, (g.points[i].x, g.points[i].y), xytext=(5, 5), textcoords="offset points",
-                        fontsize=9, fontweight="bold", zorder=9, path_effects=HALO)
+        if i is None or g.points[i] is None:
+            continue
+        x, y = g.points[i].x, g.points[i].y
+        if any(abs(x - px) < 0.22 * span and abs(y - py) < 0.06 * span for px, py in placed):
+            continue
+        placed.append((x, y))
+        ax.scatter([x], [y], s=14, color="white", edgecolor="black", linewidth=0.8, zorder=8)
+        ax.annotate(nom, (x, y), xytext=(5, 5), textcoords="offset points", fontsize=10.5, fontweight="bold",
+                    zorder=9, path_effects=HALO)
+        if len(placed) == 6:
+            break
     s = content.summary
     handles = [Patch(facecolor=COVERED, edgecolor="#9DB7D5"), Patch(facecolor=BLANCHE, alpha=0.85),
                Line2D([], [], color=DEP_LINE, linewidth=1), Line2D([], [], color=REGION_LINE, linewidth=2)]
@@ -325,14 +339,14 @@ def zones_blanches_map(g: Geometry, content) -> MapImage:
               _wrap(f"Zone blanche : commune non couverte ({fmt.integer(s['communes']['non_couvertes'])}, "
                     f"{fmt.integer(s['population']['non_couverte'])} hab.)"),
               "Limite de département", "Limite de la région"]
-    _legend(leg, handles, labels, "Zones blanches")
+    _legend(fig, place, handles, labels, "Zones blanches")
     png, size = _png(fig)
     return MapImage("zones_blanches", "Zones blanches", png, size,
-                    "Noms : les zones blanches les plus peuplées.")
+                    "Noms : quelques-unes des zones blanches les plus peuplées.")
 
 
 def qpv_map(g: Geometry, content, qpv_geoms: dict) -> MapImage:
-    fig, ax, leg = _figure(g)
+    fig, ax, place = _figure(g)
     _fill(ax, g.communes[g.covered], COVERED, zorder=1)
     _fill(ax, g.communes[~g.covered], BLANCHE, alpha=0.55, zorder=1)
     _lines(ax, g.communes, "#FFFFFF", 0.15, zorder=2.5, alpha=0.8)
@@ -363,14 +377,14 @@ def qpv_map(g: Geometry, content, qpv_geoms: dict) -> MapImage:
     handles += [Patch(facecolor=COVERED, edgecolor="#9DB7D5"), Patch(facecolor=BLANCHE, alpha=0.55),
                 Line2D([], [], color=REGION_LINE, linewidth=2)]
     labels += ["Commune couverte", "Zone blanche", "Limite de la région"]
-    _legend(leg, handles, labels, "Quartiers prioritaires\n(taille selon la population)")
+    _legend(fig, place, handles, labels, "Quartiers prioritaires\n(taille selon la population)")
     png, size = _png(fig)
     return MapImage("qpv", "Quartiers prioritaires par statut de couverture", png, size,
                     "Un QPV est couvert quand toutes ses communes le sont (voir les définitions).")
 
 
 def zones_emploi_map(g: Geometry, content) -> MapImage:
-    fig, ax, leg = _figure(g)
+    fig, ax, place = _figure(g)
     _fill(ax, g.communes, BASE, zorder=1)
     colours = structure_colours(g.structure_ids)
     n = 0
@@ -391,14 +405,14 @@ def zones_emploi_map(g: Geometry, content) -> MapImage:
             continue
         biggest = max(shapely.get_parts(geom), key=lambda p: p.area)
         p = shapely.point_on_surface(biggest)
-        ax.text(p.x, p.y, _wrap(names.get(code, code), 16), fontsize=8, color=ZE_LINE, ha="center", va="center",
+        ax.text(p.x, p.y, _wrap(names.get(code, code), 16), fontsize=9, color=ZE_LINE, ha="center", va="center",
                 fontweight="bold", zorder=9, path_effects=HALO)
     handles = [Line2D([], [], color=ZE_LINE, linewidth=2, linestyle=(0, (4, 2))),
                Patch(facecolor="#7FA7CF", alpha=0.5, edgecolor="#0072B2"), Patch(facecolor=BLANCHE, alpha=0.35),
                Line2D([], [], color=REGION_LINE, linewidth=2)]
     labels = ["Limite de zone d'emploi", f"Aire d'une structure ({n}),\ncouleurs de la carte des aires",
               "Zone blanche", "Limite de la région"]
-    _legend(leg, handles, labels, "Zones d'emploi")
+    _legend(fig, place, handles, labels, "Zones d'emploi")
     png, size = _png(fig)
     return MapImage("zones_emploi", "Zones d'emploi et aires des structures", png, size,
                     "Zones d'emploi INSEE 2020 limitées à leurs communes de la région.")

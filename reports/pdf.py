@@ -677,7 +677,8 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     annex: list = []
     story = _cover(c, st) + [NextPageTemplate("body")]
     story += [PageBreak(), Paragraph("1. Chiffres clés", st["H1"]),
-              Paragraph(_e(f"{c.region_name} – {c.workspace}. Définitions en fin de rapport."), st["small"]),
+              Paragraph(_e(f"{c.region_name} ({c.region}), espace de travail « {c.workspace} ». Définitions en fin "
+                           "de rapport."), st["small"]),
               _key_figures(c, st)]
     for note in c.notes:
         story.append(Paragraph(_e(note), st["note"]))
