@@ -4,6 +4,7 @@ and the full XLSX workbook of a workspace's diagnosis for one région.
 
     from reports import build
     files = build(ds, result, "76", out_dir)   # {"pdf": Path, "pptx": Path, "xlsx": Path}
+    files = build_workspace("hauts-de-france-2026", "32", out_dir)   # a stored workspace (cli.py report)
 
 Every figure comes from ``geo.engine.Result`` (the same numbers as ``cli.py diagnose``); maps
 are drawn offline in Lambert-93, charts are rendered offline by vl-convert, fonts come with
@@ -15,7 +16,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["build", "file_names"]
+__all__ = ["build", "build_workspace", "file_names"]
 
 
 def file_names(region: str) -> dict[str, str]:
@@ -62,3 +63,34 @@ def build(ds, result, region: str, out_dir, workspace_label: str | None = None) 
              "pptx": deck.write(out / names["pptx"], content, images),
              "xlsx": xlsx}
     return paths
+
+
+def build_workspace(workspace: str, region: str | None, out_dir) -> dict[str, Path]:
+    """The three files of a stored workspace (its slug or its name) for ``region`` (the workspace's
+    own région when ``None``): what ``cli.py report --workspace NAME --region CODE --out DIR`` calls.
+
+    Raises
+    ------
+    LookupError
+        No workspace of that name (French message).
+    ValueError
+        The workspace has no référentiel, or ``region`` is not in it (French message).
+    """
+    from data.store import workspaces
+    from data.store.dataset import MISSING
+    from geo import engine
+
+    slug = workspaces.find(workspace)
+    if slug is None:
+        raise LookupError(f"l'espace de travail « {workspace} » n'existe pas.")
+    ds = workspaces.load(slug)
+    if not ds.has("communes"):
+        raise ValueError(MISSING["communes"])
+    regions = ds.regions()
+    region = str(region or ds.default_region)
+    if region not in regions:
+        known = ", ".join(f"{code} ({name})" for code, name in regions.items())
+        raise ValueError(f"la région « {region} » n'est pas dans le référentiel de l'espace « {ds.label} » "
+                         f"(régions présentes : {known}).")
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    return build(ds, result, region, out_dir, workspace_label=ds.label)

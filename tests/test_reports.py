@@ -335,6 +335,19 @@ def test_workspace_without_markets_or_indicators_says_so(tmp_path, demo_ds):
     assert "Marchés lus" not in [r[0] for r in wb["Synthèse"].iter_rows(values_only=True)]
 
 
+def test_build_workspace_reads_the_store(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(reports, "build", lambda ds, result, region, out, workspace_label=None: calls.append(
+        (ds.slug, region, workspace_label, result.diagnosis.summary["communes"]["total"])) or {})
+    reports.build_workspace("demo", None, tmp_path)
+    reports.build_workspace("Région de démonstration – données fictives", "99", tmp_path)
+    assert calls == [("demo", "99", "Région de démonstration – données fictives", 440)] * 2
+    with pytest.raises(LookupError, match="n'existe pas"):
+        reports.build_workspace("espace inconnu", "99", tmp_path)
+    with pytest.raises(ValueError, match="la région « 76 » n'est pas dans le référentiel"):
+        reports.build_workspace("demo", "76", tmp_path)
+
+
 def test_report_page_builds_and_offers_the_three_files():
     from streamlit.testing.v1 import AppTest
 
