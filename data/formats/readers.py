@@ -205,7 +205,8 @@ def check_size(src: Upload, report: Report, kind: str | None = None, max_bytes: 
     cap = max_bytes or lim.max_bytes
     size = src.size
     if size > cap:
-        report.error(label or src.name, f"fichier trop volumineux ({fmt_size(size)}) : la limite est de "
+        shown = fmt_size(size) if fmt_size(size) != fmt_size(cap) else f"plus de {fmt_size(cap)}"
+        report.error(label or src.name, f"fichier trop volumineux ({shown}) : la limite est de "
                                         f"{fmt_size(cap)} pour {lim.label}. Réduisez-le (par exemple aux "
                                         "seules colonnes et lignes utiles) ou découpez-le.")
         return False
@@ -750,7 +751,7 @@ def _geo_problem(exc: Exception) -> str:
         return ("un objet du fichier GeoJSON est trop volumineux pour être lu : simplifiez les contours ou "
                 "enregistrez la couche en GeoPackage.")
     if "not recognized as" in text or "not a supported" in text or "unsupported" in text:
-        return f"le contenu n'est pas une couche géographique reconnue ({GEO_FORMATS})."
+        return f"fichier géographique illisible : ce n'est pas une couche géographique reconnue ({GEO_FORMATS})."
     if isinstance(exc, MemoryError):
         return "la couche demande trop de mémoire pour être lue : simplifiez les contours ou découpez-la."
     return ("fichier géographique illisible : ouvrez-le dans un SIG (QGIS…) et enregistrez la couche en GeoPackage "
@@ -766,26 +767,74 @@ def _count_features(path_or_buffer) -> int | None:
     return None
 
 
+def _vertex_error(per_feature: np.ndarray, label: str, report: Report, lim: Limit, estimated: bool = False) -> bool:
+    """Report (and return ``True``) when an outline, or the layer, has more points than allowed.
+    ``estimated``: the counts are lower bounds computed from the file's bytes."""
+    if not len(per_feature):
+        return False
+    at_least = "au moins " if estimated else ""
+    advice = "Simplifiez les contours (par exemple avec QGIS ou mapshaper, à quelques mètres près) et réimportez."
+    biggest = int(np.argmax(per_feature))
+    top = int(per_feature[biggest])
+    if lim.max_vertices_feature and top > lim.max_vertices_feature:
+        report.error(label, f"cette entité a {at_least}{fmt_int(top)} sommets : la limite est de "
+                            f"{fmt_int(lim.max_vertices_feature)} par entité pour {lim.label}. {advice}",
+                     line=biggest + 1, unit="entité")
+        return True
+    total = int(np.sum(per_feature))
+    if lim.max_vertices and total > lim.max_vertices:
+        report.error(label, f"la couche compte {at_least}{fmt_int(total)} sommets : la limite est de "
+                            f"{fmt_int(lim.max_vertices)} pour {lim.label}. {advice}")
+        return True
+    return False
+
+
 def check_vertices(gdf: gpd.GeoDataFrame, label: str, report: Report, kind: str | None = None) -> bool:
     """Refuse outlines with more points than the kind allows, before any repair or reprojection."""
-    lim = limit_of(kind)
     n = shapely.get_num_coordinates(gdf.geometry.to_numpy())
-    if not len(n):
-        return True
-    biggest = int(np.argmax(n))
-    if lim.max_vertices_feature and n[biggest] > lim.max_vertices_feature:
-        report.error(label, f"cette entité a {fmt_int(n[biggest])} sommets : la limite est de "
-                            f"{fmt_int(lim.max_vertices_feature)} par entité pour {lim.label}. Simplifiez les "
-                            "contours (par exemple avec QGIS ou mapshaper, à quelques mètres près) et réimportez.",
-                     line=biggest + 1, unit="entité")
-        return False
-    total = int(n.sum())
-    if lim.max_vertices and total > lim.max_vertices:
-        report.error(label, f"la couche compte {fmt_int(total)} sommets : la limite est de "
-                            f"{fmt_int(lim.max_vertices)} pour {lim.label}. Simplifiez les contours (par exemple "
-                            "avec QGIS ou mapshaper, à quelques mètres près) et réimportez.")
-        return False
-    return True
+    return not _vertex_error(n, label, report, limit_of(kind))
+
+
+def _gpkg_vertices(path: Path) -> np.ndarray | None:
+    """Lower bounds of the points of each outline of a GeoPackage, from the size of its geometry
+    blobs (SQLite computes them; no geometry is read): 16 bytes a point in 2D, 32 with Z and M."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        layers = con.execute("SELECT g.table_name, g.column_name, g.z, g.m FROM gpkg_geometry_columns g "
+                             "JOIN gpkg_contents c ON c.table_name = g.table_name "
+                             "WHERE c.data_type = 'features'").fetchall()
+        out = []
+        for table, column, z, m in layers:
+            width = 16 if not z and not m else 32
+            q = lambda name: '"' + str(name).replace('"', '""') + '"'  # noqa: E731
+            sizes = [row[0] or 0 for row in con.execute(f"SELECT length({q(column)}) FROM {q(table)}")]
+            out.append(np.maximum(np.asarray(sizes, dtype=np.int64) - 100, 0) // width)
+        return max(out, key=lambda a: int(a.sum())) if out else None
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _shapefile_vertices(shp: Path) -> np.ndarray | None:
+    """Lower bounds of the points of each record of a Shapefile, from its index (.shx): the size of
+    each record, 16 bytes a point (32 with Z, 24 with M), no geometry is read."""
+    shx = shp.with_suffix(".shx")
+    try:
+        with open(shp, "rb") as fh:
+            fh.seek(32)
+            shape_type = int.from_bytes(fh.read(4), "little")
+        index = np.fromfile(shx, dtype=">i4", offset=100).reshape(-1, 2)
+    except (OSError, ValueError):
+        return None
+    width = 32 if shape_type in (11, 13, 15, 18) else 24 if shape_type in (21, 23, 25, 28) else 16
+    content = index[:, 1].astype(np.int64) * 2  # lengths are in 16-bit words
+    return np.maximum(content - 44, 0) // width
 
 
 def read_geo(src: Upload, report: Report, kind: str | None = None) -> gpd.GeoDataFrame | None:
@@ -829,6 +878,10 @@ def read_geo(src: Upload, report: Report, kind: str | None = None) -> gpd.GeoDat
                     report.error(src.name, f"la couche compte {fmt_int(n)} entités : la limite est de "
                                            f"{fmt_int(lim.max_rows)} pour {lim.label}.")
                     return None
+                if suffix == ".gpkg":
+                    estimate = _gpkg_vertices(path)
+                    if estimate is not None and _vertex_error(estimate, src.name, report, lim, estimated=True):
+                        return None
                 gdf = gpd.read_file(path)
     except Exception as exc:
         log_failure(src.name, exc)
@@ -901,6 +954,9 @@ def _read_zipped_shapefile(src: Upload, report: Report, tmp: Path, lim: Limit) -
     if n is not None and n > lim.max_rows:
         report.error(src.name, f"la couche compte {fmt_int(n)} entités : la limite est de {fmt_int(lim.max_rows)} "
                                f"pour {lim.label}.")
+        return None
+    estimate = _shapefile_vertices(tmp / "couche.shp")
+    if estimate is not None and _vertex_error(estimate, src.name, report, lim, estimated=True):
         return None
     return gpd.read_file(tmp / "couche.shp")
 
