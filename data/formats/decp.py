@@ -29,7 +29,7 @@ from geo.codes import fold, normalize_code
 DECP_MAX_BYTES = 1024 * MB
 DECP_JSON_MAX_BYTES = 100 * MB
 DECP_MAX_ROWS = 20_000_000  # rows read (market x holder x modification), before the cut
-BATCH_ROWS = 250_000
+BATCH_ROWS = 100_000
 
 TYPECODE = {
     "codecommune": "commune",
@@ -217,19 +217,26 @@ class _Tabular:
             if target and target not in self.source:
                 self.source[target] = name
 
-    def batches(self, ours: list[str]):
-        """Frames of the columns ``ours`` (our names), in file order, with their global row positions."""
+    def batches(self, ours: list[str], keep: np.ndarray | None = None):
+        """Frames of the columns ``ours`` (our names), in file order, indexed by their row positions
+        in the file; with ``keep`` (a mask of all rows), only the rows kept (filtered before they
+        become Python objects)."""
         cols = [self.source[c] for c in ours if c in self.source]
         rename = {self.source[c]: c for c in ours if c in self.source}
         start = 0
         if self.src.suffix == ".parquet":
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
             with self.src.open() as fh:
                 for batch in pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS, columns=cols):
+                    positions = np.arange(start, start + batch.num_rows)
+                    start += batch.num_rows
+                    if keep is not None:
+                        mask = keep[positions]
+                        batch, positions = batch.filter(pa.array(mask)), positions[mask]
                     df = batch.to_pandas().rename(columns=rename)
-                    df.index = pd.RangeIndex(start, start + len(df))
-                    start += len(df)
+                    df.index = pd.Index(positions)
                     yield df
         else:
             with open_text(self.src, self.encoding) as fh:
@@ -241,7 +248,7 @@ class _Tabular:
                     if start > DECP_MAX_ROWS:
                         raise DecpRefused(f"le fichier compte plus de {fmt_int(DECP_MAX_ROWS)} lignes, la limite "
                                           "pour un fichier DECP.")
-                    yield df
+                    yield df if keep is None else df[keep[df.index.to_numpy()]]
 
 
 def _tabular_records(src: Upload, out: Loaded, cut) -> pd.DataFrame | None:
@@ -277,7 +284,7 @@ def _tabular_records(src: Upload, out: Loaded, cut) -> pd.DataFrame | None:
     if others and len(places):
         keep = np.zeros(n_rows, dtype=bool)
         keep[places.index.to_numpy()] = True
-        parts = [df[keep[df.index.to_numpy()]] for df in tab.batches(others)]
+        parts = list(tab.batches(others, keep))
         rest = pd.concat(parts) if len(parts) > 1 else parts[0]
         places = places.join(rest, how="left")
     for c in ("considerations_sociales", "montant_ht", "date"):
