@@ -37,12 +37,26 @@ class IndicatorSeries:
 
 
 @dataclass
+class Evolution:
+    """The facilitators against their previous import in the same workspace (fiche 3, § 6c)."""
+
+    version: int  # the workspace's version the comparison starts from
+    date: str
+    vintage: str  # the facilitators' vintage then
+    figures: pd.DataFrame  # indicateur, kind, avant, maintenant
+    added: list[str]
+    removed: list[str]
+    changed: pd.DataFrame  # structures in both whose area or posts changed
+
+
+@dataclass
 class Content:
     region: str
     region_name: str
     workspace: str
     is_demo: bool
     vintages: str
+    facilitators_vintage: str
     sources: list[tuple[str, str]]  # (what, where it comes from)
     referentiel_sources: str  # the credit line of the shipped référentiel, when used
     generated: str
@@ -69,6 +83,7 @@ class Content:
     coordination: pd.DataFrame  # structures whose declared perimeter is a département or the région
     followup: pd.DataFrame  # fiche 3 § 6b, région against France (secrecy applied)
     followup_secret: int
+    evolution: "Evolution | None" = None
     indicators: list[IndicatorSeries] = field(default_factory=list)
     indicator_source: str = "ABC Clauses"
     indicators_absent: list[str] = field(default_factory=list)
@@ -235,6 +250,72 @@ def _coordination(ds: Dataset, names: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _previous_facilitators(ds: Dataset) -> tuple[Dataset, dict] | None:
+    """The workspace as it was just before its latest import of facilitators, when that import
+    replaced earlier ones (a workspace of the store; ``None`` otherwise)."""
+    from data.store import workspaces
+
+    slug, version = ds.meta.get("slug"), ds.meta.get("version")
+    if not slug or not version:
+        return None
+    try:
+        history = [h for h in workspaces.history(slug) if int(h["version"] or 0) <= int(version)]
+        imports = [h for h in history if h.get("kind") == "facilitateurs"]
+        if not imports or int(imports[-1]["version"]) < 2:
+            return None
+        before = int(imports[-1]["version"]) - 1
+        previous = workspaces.load(slug, before)
+    except Exception:  # a store that cannot be read: no comparison, the bilan says so
+        return None
+    if not previous.has("facilitateurs"):
+        return None
+    entry = next(h for h in history if int(h["version"]) == before)
+    return previous, entry
+
+
+def _evolution(ds: Dataset, result: engine.Result, region: str) -> Evolution | None:
+    found = _previous_facilitators(ds)
+    if found is None:
+        return None
+    prev_ds, entry = found
+    try:
+        prev = engine.run(prev_ds.communes, prev_ds.qpv, prev_ds.structures, prev_ds.perimetres,
+                          prev_ds.marches.iloc[0:0], region).diagnosis
+    except Exception:
+        return None
+    now = result.diagnosis
+    a, b = prev.summary, now.summary
+
+    def covered_share(s):
+        return 1 - (s["population"]["part_non_couverte"] or 0)
+
+    figures = pd.DataFrame([
+        ("Structures porteuses", "int", a["structures"]["total"], b["structures"]["total"]),
+        ("Facilitateurs (personnes)", "int", a["structures"]["personnes"], b["structures"]["personnes"]),
+        ("ETP", "dec1", a["structures"]["etp"], b["structures"]["etp"]),
+        ("Communes couvertes", "int", a["communes"]["couvertes"], b["communes"]["couvertes"]),
+        ("Part de la population couverte", "pct", covered_share(a), covered_share(b)),
+        ("Zones blanches (communes)", "int", a["communes"]["non_couvertes"], b["communes"]["non_couvertes"]),
+        ("QPV couverts", "int", a["qpv"]["couverts"], b["qpv"]["couverts"]),
+    ], columns=["indicateur", "kind", "avant", "maintenant"])
+    old = prev.structures.set_index("id_structure")
+    new = now.structures.set_index("id_structure")
+    added = [f"{i} – {new.loc[i, 'nom']}" for i in new.index if i not in old.index]
+    removed = [f"{i} – {old.loc[i, 'nom']}" for i in old.index if i not in new.index]
+    both = [i for i in new.index if i in old.index]
+    changed = pd.DataFrame({
+        "id_structure": both, "nom": [new.loc[i, "nom"] for i in both],
+        "communes_avant": [int(old.loc[i, "nb_communes"]) for i in both],
+        "communes": [int(new.loc[i, "nb_communes"]) for i in both],
+        "etp_avant": [float(old.loc[i, "etp"]) for i in both], "etp": [float(new.loc[i, "etp"]) for i in both]})
+    changed = changed[(changed["communes_avant"] != changed["communes"])
+                      | ((changed["etp_avant"] - changed["etp"]).abs() > 1e-9)].reset_index(drop=True)
+    day = str(entry.get("date", ""))[:10]
+    day = "/".join(reversed(day.split("-"))) if len(day) == 10 else day
+    return Evolution(int(entry["version"]), day, str(
+        prev_ds.vintages.get("facilitateurs") or "non précisé"), figures, added, removed, changed)
+
+
 def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None) -> Content:
     d = result.diagnosis
     has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs")}
@@ -265,12 +346,14 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     q = d.qpv.copy()
     return Content(
         region=region, region_name=region_name(ds, region), workspace=workspace_label or ds.label,
-        is_demo=ds.is_demo, vintages=ds.vintages_text(), sources=sources, referentiel_sources=official,
+        is_demo=ds.is_demo, vintages=ds.vintages_text(),
+        facilitators_vintage=str(ds.vintages.get("facilitateurs") or "non précisé"), sources=sources, referentiel_sources=official,
         generated=dt.date.today().strftime("%d/%m/%Y"), json=engine.to_json(result), summary=d.summary,
         market_summary=result.market_summary, has=has,
         missing={k: MISSING[k] for k, v in has.items() if not v}, notes=list(d.notes),
         zones_blanches=zb, zones_blanches_epci=_zones_blanches_by_epci(zb), communes=d.communes, qpv=q,
         structures=st, zones_emploi=ze, overlaps=ov, unresolved=d.unresolved, markets=markets, market_gaps=gaps,
         market_classes=classes, market_buyers=who, funding=fin, by_type=_by_type(st),
-        coordination=_coordination(ds, names), followup=fu, followup_secret=n_hidden, indicators=series,
+        coordination=_coordination(ds, names), followup=fu, followup_secret=n_hidden,
+        evolution=_evolution(ds, result, region) if has["facilitateurs"] else None, indicators=series,
         indicator_source=source, indicators_absent=absent)

@@ -107,12 +107,14 @@ def cell_text(value, kind: str) -> str:
         return "oui" if bool(value) else "non"
     if kind == "year":
         return str(int(value))
+    if kind == "raw":  # already written the French way, aligned as a number
+        return str(value)
     if kind == "points":
         return ("+" if value > 0 else "") + fmt.decimal(100 * value, 1) + "\u202fpt"
     return str(value)
 
 
-NUMERIC = {"int", "dec1", "dec2", "pct", "pct1", "euros", "year", "points"}
+NUMERIC = {"int", "dec1", "dec2", "pct", "pct1", "euros", "year", "points", "raw"}
 
 
 PADDING = 6.5  # left + right padding of a cell, and a little air
@@ -605,10 +607,12 @@ def _bilan(c, st, figs) -> list:
         "La fiche 3, § 6c, demande d'indiquer les évolutions intervenues concernant les facilitateurs de la clause "
         "sociale : l'évolution des aires d'intervention, la création de coordinations régionale ou "
         "départementales, la création ou la suppression de postes et les financements mobilisés. Cette page donne "
-        f"la situation de l'espace de travail « {_e(c.workspace)} » (facilitateurs : "
-        f"{_e(c.vintages)}) ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.", st["body"]))
+        f"la situation de l'espace de travail « {_e(c.workspace)} » (facilitateurs : millésime "
+        f"{_e(c.facilitators_vintage)}) ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.",
+        st["body"]))
     if not c.has["facilitateurs"]:
         return out + [_missing_par(c, "facilitateurs", st)]
+    out += _evolution(c, st)
     cov_share = 1 - (s["population"]["part_non_couverte"] or 0)
     com_share = s["communes"]["couvertes"] / s["communes"]["total"] if s["communes"]["total"] else None
     out.append(Paragraph("1. Aires d'intervention", st["H2"]))
@@ -657,6 +661,44 @@ def _bilan(c, st, figs) -> list:
                              "fin_collectivites, fin_fse, fin_etat, fin_prive, fin_autres).", st["body"]))
     out.append(_todo("Financements mobilisés et pistes envisagées (BOP 103, fonds d'inclusion dans l'emploi, "
                      "convention de l'article 13-II de la loi ESS)", st))
+    return out
+
+
+def _change(before, now, kind: str) -> str:
+    if before is None or now is None or before != before or now != now:
+        return "–"
+    gap = now - before
+    if kind == "pct":
+        return ("+" if gap > 0 else "") + fmt.decimal(100 * gap, 1) + "\u202fpt"
+    text = fmt.integer(gap) if kind == "int" else fmt.decimal(gap, 1)
+    return ("+" if gap > 0 else "") + text
+
+
+def _evolution(c, st) -> list:
+    ev = c.evolution
+    if ev is None:
+        return [Paragraph("Cet espace de travail ne garde pas d'import antérieur des facilitateurs : l'évolution se "
+                          "lira au prochain bilan, en comparant avec ce rapport.", st["small"])]
+    f = ev.figures
+    rows = f.assign(avant_txt=[cell_text(v, k) for v, k in zip(f["avant"], f["kind"])],
+                    maintenant_txt=[cell_text(v, k) for v, k in zip(f["maintenant"], f["kind"])],
+                    ecart_txt=[_change(a, b, k) for a, b, k in zip(f["avant"], f["maintenant"], f["kind"])])
+    out = [Paragraph(f"Évolution depuis l'import précédent des facilitateurs (version {ev.version} de l'espace, "
+                     f"{_e(ev.date)}, millésime {_e(ev.vintage)})", st["H2"]),
+           table(rows, [("indicateur", "Indicateur", "text", 3), ("avant_txt", "Avant", "raw", 1),
+                        ("maintenant_txt", "Maintenant", "raw", 1), ("ecart_txt", "Évolution", "raw", 1)], st)]
+    out.append(Spacer(1, 2 * mm))
+    if ev.added:
+        out.append(Paragraph("<b>Structures apparues</b> : " + _e(", ".join(ev.added)) + ".", st["body"]))
+    if ev.removed:
+        out.append(Paragraph("<b>Structures disparues</b> : " + _e(", ".join(ev.removed)) + ".", st["body"]))
+    if len(ev.changed):
+        out.append(Paragraph("Structures dont l'aire ou les ETP ont changé", st["H2"]))
+        out.append(table(ev.changed, [("id_structure", "Id.", "text", 0.7), ("nom", "Structure", "text", 3),
+                                      ("communes_avant", "Communes avant", "int", 1),
+                                      ("communes", "Communes maintenant", "int", 1),
+                                      ("etp_avant", "ETP avant", "dec1", 0.9), ("etp", "ETP maintenant", "dec1", 0.9)],
+                         st))
     return out
 
 

@@ -79,8 +79,10 @@ class _Writer:
         self.wb = Workbook(write_only=True)
         self.names: set[str] = set()
 
-    def sheet(self, name: str, df: pd.DataFrame, columns: list[tuple[str, str, str]], widths: dict | None = None):
-        """One table: ``columns`` are (column, French header, kind)."""
+    def sheet(self, name: str, df: pd.DataFrame, columns: list[tuple[str, str, str]], widths: dict | None = None,
+              row_kinds: list[str] | None = None):
+        """One table: ``columns`` are (column, French header, kind); kind ``row`` takes each row's kind
+        from ``row_kinds``, ``row_gap`` too, a gap between two shares being written in points."""
         ws = self.wb.create_sheet(sheet_name(name, self.names))
         ws.freeze_panes = "A2"
         for j, (col, header, kind) in enumerate(columns, start=1):
@@ -117,6 +119,9 @@ class _Writer:
                     row.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else
                                ("oui" if bool(v) else "non"))
                 else:
+                    if kind in ("row", "row_gap"):
+                        gap = kind == "row_gap"
+                        kind = "points" if gap and row_kinds[i] == "pct" else row_kinds[i]
                     cell = WriteOnlyCell(ws, value=_number(v, kind))
                     cell.number_format = FORMATS[kind]
                     row.append(cell)
@@ -265,6 +270,17 @@ def workbook_bytes(c) -> bytes:
     w.sheet("Financement", c.funding,
             [("source", "Source", "text"), ("etp_finances", "ETP financés", "dec2"), ("part", "Part des ETP", "pct"),
              ("reference_2016", "Référence nationale 2016", "pct")])
+    if c.evolution is not None:
+        ev = c.evolution
+        f = ev.figures.assign(ecart=ev.figures["maintenant"] - ev.figures["avant"])
+        w.sheet(f"Évolution depuis v{ev.version}", f,
+                [("indicateur", "Indicateur", "text"), ("avant", "Avant", "row"), ("maintenant", "Maintenant", "row"),
+                 ("ecart", "Évolution", "row_gap")], row_kinds=f["kind"].tolist())
+        if len(ev.changed):
+            w.sheet("Structures modifiées", ev.changed,
+                    [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"),
+                     ("communes_avant", "Communes avant", "int"), ("communes", "Communes maintenant", "int"),
+                     ("etp_avant", "ETP avant", "dec2"), ("etp", "ETP maintenant", "dec2")])
     if c.has["marches"]:
         markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""))
         market_cols = [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"),

@@ -409,3 +409,40 @@ def test_real_region_report(tmp_path, realdata):
     wb = openpyxl.load_workbook(files["xlsx"])
     assert wb["Zones blanches"].max_row - 1 == e["communes"]["non_couvertes"]
     assert wb["Communes"].max_row - 1 == e["communes"]["total"] == len(communes)
+
+
+def test_bilan_compares_with_the_previous_import_of_facilitators(tmp_path, demo_ds):
+    from data.store import workspaces
+    from reports import pdf
+
+    slug = workspaces.create("Bilan, deux imports")
+    first = demo_ds.replace()
+    first.meta = {"vintages": {"facilitateurs": "2023"}, "region": "99"}
+    workspaces.commit(slug, first, {"action": "import", "kind": "facilitateurs", "file": "facilitateurs_2023.xlsx"})
+    st = demo_ds.structures.copy()
+    st.loc[st["id_structure"] == "S01", "etp"] = 6.0
+    second = demo_ds.replace(structures=st[st["id_structure"] != "S10"],
+                             perimetres=demo_ds.perimetres[demo_ds.perimetres["id_structure"] != "S10"])
+    second.meta = {"vintages": {"facilitateurs": "2024"}}
+    workspaces.import_tables(slug, second, "facilitateurs", {"kind": "facilitateurs", "file": "facilitateurs_2024.xlsx",
+                                                              "vintage": "2024"})
+    ds = workspaces.load(slug)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "99")
+    c = collect(ds, result, "99")
+    ev = c.evolution
+    assert ev is not None and ev.version == 1 and ev.vintage == "2023"
+    assert [r for r in ev.removed if r.startswith("S10")] and not ev.added
+    figures = ev.figures.set_index("indicateur")
+    assert figures.loc["Structures porteuses", "avant"] == 10 and figures.loc["Structures porteuses", "maintenant"] == 9
+    assert figures.loc["ETP", "maintenant"] == pytest.approx(c.summary["structures"]["etp"])
+    assert "S01" in set(ev.changed["id_structure"])
+    pdf.write(tmp_path / "r.pdf", c, {}, {})
+    text = "\n".join(pdf_pages(tmp_path / "r.pdf")).replace("\n", " ")
+    assert "Évolution depuis l'import précédent des facilitateurs (version 1" in text
+    assert "Structures disparues : S10" in text
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.workbook_bytes(c)))
+    sheet = wb["Évolution depuis v1"]
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    assert rows["Structures porteuses"][3].value == -1 and rows["Structures porteuses"][3].number_format == "#,##0"
+    assert rows["Part de la population couverte"][1].number_format == "0.0%"
+    assert rows["Part de la population couverte"][3].number_format.startswith('+0.0" pt"')
