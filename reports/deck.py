@@ -218,7 +218,9 @@ def _glance(prs, c, maps):
     slide.notes_slide.notes_text_frame.text = (
         f"{c.region_name} ({c.region}) – espace de travail « {c.workspace} ». "
         f"{fmt.integer(s['qpv']['total'])} QPV, {fmt.integer(len(c.zones_emploi))} zones d'emploi. "
-        "Carte : aires d'intervention des structures (communes de la région) ; zones blanches en gris foncé.")
+        "Carte : aires d'intervention des structures (communes de la région) ; zones blanches en gris foncé."
+        + (f" {c.referentiel_sources}." if c.referentiel_sources else "")
+        + " Sources des données : " + " ; ".join(f"{what} : {where}" for what, where in c.sources) + ".")
 
 
 def _means(prs, c):

@@ -335,6 +335,14 @@ def workbook_bytes(c) -> bytes:
     return w.bytes()
 
 
+def diagnosis_workbook(ds, result, region: str, workspace_label: str | None = None) -> bytes:
+    """The full diagnosis workbook of a dataset and its ``engine.run`` result (what
+    ``components.exports.diagnosis_xlsx`` and ``cli.py diagnose --xlsx`` can delegate to)."""
+    from reports.content import collect
+
+    return workbook_bytes(collect(ds, result, region, workspace_label))
+
+
 def write(path: Path, content) -> Path:
     Path(path).write_bytes(workbook_bytes(content))
     return Path(path)

@@ -320,16 +320,21 @@ def test_statistical_secrecy_holds_in_the_three_documents(tmp_path, demo_ds):
 def test_workspace_without_markets_or_indicators_says_so(tmp_path, demo_ds):
     ds = Dataset(communes=demo_ds.communes, qpv=demo_ds.qpv, structures=demo_ds.structures,
                  perimetres=demo_ds.perimetres, marches=empty_table("marches"), indicateurs=empty_table("indicateurs"),
-                 meta={"name": "Sans marchés", "vintages": {"communes": "2026", "qpv": "2024", "facilitateurs": "2024"}},
+                 meta={"name": "Sans marchés", "vintages": {"communes": "2026", "qpv": "2024", "facilitateurs": "2024"},
+                       "referentiel_officiel": True,
+                       "sources": {"communes": "Sources : INSEE COG 2026, IGN ADMIN EXPRESS, Licence Ouverte"}},
                  present=frozenset({"communes", "qpv", "structures", "perimetres"}))
     files, result = build(ds, "99", tmp_path)
-    text = "\n".join(pdf_pages(files["pdf"])).replace("\n", " ")
+    pages = pdf_pages(files["pdf"])
+    assert "Sources : INSEE COG 2026, IGN ADMIN EXPRESS, Licence Ouverte" in pages[0]  # the référentiel's credit
+    text = "\n".join(pages).replace("\n", " ")
     for kind in ("marches", "indicateurs"):
         assert MISSING[kind] in text
     assert "marchés lus" not in text and "Tableaux ABC Clauses" not in text  # never the demo's
     slides = deck_texts(files["pptx"])
     assert MISSING["marches"] in slides[4] and MISSING["indicateurs"] in slides[5].replace("\n", " ")
     wb = openpyxl.load_workbook(files["xlsx"])
+    assert wb.sheetnames == openpyxl.load_workbook(io.BytesIO(workbook.diagnosis_workbook(ds, result, "99"))).sheetnames
     assert wb["Marchés"]["A2"].value == MISSING["marches"]
     assert wb["Indicateurs ABC Clauses"]["A2"].value == MISSING["indicateurs"]
     assert "Marchés lus" not in [r[0] for r in wb["Synthèse"].iter_rows(values_only=True)]
