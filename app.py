@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components import auth
 from components.sidebar import shared_sidebar
 from data.store import workspaces
 
@@ -22,6 +23,7 @@ def _startup() -> int:
 
 
 _startup()
+auth.gate()  # with a login configured (secrets.toml [auth]): nothing below runs until the person is logged in
 pages = {
     "Diagnostic": [
         st.Page("app_pages/accueil.py", title="Accueil", icon=":material/home:", default=True),

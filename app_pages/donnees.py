@@ -1,16 +1,17 @@
-"""Data page: workspaces, imports with their validation report, history of versions, bin, templates."""
+"""Data page: workspaces, imports with their validation report, history of versions, members, journal,
+bin, templates. What is shown depends on the user's role in the workspace (``data.access``)."""
 
 import pandas as pd
 import streamlit as st
 
-from components import fmt, state
+from components import auth, fmt, state
 from components.sidebar import current_region
 from components.tables import show_table
 from data.formats.readers import Upload
 from data.formats.writers import template_csv, template_xlsx
-from data import referentiel
+from data import access, referentiel
 from data.schemas import KINDS
-from data.store import imports, workspaces
+from data.store import imports, journal, workspaces
 from data.store.workspaces import StoreError
 from data.validation import validate
 
@@ -45,9 +46,18 @@ st.title("Données")
 slug = state.current_workspace()
 space = workspaces.info(slug)
 ds = state.dataset()
+user = auth.current_user()  # None: no login configured, everything allowed
+who = user or ""  # what the history and the journal record
+role = access.role(user, slug)
+
+
+def allowed(action: str) -> bool:
+    return not space.read_only and access.can(user, slug, action)
 
 
 def create_form(expanded: bool) -> None:
+    if not access.can_create(user):
+        return
     official = referentiel.regions() if referentiel.available() else {}
     with st.expander("Créer un espace de travail", expanded=expanded, icon=":material/add:"):
         st.caption("Un espace de travail réunit les fichiers d'une région ou d'une étude (par exemple "
@@ -64,9 +74,10 @@ def create_form(expanded: bool) -> None:
                 st.caption(fmt.md(referentiel.sources_label()))
             if st.form_submit_button("Créer l'espace", icon=":material/add:"):
                 try:
-                    new = (workspaces.create_from_referentiel(name or official.get(region, ""), region) if region
-                           else workspaces.create(name))
-                except StoreError as exc:
+                    new = (workspaces.create_from_referentiel(name or official.get(region, ""), region, user=who)
+                           if region else workspaces.create(name, user=who))
+                    access.on_created(new, user)  # its creator becomes its admin
+                except (StoreError, access.AccessError, OSError) as exc:
                     st.error(str(exc).capitalize())
                 else:
                     state.use_workspace(new)
@@ -75,7 +86,8 @@ def create_form(expanded: bool) -> None:
 
 
 st.markdown(f"**Espace de travail** : {fmt.md(space.name)} · version {space.version} · millésimes : "
-            f"{fmt.md(ds.vintages_text())}")
+            f"{fmt.md(ds.vintages_text())}" + (f" · votre rôle : {access.ROLE_LABELS[role]}" if user is not None and role
+                                               else ""))
 if space.read_only:
     st.info("L'espace de démonstration est en lecture seule : créez votre espace de travail pour y importer vos "
             "fichiers. La démonstration reste disponible à tout moment dans le panneau latéral.",
@@ -85,7 +97,10 @@ create_form(expanded=space.read_only)
 # ---------------------------------------------------------------------------------------------
 # Imports
 
-if not space.read_only:
+if not space.read_only and not allowed("importer"):
+    st.info("Vous consultez cet espace en lecture (rôle lecteur) : l'import de fichiers et le retour à une version "
+            "sont réservés à ses éditeurs et administrateurs.", icon=":material/visibility:")
+if allowed("importer"):
     st.markdown("#### Importer vos fichiers")
     st.caption(f"Taille maximale : {MAX_MB} Mo par fichier. Un fichier qui contient une erreur ne modifie rien ; "
                "un fichier qui n'a que des avertissements est importé et crée une nouvelle version de l'espace.")
@@ -115,8 +130,9 @@ if not space.read_only:
                     version = None
                     if loaded.ok:
                         new, record = imports.apply(ds, loaded, [u.name for u in uploads], declared)
+                        record["files"] = [journal.file_entry(u.name, u.data) for u in uploads]
                         try:
-                            version = workspaces.import_tables(slug, new, kind, record)
+                            version = workspaces.import_tables(slug, new, kind, record, user=who)
                         except StoreError as exc:
                             loaded.report.error(", ".join(u.name for u in uploads), str(exc))
                     done[kind] = (ident, loaded.report, version)
@@ -179,14 +195,14 @@ else:
         "Millésime": h["vintage"], "Par": h.get("user", ""),
     } for h in reversed(hist)])
     st.dataframe(rows, hide_index=True, key="donnees.historique")
-    if not space.read_only and len(hist) > 1:
+    if allowed("restaurer") and len(hist) > 1:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         back = c1.selectbox("Revenir à une version (une nouvelle version est créée, rien n'est effacé)",
                             [h["version"] for h in reversed(hist) if h["version"] != space.version],
                             key="donnees.restaurer.version", format_func=lambda v: f"version {v}")
         if c2.button("Restaurer cette version", key="donnees.restaurer", icon=":material/history:"):
             try:
-                workspaces.restore(slug, int(back))
+                workspaces.restore(slug, int(back), user=who)
             except StoreError as exc:
                 st.error(str(exc).capitalize())
             else:
@@ -194,32 +210,91 @@ else:
                 st.rerun()
 
 # ---------------------------------------------------------------------------------------------
+# Members and journal (the workspace's admins)
+
+
+def members_form() -> None:
+    with st.expander("Membres et droits d'accès", icon=":material/group:"):
+        st.caption("Une entrée par ligne : une adresse (`prenom.nom@dreets.gouv.fr`), toutes les adresses d'un "
+                   "domaine (`@dreets.gouv.fr`) ou `*` (toute personne connectée). Lecteur : voit l'espace ; éditeur : "
+                   "importe des fichiers et revient à une version ; administrateur : gère les membres, lit le "
+                   "journal et supprime l'espace. Les règles sont gardées dans le fichier acces.toml du dossier "
+                   "des données.")
+        current = access.members(slug)
+        with st.form("donnees.membres", border=False):
+            texts = {r: st.text_area(access.ROLE_LABELS[r].capitalize() + "s", value="\n".join(current[r]),
+                                     key=f"donnees.membres.{r}", height=100) for r in access.ROLES}
+            if st.form_submit_button("Enregistrer les membres", icon=":material/save:"):
+                try:
+                    access.set_members(slug, {r: t.splitlines() for r, t in texts.items()}, by=user)
+                except (access.AccessError, OSError) as exc:
+                    st.error(str(exc).capitalize(), icon=":material/error:")
+                else:
+                    st.success("Membres enregistrés (inscrit au journal).", icon=":material/check_circle:")
+        admins = access.read().admins
+        if admins:
+            st.caption("Administrateurs de tous les espaces (fichier acces.toml) : " + fmt.md(", ".join(admins)))
+
+
+def journal_section() -> None:
+    with st.expander("Journal des actions", icon=":material/receipt_long:"):
+        st.caption("Chaque import (fichier et empreinte SHA-256), retour à une version, suppression et "
+                   "modification des droits, avec sa date et son auteur. Le journal ne peut pas être modifié "
+                   "depuis l'application.")
+        log = journal.read(slug)
+        if log.unreadable:
+            st.warning(f"{log.unreadable} ligne(s) illisible(s) du journal (écriture interrompue) ont été ignorées.")
+        if not log.entries:
+            st.caption("Aucune action inscrite pour cet espace.")
+        else:
+            show_table(journal.frame(log.entries), key="donnees.journal", export_name=f"journal_{slug}")
+        if access.is_admin(user):
+            st.download_button("Journal complet (tous les espaces, CSV)", lambda: journal.csv_bytes(
+                journal.read().entries), file_name="journal.csv", mime="text/csv", key="donnees.journal.complet",
+                icon=":material/download:")
+
+
+if not space.read_only and (allowed("membres") or allowed("journal")):
+    st.divider()
+    st.markdown("#### Administration de l'espace")
+    if allowed("membres") and user is not None:
+        members_form()
+    if allowed("journal"):
+        journal_section()
+
+# ---------------------------------------------------------------------------------------------
 # Deleting a workspace, and the bin
 
-if not space.read_only:
+if allowed("supprimer"):
     st.divider()
     with st.expander("Supprimer cet espace de travail", icon=":material/delete:"):
         st.caption("L'espace est placé dans la corbeille : il peut en être restauré tant que la corbeille n'a pas "
                    "été vidée.")
         sure = st.checkbox(f"Je confirme la suppression de l'espace « {space.name} »", key="donnees.supprimer.ok")
         if st.button("Supprimer l'espace", key="donnees.supprimer", disabled=not sure, icon=":material/delete:"):
-            workspaces.delete(slug)
+            entry = workspaces.delete(slug, user=who)
+            access.on_deleted(slug, entry, user)  # its rules go to the bin with it
             state.use_workspace(workspaces.DEMO)
             st.session_state.pop("sidebar.region", None)
             st.rerun()
 
-trash = workspaces.bin_content()
+trash = [item for item in workspaces.bin_content() if access.bin_admin(user, item["entry"])]
 if trash:
     with st.expander(f"Corbeille ({len(trash)} espace(s))", icon=":material/delete_sweep:"):
         for item in trash:
             c1, c2 = st.columns([3, 1], vertical_alignment="center")
             c1.markdown(f"{fmt.md(item['name'])} — supprimé le {item['deleted'][6:8]}/{item['deleted'][4:6]}/{item['deleted'][:4]}")
             if c2.button("Restaurer", key=f"donnees.corbeille.{item['entry']}", icon=":material/restore_from_trash:"):
-                state.use_workspace(workspaces.undelete(item["entry"]))
+                back = workspaces.undelete(item["entry"], user=who)
+                access.on_undeleted(item["entry"], back, user)
+                state.use_workspace(back)
                 st.session_state.pop("sidebar.region", None)
                 st.rerun()
-        sure = st.checkbox("Je confirme : les espaces de la corbeille seront définitivement effacés",
-                           key="donnees.corbeille.ok")
-        if st.button("Vider la corbeille", key="donnees.corbeille.vider", disabled=not sure):
-            workspaces.empty_bin()
-            st.rerun()
+        if access.is_admin(user):  # the bin holds every team's workspaces: its emptying is the global admins'
+            sure = st.checkbox("Je confirme : les espaces de la corbeille seront définitivement effacés",
+                               key="donnees.corbeille.ok")
+            if st.button("Vider la corbeille", key="donnees.corbeille.vider", disabled=not sure):
+                entries = [item["entry"] for item in workspaces.bin_content()]
+                workspaces.empty_bin(user=who)
+                access.on_bin_emptied(entries, user)
+                st.rerun()

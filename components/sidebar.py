@@ -1,11 +1,14 @@
-"""The shared sidebar: the session's workspace, the territory picker and the data's vintages."""
+"""The shared sidebar: the session's workspace, the territory picker, the data's vintages and the account.
+
+It also settles the session's workspace: a link to a workspace the user may not see stops the page
+here with a French message (nothing of that workspace is read).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import fmt, state
-from data.store import workspaces
+from components import auth, fmt, state
 
 REGION_KEY = "sidebar.region"
 BASEMAP_KEY = "sidebar.fond_de_carte"
@@ -26,7 +29,7 @@ def _on_workspace_change() -> None:
 
 def shared_sidebar() -> None:
     state.resolve_workspace()
-    spaces = {w.slug: w for w in workspaces.list_workspaces()}
+    spaces = {w.slug: w for w in state.visible_workspaces()}
     ds = state.dataset()
     regions = ds.regions()
     with st.sidebar:
@@ -50,7 +53,25 @@ def shared_sidebar() -> None:
             st.caption(fmt.md(ds.sources_note()))
         st.toggle("Fond de carte OpenStreetMap (nécessite internet)", value=False, key=BASEMAP_KEY,
                   help="Sans internet, les cartes s'affichent sur fond uni : toutes les couches restent visibles.")
+        auth.sidebar_account()
     state.sync_url()
+    refused = state.denied()
+    if refused:
+        _refusal(refused, spaces.get(state.current_workspace()))
+
+
+def _refusal(slug: str, fallback) -> None:
+    """The page of a link to a workspace that does not exist or that the user may not see: a message,
+    nothing of that workspace (not even whether it exists), and a way back."""
+    st.title("Espace de travail inaccessible")
+    st.error(f"L'espace de travail « {fmt.md(slug)} » n'existe pas ou ne vous est pas accessible. Si vous pensez "
+             "devoir y accéder, demandez à l'un de ses administrateurs de vous ajouter à ses membres.",
+             icon=":material/block:")
+    if fallback is not None and st.button(f"Ouvrir l'espace « {fmt.md(fallback.name)} »", key="acces.retour",
+                                          icon=":material/arrow_back:"):
+        state.use_workspace(fallback.slug)
+        st.rerun()
+    st.stop()
 
 
 def basemap_on() -> bool:

@@ -1,7 +1,9 @@
 """The session's workspace, and Streamlit caches of workspaces and of their diagnosis.
 
 Which workspace a browser session reads lives here (session state, mirrored in the URL as
-``?espace=<slug>``): the store knows nothing of sessions. Cache keys are simple values (a
+``?espace=<slug>``): the store knows nothing of sessions. A session only ever reads a workspace its
+user may see (``data.access``); a link to another one is refused with a message, never silently
+replaced by another workspace. Cache keys are simple values (a
 workspace's stamp ``slug@version``, a région code) and every cache is bounded; a new version
 is a new key, so an import never needs to clear what other sessions see. Cached objects are
 shared between sessions: callers must not mutate them.
@@ -11,11 +13,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import auth
+from data import access
 from data.store import workspaces
 from data.store.dataset import MISSING, Dataset
 from geo import engine
 
 WORKSPACE_KEY = "sidebar.espace"
+DENIED_KEY = "acces.refuse"
 DATA_PAGE = "app_pages/donnees.py"
 
 
@@ -23,21 +28,48 @@ DATA_PAGE = "app_pages/donnees.py"
 # The session's workspace
 
 
+def may_see(slug: str) -> bool:
+    """Does the workspace exist, and may this session's user see it?"""
+    return workspaces.exists(slug) and access.can(auth.current_user(), slug, "voir")
+
+
+def visible_workspaces() -> list[workspaces.Workspace]:
+    """The workspaces this session's user may see, the demo first."""
+    spaces = workspaces.list_workspaces()
+    allowed = set(access.visible(auth.current_user(), [w.slug for w in spaces]))
+    return [w for w in spaces if w.slug in allowed]
+
+
 def resolve_workspace() -> str:
     """Settle the session's workspace at the top of a run, before the sidebar's selector exists.
 
     A link (``?espace=``) or a switch asked by a page (:func:`use_workspace`) wins over the
-    previous choice; a workspace that no longer exists gives way to the demo.
+    previous choice. A link to a workspace that does not exist or that the user may not see is
+    refused (:func:`denied` names it; the session keeps a workspace it may see, the demo at worst),
+    and so is the session's own workspace once deleted or once the user's access is withdrawn.
     """
     chosen = st.session_state.get(WORKSPACE_KEY)
     asked = st.query_params.get("espace")
-    if asked and asked != chosen and workspaces.exists(asked):
-        chosen = asked  # a link opened, the address edited by hand, or a page's switch
-    if not chosen or not workspaces.exists(chosen):
+    refused = None
+    if asked and asked != chosen:
+        if may_see(asked):
+            chosen = asked  # a link opened, the address edited by hand, or a page's switch
+        else:
+            refused = asked
+    if chosen and not may_see(chosen):
+        refused = refused or chosen
+        chosen = None
+    if not chosen:
         chosen = workspaces.DEMO
     if st.session_state.get(WORKSPACE_KEY) != chosen:
         st.session_state[WORKSPACE_KEY] = chosen
+    st.session_state[DENIED_KEY] = refused
     return chosen
+
+
+def denied() -> str | None:
+    """The workspace a link asked for that this session may not see (settled by :func:`resolve_workspace`)."""
+    return st.session_state.get(DENIED_KEY)
 
 
 def current_workspace() -> str:
@@ -53,6 +85,8 @@ def use_workspace(slug: str) -> None:
 def sync_url() -> None:
     """Keep the address bar on the session's workspace, so that a copied link reopens it."""
     slug = current_workspace()
+    if denied():
+        return  # the address keeps what was asked for, with its refusal on screen
     if st.query_params.get("espace") != slug:
         st.query_params["espace"] = slug
 

@@ -1,0 +1,116 @@
+"""Who is logged in: Streamlit's native OpenID Connect login (``st.login`` / ``st.user`` / ``st.logout``).
+
+Optional. With no ``[auth]`` section in ``.streamlit/secrets.toml`` the app is a single-user app:
+nobody logs in and everything is allowed (:func:`current_user` is ``None``). With an ``[auth]``
+section (ProConnect, Keycloak, Microsoft Entra... any OIDC provider), :func:`gate`, called by the
+router before anything else is drawn, shows the French login screen and stops the run until the
+person is logged in; a broken ``[auth]`` section stops every page too (never an open app by mistake).
+
+What a logged-in person may see and do is decided by ``data.access`` from their e-mail, as the
+provider states it in the ID token (``email`` claim; an address the provider marks unverified,
+``email_verified = false``, is not used).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import fmt
+
+REQUIRED = ("client_id", "client_secret", "server_metadata_url")
+
+
+def _auth_section() -> dict | None:
+    """The ``[auth]`` section of the secrets, ``None`` when there is none (no login configured)."""
+    try:
+        if not st.secrets.load_if_toml_exists():
+            return None
+        section = st.secrets.get("auth")
+    except Exception:  # an unreadable secrets file: the same as none, Streamlit logs why
+        return None
+    if section is None:
+        return None
+    return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+
+
+def login_configured() -> bool:
+    return _auth_section() is not None
+
+
+def _provider(section: dict) -> str | None:
+    """``None`` for the default provider (keys directly under ``[auth]``), else the first named one."""
+    if all(k in section for k in REQUIRED):
+        return None
+    for name, value in section.items():
+        if isinstance(value, dict) and all(k in value for k in REQUIRED):
+            return name
+    return ""
+
+
+def _problem(section: dict) -> str | None:
+    missing = [k for k in ("redirect_uri", "cookie_secret") if not section.get(k)]
+    if missing:
+        return "clé(s) manquante(s) : " + ", ".join(missing)
+    if _provider(section) == "":
+        return "aucun fournisseur complet (client_id, client_secret, server_metadata_url)"
+    return None
+
+
+def current_user() -> str | None:
+    """The logged-in person's e-mail (lower case); ``None`` when no login is configured.
+
+    ``""`` for a person logged in without a usable e-mail: they only see the demo.
+    """
+    if not login_configured():
+        return None
+    if not st.user.is_logged_in:
+        return ""
+    if st.user.get("email_verified") is False:
+        return ""
+    email = st.user.get("email")
+    return str(email).strip().lower() if isinstance(email, str) and "@" in email else ""
+
+
+def gate() -> str | None:
+    """Stop the run with the login screen unless a login is not configured or the person is logged in.
+
+    Returns :func:`current_user`.
+    """
+    section = _auth_section()
+    if section is None:
+        return None
+    problem = _problem(section)
+    if problem:
+        st.title("Diagnostic territorial des clauses sociales")
+        st.error("La connexion est configurée (section [auth] du fichier .streamlit/secrets.toml) mais la "
+                 f"configuration est incomplète ({problem}). L'application reste fermée : voir le README, "
+                 "« Connexion ».", icon=":material/lock:")
+        st.stop()
+    if not st.user.is_logged_in:
+        _login_screen(_provider(section))
+        st.stop()
+    return current_user()
+
+
+def _login_screen(provider: str | None) -> None:
+    st.title("Diagnostic territorial des clauses sociales")
+    st.markdown("Cet outil est réservé aux personnes habilitées : connectez-vous avec votre compte professionnel. "
+                "Vous verrez ensuite les espaces de travail dont vous êtes membre.")
+    st.button("Se connecter", key="auth.login", type="primary", icon=":material/login:", on_click=st.login,
+              args=(provider,) if provider else ())
+    st.caption("La connexion passe par le fournisseur d'identité de votre organisation ; l'outil ne conserve "
+               "aucun mot de passe.")
+
+
+def sidebar_account() -> None:
+    """Who is logged in, and the logout button (nothing when no login is configured)."""
+    user = current_user()
+    if user is None:
+        return
+    st.markdown("### Compte")
+    if user:
+        st.caption(f"Connecté : {fmt.md(user)}")
+    else:
+        st.warning("Votre fournisseur d'identité n'a pas transmis d'adresse électronique vérifiée : seule la "
+                   "démonstration vous est accessible.", icon=":material/person_off:")
+    st.button("Se déconnecter", key="auth.logout", icon=":material/logout:", on_click=st.logout)

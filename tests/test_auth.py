@@ -1,0 +1,482 @@
+"""Login and roles, as people use them: a real OpenID Connect provider, the app, Debian's Chromium.
+
+The provider is ``oidc-provider-mock`` (PyPI), a real OIDC server (discovery, authorization code,
+signed ID tokens, end of session) started on 127.0.0.1 by a fixture; the app is ``streamlit run
+app.py`` pointed at a temporary secrets file with ``--secrets.files`` (the repository's
+``.streamlit/`` is not touched) and at a temporary store holding two teams' workspaces and their
+``acces.toml``. Nothing leaves 127.0.0.1 (the provider's page stylesheet, on a CDN, is blocked).
+
+The browser tests are skipped, with the reason, when /usr/bin/chromium is absent; the AppTest
+checks below them (single-user app without ``[auth]``, login screen, roles on the Données page)
+always run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playwright.sync_api import expect
+
+from tests.conftest import ARTIFACTS, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason="Chromium de Debian absent (apt-get install chromium)")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+APP = str(ROOT / "app.py")
+
+LECTEUR_A = "lecteur@dreets-a.gouv.fr"  # member through the domain of team A
+EDITEUR_A = "editeur@dreets-a.gouv.fr"
+ADMIN_A = "admin@dreets-a.gouv.fr"
+LECTEUR_B = "lecteur@dreets-b.gouv.fr"
+NOUVEAU_C = "nouveau@dreets-c.gouv.fr"
+NAME_A, NAME_B = "Hauts-de-France (équipe A)", "Bretagne (équipe B)"
+RULES = f"""
+admins = []
+
+[espaces.hdf]
+lecteur = ["@dreets-a.gouv.fr"]
+editeur = ["{EDITEUR_A}"]
+admin = ["{ADMIN_A}"]
+
+[espaces.bzh]
+lecteur = ["@dreets-b.gouv.fr"]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} s'est arrêté au démarrage")
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"{what} n'a pas démarré")
+
+
+def make_store(path: Path) -> Path:
+    """Two teams' workspaces and their access rules, in a store of their own."""
+    old = os.environ.get("DIAG_DONNEES")
+    os.environ["DIAG_DONNEES"] = str(path)
+    try:
+        from data.store import workspaces
+
+        workspaces.create(NAME_A, slug="hdf")
+        workspaces.create(NAME_B, slug="bzh")
+        (path / "acces.toml").write_text(RULES, encoding="utf-8")
+    finally:
+        os.environ["DIAG_DONNEES"] = old or ""
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# A real OIDC provider and the app configured to use it
+
+
+@pytest.fixture(scope="module")
+def oidc():
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "oidc_provider.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    Person.provider = url
+    wait_http(f"{url}/.well-known/openid-configuration", proc, "le fournisseur OIDC")
+    for email in (LECTEUR_A, EDITEUR_A, ADMIN_A, LECTEUR_B, NOUVEAU_C):  # the claims of each account
+        body = json.dumps({"email": email, "email_verified": True, "name": email.split("@")[0]}).encode()
+        req = urllib.request.Request(f"{url}/users/{quote(email)}", data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req, timeout=10).status == 204
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def auth_app(oidc, tmp_path_factory):
+    """The app with a login: ``(url, store)``."""
+    store = make_store(tmp_path_factory.mktemp("store_auth"))
+    port = free_port()
+    secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    secrets.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "{os.urandom(24).hex()}"
+client_id = "diagnostic-clauses"
+client_secret = "{os.urandom(16).hex()}"
+server_metadata_url = "{oidc}/.well-known/openid-configuration"
+""", encoding="utf-8")
+    log = open(ARTIFACTS / "streamlit_auth.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--secrets.files", str(secrets)],
+                            cwd=ROOT, env={**os.environ, "DIAG_DONNEES": str(store)}, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/_stcore/health", proc, "le serveur Streamlit")
+    yield url, store
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+    text = (ARTIFACTS / "streamlit_auth.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Person:
+    """One person's browser (own cookies); requests leaving 127.0.0.1 are blocked, and those of the
+    app's pages recorded."""
+
+    provider = "http://127.0.0.1:0"  # set by the ``oidc`` fixture
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="fr-FR")
+        self.external: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:", "about:")) or (urlparse(url).hostname or "") in ("127.0.0.1", ""):
+            route.continue_()
+            return
+        try:
+            origin = route.request.frame.url
+        except Exception:  # a request of no page (a service worker): counted as the app's
+            origin = ""
+        if not origin.startswith(self.provider):  # the provider's own page loads a CDN stylesheet: not ours
+            self.external.append(url)
+        route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+def wait_app(page):
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(1200)
+
+
+def main_text(page) -> str:
+    """What the page shows (without the invisible word joiners that keep names from turning into links)."""
+    return page.locator('[data-testid="stApp"]').inner_text().replace("\u2060", "")
+
+
+def open_app(page, url: str):
+    page.goto(url)
+    wait_app(page)
+
+
+def log_in(browser, app_url: str, email: str) -> Person:
+    """As a person does: the login screen, the provider's form, back to the app."""
+    who = Person(browser)
+    page = who.page
+    open_app(page, app_url)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
+    page.locator('input[name="sub"]').fill(email)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{app_url}/**", timeout=30_000)
+    wait_app(page)
+    assert f"Connecté : {email}" in main_text(page)
+    return who
+
+
+def workspace_options(page) -> list[str]:
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option").first.wait_for()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return options
+
+
+@needs_chromium
+def test_every_page_asks_for_a_login_and_shows_nothing_before(auth_app, browser):
+    url, _ = auth_app
+    who = Person(browser)
+    for path in ("", "/donnees?espace=hdf", "/carte_facilitateurs?espace=bzh", "/marches"):
+        open_app(who.page, url + path)
+        assert who.page.get_by_role("button", name="Se connecter").is_visible()
+        text = main_text(who.page)
+        assert "connectez-vous" in text
+        for secret in (NAME_A, NAME_B, "démonstration", "Espace de travail", "Région"):
+            assert secret not in text, (path, secret)
+        assert who.page.locator('[data-testid="stSidebarNav"]').count() == 0
+    who.page.screenshot(path=str(ARTIFACTS / "connexion.png"))
+    assert not who.external, who.external
+    who.close()
+
+
+@needs_chromium
+def test_a_user_of_team_a_sees_only_team_a_and_a_link_to_b_shows_nothing_of_it(auth_app, browser):
+    url, _ = auth_app
+    who = log_in(browser, url, LECTEUR_A)
+    page = who.page
+    options = workspace_options(page)
+    assert NAME_A in options and "Région de démonstration – données fictives" in options
+    assert NAME_B not in options
+    for path in ("/?espace=bzh", "/carte_facilitateurs?espace=bzh", "/donnees?espace=bzh", "/?espace=inconnu"):
+        open_app(page, url + path)
+        assert page.get_by_text("n'existe pas ou ne vous est pas accessible").first.is_visible()
+        text = main_text(page)
+        assert NAME_B not in text and "équipe B" not in text
+        assert page.locator('[data-testid="stMetric"]').count() == 0
+        assert page.locator("iframe").count() == 0  # no map
+    page.screenshot(path=str(ARTIFACTS / "espace_refuse.png"))
+    # the way back opens a workspace this person may see
+    page.get_by_role("button", name="Ouvrir l'espace").click()
+    wait_app(page)
+    assert "n'existe pas ou ne vous est pas accessible" not in main_text(page)
+    assert not who.external, who.external
+    who.close()
+    other = log_in(browser, url, LECTEUR_B)
+    options = workspace_options(other.page)
+    assert NAME_B in options and NAME_A not in options
+    other.close()
+
+
+@needs_chromium
+def test_a_lecteur_cannot_import_on_the_page_nor_with_the_cli(auth_app, browser, tmp_path):
+    url, store = auth_app
+    who = log_in(browser, url, LECTEUR_A)
+    page = who.page
+    open_app(page, f"{url}/donnees?espace=hdf")
+    assert page.get_by_text("votre rôle : lecteur").first.is_visible()
+    assert page.get_by_text("Vous consultez cet espace en lecture").first.is_visible()
+    assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 0
+    assert page.get_by_role("button", name="Supprimer l'espace").count() == 0
+    assert page.get_by_text("Membres et droits d'accès").count() == 0
+    assert page.get_by_text("Journal des actions").count() == 0
+    who.close()
+    path = indicators_file(tmp_path)
+    run = subprocess.run([sys.executable, "cli.py", "import", "--workspace", "hdf", "--kind", "indicateurs",
+                          str(path), "--user", LECTEUR_A], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "DIAG_DONNEES": str(store)})
+    assert run.returncode == 1
+    assert "rôle « lecteur »" in run.stderr and "réservé à ses éditeurs et administrateurs" in run.stderr
+    listing = subprocess.run([sys.executable, "cli.py", "workspaces", "--json", "--user", LECTEUR_A], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300, env={**os.environ, "DIAG_DONNEES": str(store)})
+    assert [w["slug"] for w in json.loads(listing.stdout)] == ["demo", "hdf"]
+
+
+def indicators_file(folder: Path) -> Path:
+    from data import demo
+    from data.formats.writers import csv_bytes
+
+    path = folder / "indicateurs_equipe_a.csv"
+    path.write_bytes(csv_bytes(demo.generate().indicateurs))
+    return path
+
+
+@needs_chromium
+def test_an_editeur_imports_on_the_page_and_the_journal_names_them(auth_app, browser, tmp_path, monkeypatch):
+    url, store = auth_app
+    path = indicators_file(tmp_path)
+    who = log_in(browser, url, EDITEUR_A)
+    page = who.page
+    open_app(page, f"{url}/donnees?espace=hdf")
+    assert page.get_by_text("votre rôle : éditeur").first.is_visible()
+    page.get_by_role("tab", name="Indicateurs ABC Clauses").click()
+    page.locator('[data-testid="stTabPanel"]:visible [data-testid="stFileUploaderDropzoneInput"], '
+                 '[role="tabpanel"]:visible [data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    page.get_by_text("Version 1 de l'espace").first.wait_for(timeout=120_000)
+    assert page.get_by_role("button", name="Supprimer l'espace").count() == 0  # deletion: admins only
+    page.screenshot(path=str(ARTIFACTS / "import_editeur.png"))
+    assert not who.external, who.external
+    who.close()
+    monkeypatch.setenv("DIAG_DONNEES", str(store))
+    from data.store import journal, workspaces
+
+    assert workspaces.history("hdf")[-1]["user"] == EDITEUR_A
+    event = [e for e in journal.read("hdf").entries if e["what"] == "import"][-1]
+    assert event["who"] == EDITEUR_A and event["kind"] == "indicateurs"
+    assert event["files"][0]["name"] == path.name
+    assert event["files"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@needs_chromium
+def test_an_admin_edits_the_members_in_the_app_and_reads_the_journal(auth_app, browser, monkeypatch):
+    url, store = auth_app
+    who = log_in(browser, url, ADMIN_A)
+    page = who.page
+    open_app(page, f"{url}/donnees?espace=hdf")
+    page.get_by_text("Membres et droits d'accès").click()
+    readers = page.get_by_label("Lecteurs", exact=True)
+    expect(readers).to_have_value("@dreets-a.gouv.fr", timeout=30_000)
+    readers.fill("@dreets-a.gouv.fr\n" + NOUVEAU_C)
+    page.get_by_role("button", name="Enregistrer les membres").click()
+    page.get_by_text("Membres enregistrés").first.wait_for(timeout=30_000)
+    page.get_by_text("Journal des actions").click()
+    page.get_by_text("Empreinte SHA-256").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "membres_journal.png"), full_page=True)
+    assert not who.external, who.external
+    who.close()
+    monkeypatch.setenv("DIAG_DONNEES", str(store))
+    from data import access
+    from data.store import journal
+
+    assert access.members("hdf")["lecteur"] == ["@dreets-a.gouv.fr", NOUVEAU_C]
+    last = [e for e in journal.read("hdf").entries if e["what"] == "droits d'accès"][-1]
+    assert last["who"] == ADMIN_A and NOUVEAU_C in last["after"]["lecteur"]
+    # the new member sees the workspace at their next login
+    newcomer = log_in(browser, url, NOUVEAU_C)
+    assert NAME_A in workspace_options(newcomer.page)
+    newcomer.close()
+
+
+@needs_chromium
+def test_logout_ends_access(auth_app, browser):
+    url, _ = auth_app
+    who = log_in(browser, url, LECTEUR_A)
+    page = who.page
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url("**/oauth2/end_session**", timeout=30_000)  # the provider's end of session
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url(f"{url}/**", timeout=30_000)
+    wait_app(page)
+    assert page.get_by_role("button", name="Se connecter").is_visible()
+    assert not [c for c in who.context.cookies() if c["name"].startswith("_streamlit_user")]
+    for path in ("/?espace=hdf", "/donnees?espace=hdf"):
+        open_app(page, url + path)
+        assert page.get_by_role("button", name="Se connecter").is_visible()
+        assert NAME_A not in main_text(page)
+    assert not who.external, who.external
+    who.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# AppTest: without [auth] a single-user app; with it, the login screen and the roles
+
+
+AUTH = {"redirect_uri": "http://127.0.0.1:9/oauth2callback", "cookie_secret": "0123456789abcdef0123456789",
+        "client_id": "diagnostic", "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+def run_app(page: str | None = None, espace: str | None = None, auth: dict | None = None,
+            user: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if auth is not None:
+        at.secrets["auth"] = auth
+    if user is not None:
+        at.user = user
+    if espace:
+        at.query_params["espace"] = espace
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "title", "info", "error", "warning", "caption") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture()
+def two_teams(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    return make_store(tmp_path)
+
+
+def test_without_auth_the_app_is_a_single_user_app(two_teams):
+    at = run_app("app_pages/donnees.py", "bzh")
+    assert not at.exception
+    assert not [b for b in at.button if b.label in ("Se connecter", "Se déconnecter")]
+    assert at.selectbox(key="sidebar.espace").options == ["Région de démonstration – données fictives", NAME_B, NAME_A]
+    assert at.selectbox(key="sidebar.espace").value == "bzh"
+    shown = texts(at)
+    assert "#### Importer vos fichiers" in shown and "votre rôle" not in shown
+    assert at.button(key="donnees.supprimer") is not None  # every right, nobody logs in
+    assert not at.text_area  # no member form: there are no users
+    assert "Journal des actions" in [e.label for e in at.expander]
+
+
+def test_with_auth_nobody_logged_in_sees_only_the_login_screen(two_teams):
+    at = run_app(espace="hdf", auth=AUTH, user={"is_logged_in": False})
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Se connecter"]
+    assert not at.selectbox and not at.metric and not at.dataframe
+    shown = texts(at)
+    assert NAME_A not in shown and "démonstration" not in shown
+
+
+def test_an_incomplete_auth_section_keeps_the_app_closed(two_teams):
+    at = run_app(auth={k: v for k, v in AUTH.items() if k != "cookie_secret"}, user={"is_logged_in": True,
+                                                                                   "email": ADMIN_A})
+    assert not at.exception
+    assert any("configuration est incomplète" in e.value and "cookie_secret" in e.value for e in at.error)
+    assert not at.selectbox and not at.metric
+
+
+def test_roles_on_the_data_page(two_teams):
+    def page(email, espace="hdf", **claims):
+        return run_app("app_pages/donnees.py", espace, AUTH, {"is_logged_in": True, "email": email, **claims})
+
+    lecteur = page(LECTEUR_A)
+    assert "votre rôle : lecteur" in texts(lecteur) and "#### Importer vos fichiers" not in texts(lecteur)
+    assert not lecteur.text_area and "Supprimer cet espace de travail" not in [e.label for e in lecteur.expander]
+    editeur = page(EDITEUR_A)
+    assert "#### Importer vos fichiers" in texts(editeur)
+    assert "Supprimer cet espace de travail" not in [e.label for e in editeur.expander]
+    admin = page(ADMIN_A)
+    assert [t.key for t in admin.text_area] == ["donnees.membres.lecteur", "donnees.membres.editeur",
+                                                "donnees.membres.admin"]
+    assert {"Membres et droits d'accès", "Journal des actions", "Supprimer cet espace de travail"} <= {
+        e.label for e in admin.expander}
+    # an admin cannot lock themself out
+    admin.text_area(key="donnees.membres.admin").input("")
+    admin.button(key="FormSubmitter:donnees.membres-Enregistrer les membres").click().run()
+    assert any("vous retirer vous-même" in e.value for e in admin.error)
+    # the demo for everyone, nothing else without a verified address
+    unverified = page(LECTEUR_A, espace=None, email_verified=False)
+    assert unverified.selectbox(key="sidebar.espace").options == ["Région de démonstration – données fictives"]
+    refused = page(LECTEUR_B, espace="hdf")
+    assert any("n'existe pas ou ne vous est pas accessible" in e.value for e in refused.error)
+    assert NAME_A not in texts(refused) and not refused.metric and not refused.dataframe
+
+
+def test_a_creator_becomes_admin_of_their_workspace(two_teams):
+    from data import access
+
+    at = run_app("app_pages/donnees.py", auth=AUTH, user={"is_logged_in": True, "email": LECTEUR_B})
+    at.text_input(key="donnees.creer.nom").input("Étude B")
+    at.button(key="FormSubmitter:donnees.creer-Créer l'espace").click().run()
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="sidebar.espace").value == "etude-b"
+    assert access.role(LECTEUR_B, "etude-b") == "admin" and access.role(LECTEUR_A, "etude-b") is None
