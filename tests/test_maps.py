@@ -112,3 +112,43 @@ def test_many_zones_blanches_are_grouped_by_epci(layers, demo_ds):
     assert grouped["population"].sum() == com.loc[~com["couverte"], "population"].sum()
     assert abs(shapely.area(grouped.geometry.to_numpy()).sum() - shapely.area(one_by_one.geometry.to_numpy()).sum()) \
         < 1e-6 * shapely.area(one_by_one.geometry.to_numpy()).sum() + 1e-9
+
+
+def test_communes_as_topojson_share_borders_and_read_back(layers):
+    """TopoJSON of the communes: each border between two neighbours is one arc that both use, the
+    coordinates are quantised, and decoding gives the same outlines back (to a few metres)."""
+    import json
+
+    from geo.display import topology_features
+
+    topo = layers.communes_topology()
+    geoms = topo["objects"]["communes"]["geometries"]
+    assert len(geoms) == len(layers.communes)
+    used: dict[int, int] = {}
+    for g in geoms:
+        polys = g["arcs"] if g["type"] == "MultiPolygon" else [g["arcs"]]
+        for poly in polys:
+            for ring in poly:
+                for a in ring:
+                    used[a if a >= 0 else ~a] = used.get(a if a >= 0 else ~a, 0) + 1
+    assert sum(1 for n in used.values() if n == 2) > len(layers.communes)  # shared borders, written once
+    points = sum(len(a) for a in topo["arcs"])
+    vertices = len(shapely.get_coordinates(layers.communes.geometry.to_numpy()))
+    assert points < vertices  # (a real région: 63,556 points for 102,928 vertices in Occitanie)
+    assert all(isinstance(v, int) for a in topo["arcs"][:50] for p in a for v in p)  # quantised, delta-encoded
+    back = topology_features(topo, "communes")
+    for original, (decoded, props) in zip(layers.communes.geometry.to_numpy()[:80], back[:80]):
+        assert shapely.hausdorff_distance(original, decoded) < 1e-4
+    assert back[0][1]["code"] == layers.communes["code_insee"].iloc[0]
+    geojson = sum(len(shapely.to_geojson(g)) for g in layers.communes.geometry.to_numpy())
+    assert len(json.dumps(topo["arcs"], separators=(",", ":"))) < 0.6 * geojson
+
+
+def test_communes_topology_names_are_text(demo_ds, demo_result):
+    com = demo_result.diagnosis.communes.copy()
+    com.loc[0, "nom"] = XSS
+    r = demo_result
+    own = build_layers(demo_ds.communes, demo_ds.qpv, demo_ds.structures, r.coverage.membership,
+                       r.coverage.structure_ids, "99", com, r.diagnosis.qpv)
+    props = own.communes_topology()["objects"]["communes"]["geometries"][0]["properties"]
+    assert props["nom"] == "&lt;img src=x onerror=alert(1)&gt;"
