@@ -9,6 +9,7 @@ and given in full in an annex.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -21,7 +22,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, Image, KeepTogether, LongTable, NextPageTemplate,
-                                PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle)
+                                PageBreak, PageTemplate, Spacer, Table, TableStyle)
+from reportlab.platypus import Paragraph as _Paragraph
 
 from components import fmt
 from data.indicators import SECRET_THRESHOLD
@@ -38,6 +40,12 @@ WIDTH = A4[0] - 2 * MARGIN
 BODY_ROWS = 30  # rows of a long list shown in the body; the rest goes to an annex
 
 FONT = "DejaVu"
+
+
+def Paragraph(text: str, style) -> _Paragraph:  # noqa: N802 (ReportLab's name, with French spaces held)
+    """ReportLab's paragraph, its narrow no-break spaces (``12 345``, ``16 %``) made unbreakable:
+    ReportLab breaks lines at U+202F but not at U+00A0."""
+    return _Paragraph(text.replace("\u202f", "\u00a0"), style)
 
 
 def _register_fonts() -> None:
@@ -117,40 +125,58 @@ def cell_text(value, kind: str) -> str:
 NUMERIC = {"int", "dec1", "dec2", "pct", "pct1", "euros", "year", "points", "raw"}
 
 
+MAX_CELL = 500  # characters of a cell; a row never outgrows a page (the workbook keeps the whole text)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL].rstrip() + " … (suite dans le classeur XLSX)"
+
+
 PADDING = 6.5  # left + right padding of a cell, and a little air
+BREAKS = re.compile(r"[ \t\n]+")
+
+
+def _words(text: str) -> list[str]:
+    """The words a line may break between (no-break spaces hold ``12 345`` together)."""
+    return [w for w in BREAKS.split(text) if w]
 
 
 def _widths(columns, texts, size: float, bold_last: bool = False) -> list[float]:
     """Column widths as a browser lays out an automatic table: never narrower than the longest word
     (of the bold header or of a cell) or the widest number, so that no word is cut and no number
-    overflows; the room left goes to the columns whose text would otherwise wrap, in proportion
-    to what they lack."""
+    overflows; the room left goes first to the cells that would wrap, then to the headers."""
     def width(t: str, bold: bool = False) -> float:
         return pdfmetrics.stringWidth(t, FONT + "-Bold" if bold else FONT, size)
 
-    mins, maxs = [], []
+    mins, body, head = [], [], []
     for (_, header, kind, _), col in zip(columns, texts):
-        head_words = max(pdfmetrics.stringWidth(w, FONT + "-Bold", 7.6) for w in header.split())
-        head_line = pdfmetrics.stringWidth(header, FONT + "-Bold", 7.6)
+        head_words = max(pdfmetrics.stringWidth(w, FONT + "-Bold", 7.6) for w in _words(header))
+        head_line = min(pdfmetrics.stringWidth(header, FONT + "-Bold", 7.6), 0.3 * WIDTH)
         sample = col if len(col) <= 400 else col[:399] + col[-1:]
         last = len(sample) - 1 if bold_last else -1
         if kind in NUMERIC:
-            body = max([width(t, i == last) for i, t in enumerate(sample)] or [0])
-            line = body
+            words = line = max([width(t, i == last) for i, t in enumerate(sample)] or [0])
         else:
-            words = max([width(w, i == last) for i, t in enumerate(sample) for w in t.split()] or [0])
-            body = min(words, 0.4 * WIDTH)
+            words = min(max([width(w, i == last) for i, t in enumerate(sample) for w in _words(t)] or [0]),
+                        0.4 * WIDTH)
             line = min(max([width(t, i == last) for i, t in enumerate(sample)] or [0]), 0.45 * WIDTH)
-        mins.append(max(head_words, body) + PADDING)
-        maxs.append(max(mins[-1], max(min(head_line, 0.3 * WIDTH), line) + PADDING))
-    if sum(maxs) <= WIDTH:  # everything fits on one line: share the spare room alike
-        spare = (WIDTH - sum(maxs)) / len(maxs)
-        return [m + spare for m in maxs]
+        mins.append(max(head_words, words) + PADDING)
+        body.append(max(mins[-1], line + PADDING))
+        head.append(max(body[-1], head_line + PADDING))
+
+    def grow(low: list[float], high: list[float]) -> list[float]:
+        room, lack = WIDTH - sum(low), [h - lo for lo, h in zip(low, high)]
+        return [lo + room * lk / sum(lack) for lo, lk in zip(low, lack)] if sum(lack) else low
+
+    if sum(head) <= WIDTH:  # everything on one line: the spare room to the text columns
+        text = [h if c[2] not in NUMERIC else 0.0 for h, c in zip(head, columns)]
+        share = text if sum(text) else head
+        return [h + (WIDTH - sum(head)) * x / sum(share) for h, x in zip(head, share)]
+    if sum(body) <= WIDTH:  # every cell on one line, the headers wrap as little as the room allows
+        return grow(body, head)
     if sum(mins) >= WIDTH:  # more than the page can hold: every column shrinks alike
         return [m * WIDTH / sum(mins) for m in mins]
-    room = WIDTH - sum(mins)
-    lack = [mx - mn for mn, mx in zip(mins, maxs)]
-    return [mn + room * lk / sum(lack) for mn, lk in zip(mins, lack)]
+    return grow(mins, body)
 
 
 def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict, total: dict | None = None,
@@ -166,12 +192,12 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict
         cell = ParagraphStyle("c", parent=cell, fontSize=font_size, leading=font_size * 1.22)
         cell_r = ParagraphStyle("cr", parent=cell_r, fontSize=font_size, leading=font_size * 1.22)
     values = [df[c].tolist() if c in df.columns else [None] * len(df) for c, _, _, _ in columns]
-    texts = [[cell_text(v, kind) for v in col] for (_, _, kind, _), col in zip(columns, values)]
+    texts = [[_cut(cell_text(v, kind)) for v in col] for (_, _, kind, _), col in zip(columns, values)]
     if total:
         for j, (c, _, kind, _) in enumerate(columns):
             texts[j].append(cell_text(total.get(c), kind) if c in total else "")
     widths = _widths(columns, texts, size, bold_last=bool(total))
-    head = [Paragraph(escape(h), st["head_r"] if k in NUMERIC else st["head"]) for _, h, k, _ in columns]
+    head = [Paragraph(_e(h), st["head_r"] if k in NUMERIC else st["head"]) for _, h, k, _ in columns]
     rows = [head]
     styles = [cell_r if kind in NUMERIC else cell for _, _, kind, _ in columns]
     room = [w - PADDING for w in widths]
@@ -180,12 +206,12 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict
         # a text that fits its column is drawn as it is (fast); a longer one is a paragraph that wraps
         if pdfmetrics.stringWidth(t, FONT, size) <= room[j]:
             return t
-        return Paragraph(escape(t), styles[j])
+        return Paragraph(_e(t), styles[j])
 
     for i in range(len(df)):
         rows.append([value(j, texts[j][i]) for j in range(len(columns))])
     if total:
-        rows.append([Paragraph("<b>" + escape(texts[j][-1]) + "</b>", styles[j]) for j in range(len(columns))])
+        rows.append([Paragraph("<b>" + _e(texts[j][-1]) + "</b>", styles[j]) for j in range(len(columns))])
     cls = LongTable if len(rows) > 60 else Table
     t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     style = [("BACKGROUND", (0, 0), (-1, 0), BLUE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -231,11 +257,8 @@ def _place(kind, codes) -> str:
     return f"{PLACE_TYPES.get(str(kind), str(kind))} {codes}".strip()
 
 
-def _p(text: str, style) -> Paragraph:
-    return Paragraph(text, style)
-
-
 def _e(value) -> str:
+    """User or app text made inert for ReportLab's markup."""
     return escape(str(value))
 
 
@@ -279,7 +302,7 @@ class _Doc(BaseDocTemplate):
         canv.restoreState()
 
     def afterFlowable(self, flowable):
-        if isinstance(flowable, Paragraph) and flowable.style.name in ("H1", "H2"):
+        if isinstance(flowable, _Paragraph) and flowable.style.name in ("H1", "H2"):
             self._bookmarks += 1
             key = f"b{self._bookmarks}"
             self.canv.bookmarkPage(key)
@@ -372,7 +395,7 @@ def _h1(n: int, title: str, st) -> list:
     return [PageBreak(), Paragraph(f"{n}. {_e(title)}", st["H1"])]
 
 
-def _missing_par(c, kind: str, st) -> Paragraph:
+def _missing_par(c, kind: str, st) -> _Paragraph:
     return Paragraph(_e(c.missing[kind]) + " Cette partie sera remplie après l'import du fichier sur la page "
                      "« Données ».", st["body"])
 
@@ -456,16 +479,20 @@ def _structures(c, st) -> list:
         "de la région. La charge se lit en ETP pour 100 000 habitants couverts (fiche 3, § 3b : personnes et "
         "ETP, en prêtant attention aux quotités de travail).", st["body"]))
     st_df = c.structures.sort_values(["population_couverte", "id_structure"], ascending=[False, True])
-    out.append(table(st_df, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.3),
-                             ("type_structure", "Type", "text", 1.0), ("nb_facilitateurs", "Personnes", "int", 0.95),
-                             ("etp", "ETP", "dec1", 0.7), ("quotite", "Quotité", "dec2", 0.8),
-                             ("nb_communes", "Communes", "int", 0.95),
-                             ("population_couverte", "Population couverte", "int", 1.2),
-                             ("etp_pour_100k_hab", "ETP pour 100 000 hab.", "dec2", 1.0),
-                             ("nb_qpv", "QPV", "int", 0.6), ("population_qpv", "Population des QPV", "int", 1.05),
-                             ("etp_pour_10k_hab_qpv", "ETP pour 10 000 hab. de QPV", "dec2", 1.05)], st,
+    out.append(Paragraph("Moyens", st["H2"]))
+    out.append(table(st_df, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.6),
+                             ("type_structure", "Type", "text", 1.1), ("nb_facilitateurs", "Personnes", "int", 1),
+                             ("etp", "ETP", "dec1", 0.8), ("quotite", "Quotité (ETP par personne)", "dec2", 1.1),
+                             ("etp_pour_100k_hab", "ETP pour 100\u00a0000 hab. couverts", "dec2", 1.2)], st,
                      total={"nom": "Région", "nb_facilitateurs": s["personnes"], "etp": s["etp"],
-                            "etp_pour_100k_hab": s["etp_pour_100k_hab"]}, font_size=7.2))
+                            "quotite": s["etp"] / s["personnes"] if s["personnes"] else None,
+                            "etp_pour_100k_hab": s["etp_pour_100k_hab"]}))
+    out.append(Paragraph("Territoire couvert et charge", st["H2"]))
+    out.append(table(st_df, [("id_structure", "Id.", "text", 0.6), ("nom", "Structure", "text", 2.6),
+                             ("nb_communes", "Communes (région)", "int", 1),
+                             ("population_couverte", "Population couverte", "int", 1.2),
+                             ("nb_qpv", "QPV", "int", 0.7), ("population_qpv", "Population des QPV", "int", 1.1),
+                             ("etp_pour_10k_hab_qpv", "ETP pour 10\u00a0000 hab. de QPV", "dec2", 1.2)], st))
     alerts = c.structures[c.structures["alerte"].astype(str) != ""]
     if len(alerts):
         out.append(Paragraph("Points d'attention", st["H2"]))

@@ -451,3 +451,16 @@ def test_bilan_compares_with_the_previous_import_of_facilitators(tmp_path, demo_
     assert rows["Structures porteuses"][3].value == -1 and rows["Structures porteuses"][3].number_format == "#,##0"
     assert rows["Part de la population couverte"][1].number_format == "0.0%"
     assert rows["Part de la population couverte"][3].number_format.startswith('+0.0" pt"')
+
+
+def test_pdf_table_cells_never_outgrow_a_page(tmp_path, demo_ds):
+    from reports import pdf
+
+    place = ";".join(demo_ds.communes["code_insee"].astype(str).head(400))
+    marches = demo_ds.marches.copy()
+    marches.loc[marches.index[0], ["lieu_type", "lieu_code", "considerations_sociales"]] = [
+        "commune", place, "Clause sociale"]
+    ds = demo_ds.replace(marches=marches)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "99")
+    pdf.write(tmp_path / "r.pdf", collect(ds, result, "99"), {}, {})  # a LayoutError would raise here
+    assert "(suite dans le classeur XLSX)" in " ".join(pdf_pages(tmp_path / "r.pdf")).replace("\n", " ")
