@@ -238,7 +238,7 @@ def test_oversized_csv_is_refused_before_it_is_read(store, tmp_path):
         fh.write(MARKET_HEADER.encode())
         fh.truncate(300 * 2**20)
     result = refused_in_child(store, "marches", path, tmp_path)
-    assert "trop volumineux (300\u00a0Mo)" in result["errors"][0] and "250\u00a0Mo" in result["errors"][0]
+    assert "trop volumineux (300\u00a0Mo)" in result["errors"][0] and "200\u00a0Mo" in result["errors"][0]
     assert result["seconds"] < 1 and result["extra_mb"] < 10
 
 

@@ -62,7 +62,7 @@ LIMITS: dict[str, Limit] = {
     "communes": Limit("le référentiel des communes", 200 * MB, 100_000, 100_000, 5_000_000, 250_000),
     "qpv": Limit("les QPV", 100 * MB, 20_000, 20_000, 2_000_000, 100_000),
     "facilitateurs": Limit("les facilitateurs", 20 * MB, 100_000, 100_000),
-    "marches": Limit("les marchés", 250 * MB, 2_000_000, 200_000),
+    "marches": Limit("les marchés", 200 * MB, 2_000_000, 200_000),
     "indicateurs": Limit("les indicateurs", 50 * MB, 500_000, 200_000),
 }
 # a reader called without a kind applies the widest limits of every kind
