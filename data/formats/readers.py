@@ -117,8 +117,8 @@ def limits_text(kind: str) -> str:
         from data.formats import decp  # late: decp imports this module
 
         text += (f" ; fichier DECP tel que publié : {fmt_size(decp.DECP_MAX_BYTES)} au plus en Parquet ou CSV "
-                 f"(lu par morceaux, ramené à la région d'abord), {fmt_size(decp.DECP_JSON_MAX_BYTES)} en JSON, "
-                 f"{fmt_int(decp.DECP_MAX_ROWS)} lignes lues au plus")
+                 "depuis la ligne de commande (lu par morceaux, ramené à la région d'abord), "
+                 f"{fmt_size(decp.DECP_JSON_MAX_BYTES)} en JSON, {fmt_int(decp.DECP_MAX_ROWS)} lignes lues au plus")
     return text + "."
 
 
