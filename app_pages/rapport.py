@@ -56,6 +56,6 @@ else:
         name, data = files[kind]
         label, icon = labels[kind]
         col.download_button(label, data, file_name=name, mime=MIME[kind], key=f"rapport.telecharger.{kind}",
-                            icon=icon, width="stretch")
+                            icon=icon, width="stretch", on_click="ignore")
     st.caption("Les effectifs de bénéficiaires inférieurs à 5 ne sont affichés dans aucun des trois documents "
                "(secret statistique).")
