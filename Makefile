@@ -26,11 +26,12 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(BIN)/activate
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-# Debian's Chromium for the real-browser tests (skipped when it is absent).
+# Debian's Chromium for the real-browser tests, and poppler's pdftoppm to look at the PDF report's pages
+# (tests needing either are skipped when it is absent).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Chromium absent : les tests navigateur seront ignorés (sudo apt-get install chromium)."; fi; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ]; then \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  else echo "Chromium ou pdftoppm absent : tests ignorés (sudo apt-get install chromium poppler-utils)."; fi; \
 	fi
 
 run: install

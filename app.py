@@ -33,6 +33,7 @@ pages = {
                 icon=":material/compare_arrows:"),
         st.Page("app_pages/marches.py", title="Marchés", icon=":material/gavel:"),
         st.Page("app_pages/indicateurs.py", title="Indicateurs régionaux", icon=":material/bar_chart:"),
+        st.Page("app_pages/rapport.py", title="Rapport", icon=":material/description:"),
     ],
     "Données": [
         st.Page("app_pages/donnees.py", title="Données", icon=":material/upload_file:"),

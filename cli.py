@@ -8,6 +8,8 @@
     python cli.py history --workspace hauts-de-france-2026 [--json]
     python cli.py restore --workspace hauts-de-france-2026 --version 2
     python cli.py export --workspace hauts-de-france-2026 --kind facilitateurs --out facilitateurs.xlsx
+    python cli.py report --workspace hauts-de-france-2026 --region 32 --out rapport/
+    python cli.py referentiel update
     python cli.py diagnose --workspace hauts-de-france-2026 --region 32 --json out.json [--xlsx out.xlsx]
     python cli.py diagnose --region 76 --communes c.geojson --qpv q.geojson \\
         --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
@@ -233,6 +235,27 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    import reports
+
+    slug = _workspace(args.workspace, _user(args))
+    if slug is None:
+        return _not_found(args.workspace)
+    try:
+        written = reports.build_workspace(slug, args.region, Path(args.out))
+    except (LookupError, ValueError) as exc:
+        return _fail(str(exc))
+    for path in written.values():
+        print(path)
+    return 0
+
+
+def cmd_referentiel(args) -> int:
+    from data.sources import run_update_command
+
+    return run_update_command()
+
+
 def cmd_diagnose(args) -> int:
     if args.workspace:
         return _diagnose_workspace(args)
@@ -397,6 +420,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--json")
     g.add_argument("--xlsx")
     g.add_argument("--user", help=user_help + " (avec --workspace)")
+    rp = sub.add_parser("report", help="rapport PDF, présentation PowerPoint et classeur XLSX du diagnostic")
+    rp.add_argument("--workspace", required=True)
+    rp.add_argument("--region", help="code de la région (par défaut celle de l'espace)")
+    rp.add_argument("--out", required=True, help="dossier où écrire les trois fichiers")
+    rp.add_argument("--user", help=user_help)
+    rf = sub.add_parser("referentiel", help="référentiel officiel : télécharger les sources à jour")
+    rf.add_subparsers(dest="action", required=True).add_parser(
+        "update", help="télécharger les fichiers officiels dans le dossier de données (le référentiel livré ne change pas)")
     j = sub.add_parser("journal", help="journal des actions (imports, restaurations, suppressions, droits)")
     j.add_argument("--workspace", help="seulement cet espace (sinon tout le journal : administrateurs généraux)")
     j.add_argument("--csv", help="écrire le journal dans ce fichier CSV")
@@ -408,7 +439,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
             "import": cmd_import,
             "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose,
-            "journal": cmd_journal}
+            "journal": cmd_journal, "report": cmd_report, "referentiel": cmd_referentiel}
 
 
 def main(argv: list[str] | None = None) -> int:
