@@ -25,6 +25,11 @@ def current_region() -> str:
 def _on_workspace_change() -> None:
     state.use_workspace(st.session_state[state.WORKSPACE_KEY])
     st.session_state.pop(REGION_KEY, None)  # the new workspace's own région
+    st.query_params.pop("region", None)
+
+
+def _on_region_change() -> None:
+    st.query_params["region"] = st.session_state[REGION_KEY]  # before the rerun reads the address
 
 
 def shared_sidebar() -> None:
@@ -44,10 +49,15 @@ def shared_sidebar() -> None:
             st.warning("Cet espace ne contient pas encore de référentiel des communes : importez-le sur la page "
                        "Données.", icon=":material/info:")
         else:
+            asked = st.query_params.get("region")
+            if asked in regions and asked != st.session_state.get(REGION_KEY):
+                st.session_state[REGION_KEY] = asked  # a link names its région
             if st.session_state.get(REGION_KEY) not in regions:
                 st.session_state[REGION_KEY] = ds.default_region
-            st.selectbox("Région", options=list(regions), key=REGION_KEY,
+            st.selectbox("Région", options=list(regions), key=REGION_KEY, on_change=_on_region_change,
                          format_func=lambda code: f"{regions[code]} ({code})")
+            if not state.denied() and st.query_params.get("region") != st.session_state[REGION_KEY]:
+                st.query_params["region"] = st.session_state[REGION_KEY]  # a copied link reopens this région
         st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
         if ds.sources_note():
             st.caption(fmt.md(ds.sources_note()))

@@ -295,3 +295,21 @@ def test_uploaded_decp_read_once_cut_to_region_and_classified():
                                                 "hors_couverture"}
     again = state._uploaded_markets(stamp, "99", "upload-1", "decp.json", data)
     assert again[1] is classified  # cached: a filter change does not read the file again
+
+
+def test_region_in_the_address_reopens_it(tmp_path, monkeypatch, demo_ds):
+    """A link names its région (?region=): it opens on it; choosing another one updates the address."""
+    from data.store.dataset import Dataset
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    slug = save_workspace("Deux régions", Dataset.empty().replace(communes=demo_ds.communes))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["espace"] = slug
+    at.query_params["region"] = "98"
+    at.run()
+    assert not failed(at)
+    assert at.selectbox(key="sidebar.region").value == "98" and at.query_params["region"] == "98"
+    at.selectbox(key="sidebar.region").select("99").run()
+    assert at.selectbox(key="sidebar.region").value == "99" and at.query_params["region"] == "99"
+    at.run()
+    assert at.selectbox(key="sidebar.region").value == "99"
