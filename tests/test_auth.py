@@ -212,6 +212,7 @@ def log_in(browser, app_url: str, email: str) -> Person:
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
     wait_app(page)
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
     assert f"Connecté : {email}" in main_text(page)
     return who
 
@@ -230,7 +231,7 @@ def test_every_page_asks_for_a_login_and_shows_nothing_before(auth_app, browser)
     who = Person(browser)
     for path in ("", "/donnees?espace=hdf", "/carte_facilitateurs?espace=bzh", "/marches"):
         open_app(who.page, url + path)
-        assert who.page.get_by_role("button", name="Se connecter").is_visible()
+        expect(who.page.get_by_role("button", name="Se connecter")).to_be_visible(timeout=60_000)
         text = main_text(who.page)
         assert "connectez-vous" in text
         for secret in (NAME_A, NAME_B, "démonstration", "Espace de travail", "Région"):
@@ -251,7 +252,7 @@ def test_a_user_of_team_a_sees_only_team_a_and_a_link_to_b_shows_nothing_of_it(a
     assert NAME_B not in options
     for path in ("/?espace=bzh", "/carte_facilitateurs?espace=bzh", "/donnees?espace=bzh", "/?espace=inconnu"):
         open_app(page, url + path)
-        assert page.get_by_text("n'existe pas ou ne vous est pas accessible").first.is_visible()
+        expect(page.get_by_text("n'existe pas ou ne vous est pas accessible").first).to_be_visible(timeout=60_000)
         text = main_text(page)
         assert NAME_B not in text and "équipe B" not in text
         assert page.locator('[data-testid="stMetric"]').count() == 0
@@ -275,8 +276,8 @@ def test_a_lecteur_cannot_import_on_the_page_nor_with_the_cli(auth_app, browser,
     who = log_in(browser, url, LECTEUR_A)
     page = who.page
     open_app(page, f"{url}/donnees?espace=hdf")
-    assert page.get_by_text("votre rôle : lecteur").first.is_visible()
-    assert page.get_by_text("Vous consultez cet espace en lecture").first.is_visible()
+    expect(page.get_by_text("votre rôle : lecteur").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Vous consultez cet espace en lecture").first).to_be_visible()
     assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 0
     assert page.get_by_role("button", name="Supprimer l'espace").count() == 0
     assert page.get_by_text("Membres et droits d'accès").count() == 0
@@ -309,7 +310,7 @@ def test_an_editeur_imports_on_the_page_and_the_journal_names_them(auth_app, bro
     who = log_in(browser, url, EDITEUR_A)
     page = who.page
     open_app(page, f"{url}/donnees?espace=hdf")
-    assert page.get_by_text("votre rôle : éditeur").first.is_visible()
+    expect(page.get_by_text("votre rôle : éditeur").first).to_be_visible(timeout=60_000)
     page.get_by_role("tab", name="Indicateurs ABC Clauses").click()
     page.locator('[data-testid="stTabPanel"]:visible [data-testid="stFileUploaderDropzoneInput"], '
                  '[role="tabpanel"]:visible [data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
@@ -368,11 +369,11 @@ def test_logout_ends_access(auth_app, browser):
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{url}/**", timeout=30_000)
     wait_app(page)
-    assert page.get_by_role("button", name="Se connecter").is_visible()
+    expect(page.get_by_role("button", name="Se connecter")).to_be_visible(timeout=60_000)
     assert not [c for c in who.context.cookies() if c["name"].startswith("_streamlit_user")]
     for path in ("/?espace=hdf", "/donnees?espace=hdf"):
         open_app(page, url + path)
-        assert page.get_by_role("button", name="Se connecter").is_visible()
+        expect(page.get_by_role("button", name="Se connecter")).to_be_visible(timeout=60_000)
         assert NAME_A not in main_text(page)
     assert not who.external, who.external
     who.close()
