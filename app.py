@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth
+from components import auth, style
 from components.sidebar import shared_sidebar
 from data.store import workspaces
 
@@ -39,6 +39,7 @@ pages = {
         st.Page("app_pages/donnees.py", title="Données", icon=":material/upload_file:"),
     ],
 }
+style.apply()  # language, top band, print stylesheet, projection mode (?presentation=1)
 navigation = st.navigation(pages)
 shared_sidebar()
 try:

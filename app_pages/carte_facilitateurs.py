@@ -1,13 +1,25 @@
-"""Coverage map: the facilitators' areas, their hosts, zones blanches, QPV and zones d'emploi."""
+"""Coverage map: the facilitators' areas, their hosts, zones blanches, QPV and zones d'emploi.
+
+One set of controls, above the map (visible without scrolling at 1280×720): the layers and the
+structure to highlight, both mirrored in the address (``?couches=…&structures=…``) so that a copied
+link reopens the same view. The map fills the height of the screen; its legend and the structure's
+card sit beside it. Selecting a structure (in the list or by a click on its area) zooms to its area
+without sending the map again.
+"""
 
 import streamlit as st
 
-from components import cards, maps, state
+from components import cards, maps, state, style
 from components.sidebar import basemap_on, current_region
 from data.store.dataset import MISSING
 
+LAYERS = list(maps.LAYER_LABELS)
+
 ds = state.dataset()
-st.title("Carte des facilitateurs")
+c_title, c_link = st.columns([3, 1], vertical_alignment="bottom")
+c_title.title("Carte des facilitateurs")
+with c_link:
+    style.copy_link_button()
 state.require(ds, "communes")
 territory_only = not ds.has("facilitateurs")  # the région's map before the facilitators are imported
 if territory_only:
@@ -18,44 +30,52 @@ layers = state.display_layers(region)
 structures = result.diagnosis.structures
 colours = maps.structure_colours(structures["id_structure"].tolist())
 names = dict(zip(structures["id_structure"], structures["nom"]))
+default_layers = [k for k in LAYERS if maps.DEFAULT_LAYERS[k] and not (territory_only and k == "zones_blanches")]
+default_layers += ["communes"] if territory_only else []
 
-# a click on an area (previous run) selects its structure before the selector is drawn
-pending = st.session_state.pop("carte.clic_en_attente", None)
-if pending in names:
-    st.session_state["carte.structure"] = pending
-with st.sidebar:
-    st.markdown("### Couches de la carte")
-    show = {
-        "zones_blanches": st.toggle("Zones blanches", value=not territory_only, key="carte.couche.zones_blanches"),
-        "qpv": st.toggle("QPV par couverture", value=True, key="carte.couche.qpv"),
-        "zones_emploi": st.toggle("Zones d'emploi", value=True, key="carte.couche.zones_emploi"),
-        "epci": st.toggle("EPCI", value=False, key="carte.couche.epci"),
-        "communes": st.toggle("Communes", value=territory_only, key="carte.couche.communes"),
-    }
-    choice = st.selectbox("Structure à mettre en avant", ["(aucune)"] + list(names), key="carte.structure",
-                          format_func=lambda s: names.get(s, s))
+# a link opened: the layers and the structure it names
+style.restore_list("carte.couches", "couches", LAYERS, default_layers)
+style.restore_choice("carte.structure", "structures", list(names))
 
-selected = [] if choice == "(aucune)" else [choice]
+
+def _on_map_click() -> None:
+    """A click on an area selects its structure before the page is drawn again (one run, not two)."""
+    sid = maps.clicked_structure(st.session_state.get("carte.map"))
+    if sid in names:
+        st.session_state["carte.structure"] = sid
+
+
+c_layers, c_structure = st.columns([3, 2], vertical_alignment="bottom")
+chosen_layers = c_layers.pills("Couches de la carte", LAYERS, selection_mode="multi", key="carte.couches",
+                               format_func=lambda k: maps.LAYER_LABELS[k])
+choice = c_structure.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",
+                               format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région")
+style.mirror({"couches": chosen_layers, "structures": [choice] if choice else None})
+
+show = {k: k in chosen_layers for k in LAYERS}
+selected = [choice] if choice else []
 if not layers.drawable:
     st.warning(maps.NO_OUTLINES, icon=":material/map:")
     if selected:
         cards.structure_card(result, choice)
     st.stop()
-m = maps.coverage_map(layers, structures, colours, selected=selected, show=show,
-                      vintage=ds.credit(),
-                      basemap=basemap_on())
-
-col_map, col_card = st.columns([3, 1]) if selected else (st.container(), None)
-with col_map:
-    out = maps.show(m, key="carte.map", returned_objects=["last_active_drawing"])
-if col_card is not None:
-    with col_card:
-        cards.structure_card(result, choice)
-else:
-    st.caption("Cliquez sur une aire, ou choisissez une structure dans le panneau latéral, pour afficher sa fiche "
-               "et ses voisins.")
-clicked = maps.clicked_structure(out)
-if clicked in names and clicked != choice and clicked != st.session_state.get("carte.dernier_clic"):
-    st.session_state["carte.dernier_clic"] = clicked
-    st.session_state["carte.clic_en_attente"] = clicked
-    st.rerun()
+# the map does not depend on the selection: it is built once per workspace version, région, layers and
+# background, and a new selection reaches the map in the browser as a short script
+basemap = basemap_on()
+cache_key = "|".join(["carte", state.stamp(), region, ",".join(k for k in LAYERS if show[k]), str(basemap)])
+col_map, col_side = st.columns([2.3, 1])
+with col_map, st.container(key="carte-zone"):
+    maps.show(None, key="carte.map", height=520, returned_objects=["last_active_drawing"],
+              selection=maps.selection_js(layers, selected), on_change=_on_map_click, cache_key=cache_key,
+              build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap))
+with col_side:
+    if selected:
+        cards.structure_card(result, choice, details=False)
+    else:
+        st.caption("Cliquez sur une aire, ou choisissez une structure au-dessus de la carte, pour afficher sa fiche "
+                   "et ses voisins.")
+    items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit())
+    with st.expander("Légende", expanded=not selected):
+        st.html(maps.legend_html(items, note, title=None))
+    if selected:
+        cards.structure_details(result, choice)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 
 import folium
 import numpy as np
 import pandas as pd
 import shapely
+import streamlit as st
 from branca.element import MacroElement, Template
 
 from components import fmt
@@ -58,21 +60,135 @@ def _offline(m: folium.Map) -> folium.Map:
     return m
 
 
-def base_map(bounds, basemap: bool = False, height: str = "100%") -> folium.Map:
+class DeclutterLabels(MacroElement):
+    """Names written on the map never pile up: after each zoom or resize, a name that would overlap a
+    name of higher rank (``data-rank``: larger zones first) is hidden until there is room for it."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  function declutter() {
+    var els = Array.prototype.slice.call(document.querySelectorAll('.ze-label'));
+    els.sort(function (a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
+    els.forEach(function (el) { el.style.visibility = 'visible'; });
+    var kept = [];
+    els.forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      var hit = kept.some(function (k) {
+        return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom);
+      });
+      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+    });
+  }
+  map.on('zoomend moveend resize', declutter);
+  setTimeout(declutter, 0);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "DeclutterLabels"
+
+
+class MetricScale(MacroElement):
+    """The scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({imperial: false, metric: true, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
+class FitView(MacroElement):
+    """Fit the map to ``bounds`` ([[south, west], [north, east]]), and again whenever its frame changes
+    size (a page laid out for another screen, a window resized, printing): the whole région, or the
+    selected areas (``window.__diagFit``, set by :func:`selection_js`), always in view."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  var opts = {paddingTopLeft: [{{ this.padding }}, {{ this.padding }}],
+              paddingBottomRight: [{{ this.pad_right }}, {{ this.padding }}], animate: false};
+  window.__diagRegion = {{ this.bounds|tojson }};
+  window.__diagFit = window.__diagRegion;
+  window.__diagFitOpts = opts;
+  map.fitBounds(window.__diagFit, opts);
+  map.on('resize', function () { map.fitBounds(window.__diagFit, opts); });
+  if (window.matchMedia) {
+    window.matchMedia('print').addEventListener('change', function () {
+      map.invalidateSize(false); map.fitBounds(window.__diagFit, opts);
+    });
+  }
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, bounds, padding: int = 16, pad_right: int | None = None):
+        super().__init__()
+        self._name = "FitView"
+        self.bounds = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
+        self.padding = int(padding)
+        self.pad_right = int(padding if pad_right is None else pad_right)
+
+
+# The map fills its frame, whatever height the page gives the frame (CSS of components.style):
+# streamlit-folium sets the map's height in pixels, this makes it follow the frame instead.
+FILL_FRAME_CSS = ("<style>html,body{margin:0;padding:0;overflow:hidden;height:100%}"
+                  "#map_div{height:100vh !important}"
+                  ".leaflet-container{background:#F6F6F6;font-size:16px}"
+                  ".ze-label{position:absolute;left:0;top:0;transform:translate(-50%,-50%);white-space:nowrap;"
+                  "font:bold 15px 'Source Sans Pro','DejaVu Sans',Arial,sans-serif;color:#4B2480;"
+                  "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;pointer-events:none}"
+                  ".leaflet-tooltip{font-size:16px}.leaflet-control-layers{font-size:16px}"
+                  ".leaflet-control-scale-line{font-size:14px}</style>")
+
+
+WALL_CSS = "<style>.ze-label{font-size:20px}.leaflet-tooltip{font-size:20px}</style>"
+class ForwardKeys(MacroElement):
+    """In projection mode a click on the map must not take the presenter's keys (arrows, Page Up /
+    Page Down): they go on to the page, whose buttons answer them."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+document.addEventListener('keydown', function (e) {
+  if (['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'].indexOf(e.key) < 0) return;
+  e.preventDefault(); e.stopPropagation();
+  try {
+    window.parent.document.dispatchEvent(new KeyboardEvent('keydown', {key: e.key, code: e.code, bubbles: true}));
+  } catch (err) { /* a page of another origin: nothing to forward to */ }
+}, true);
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "ForwardKeys"
+
+
+def base_map(bounds, basemap: bool = False, height: str = "100%", fit=None, pad_right: int | None = None,
+             wall: bool = False) -> folium.Map:
+    """An offline map of ``bounds`` (minx, miny, maxx, maxy in EPSG:4326); ``fit``: other bounds to show
+    first (selected areas), the région's by default. ``wall``: the projection mode's map (larger names,
+    the arrows and Page Up / Page Down go to the presentation, not to panning)."""
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=8, tiles=None,
-                   control_scale=True, height=height, zoom_snap=0.25, zoom_delta=0.5)
+                   control_scale=False, height=height, zoom_snap=0.25, zoom_delta=0.5, keyboard=not wall)
     _offline(m)
     if basemap:
         folium.TileLayer("OpenStreetMap", name="Fond OpenStreetMap", attr="© OpenStreetMap", control=True,
                          overlay=False).add_to(m)
-    m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-container{background:#F6F6F6;font-size:16px}"
-        ".ze-label{font:bold 15px 'Source Sans Pro','DejaVu Sans',Arial,sans-serif;color:#4B2480;text-align:center;"
-        "white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff}"
-        ".leaflet-tooltip{font-size:16px}.leaflet-control-layers{font-size:16px}</style>"))
-    # room on the right for the legend, which would otherwise hide the east of the région
-    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(20, 20), padding_bottom_right=(360, 20))
+    m.get_root().header.add_child(folium.Element(FILL_FRAME_CSS))
+    MetricScale().add_to(m)
+    if wall:
+        m.get_root().header.add_child(folium.Element(WALL_CSS))
+        ForwardKeys().add_to(m)
+    FitView(fit if fit is not None else bounds, pad_right=pad_right).add_to(m)
     return m
 
 
@@ -144,17 +260,23 @@ class Legend(MacroElement):
 
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None,
-                 vintage: str = "", basemap: bool = False, shared=None) -> folium.Map:
+                 vintage: str = "", basemap: bool = False, shared=None, fit_selected: bool = False,
+                 legend_inside: bool = False, wall: bool = False) -> folium.Map:
     """The coverage map: région outline, structure areas, hosts, zones blanches, QPV, ZE, EPCI.
 
     ``show`` switches optional layers on: ``zones_blanches``, ``qpv``, ``zones_emploi``, ``epci``,
-    ``communes``. ``selected`` structures are highlighted (others fade). ``shared`` (a geometry
-    in EPSG:4326) draws the part two selected areas share.
+    ``communes``. ``selected`` structures are highlighted (others fade); with ``fit_selected`` the map
+    opens on their areas instead of the whole région. ``shared`` (a geometry in EPSG:4326) draws the
+    part two selected areas share.
+
+    The layers are chosen by the page (one set of controls: no layer panel in the map) and the legend
+    is drawn by the page beside the map (:func:`legend_items`, :func:`legend_html`), where it never
+    hides the région; ``legend_inside`` draws it in the map instead (a map shown alone).
     """
-    show = {"zones_blanches": True, "qpv": True, "zones_emploi": True, "epci": False, "communes": False,
-            **(show or {})}
+    show = {**DEFAULT_LAYERS, **(show or {})}
     selected = [s for s in (selected or []) if s in colours]
-    m = base_map(layers.bounds, basemap)
+    fit = selected_bounds(layers, selected) if fit_selected else None
+    m = base_map(layers.bounds, basemap, fit=fit, wall=wall)
     info = structures.set_index(structures["id_structure"].astype(str))
 
     if layers.region_outline is not None:
@@ -218,15 +340,22 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        style_function=lambda f: {"color": "#6A3D9A", "weight": 3, "fill": False, "dashArray": "8 6"},
                        tooltip=folium.GeoJsonTooltip(["nom", "code"], aliases=["Zone d'emploi", "Code"])
                        ).add_to(ze_group)
-        # names written on the map: a wall screen has no mouse to hover with
-        for row in layers.zones_emploi.itertuples(index=False):
+        # names written on the map: a wall screen has no mouse to hover with; the larger zones' names
+        # first, a name that would overlap one already written is hidden (DeclutterLabels)
+        ze = layers.zones_emploi
+        geoms = ze.geometry.to_numpy() if len(ze) else np.array([], dtype=object)
+        present = ~shapely.is_missing(geoms) if len(geoms) else np.zeros(0, bool)
+        area = np.where(present, shapely.area(np.where(present, geoms, None)), 0.0) if len(geoms) else geoms
+        for rank, i in enumerate(np.argsort(-np.asarray(area, dtype=float), kind="stable")):
+            row = ze.iloc[int(i)]
             if row.geometry is None or shapely.is_empty(row.geometry):
                 continue
             p = shapely.point_on_surface(row.geometry)
             folium.Marker([p.y, p.x], icon=folium.DivIcon(
-                html=f'<div class="ze-label">{esc(row.nom)}</div>', icon_size=(160, 24), icon_anchor=(80, 12),
-                class_name="ze-label-icon"), interactive=False).add_to(ze_group)
+                html=f'<div class="ze-label" data-rank="{rank}">{esc(row.nom)}</div>', icon_size=(1, 1),
+                icon_anchor=(0, 0), class_name="ze-label-icon"), interactive=False).add_to(ze_group)
         ze_group.add_to(m)
+        DeclutterLabels().add_to(m)
 
     if show["qpv"] and len(layers.qpv):  # an empty layer would fail (no field for its tooltip)
         folium.GeoJson(_features(layers.qpv, {"nom": lambda r: esc(r.nom_qp), "code": lambda r: esc(r.code_qp),
@@ -254,24 +383,129 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
         marker.add_child(SafeTooltip(text)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
 
+    if legend_inside:
+        items, note = legend_items(layers, structures, colours, selected, show, vintage, shared)
+        Legend("Légende", items, note).add_to(m)
+    return m
+
+
+DEFAULT_LAYERS = {"zones_blanches": True, "qpv": True, "zones_emploi": True, "epci": False, "communes": False}
+LAYER_LABELS = {"zones_blanches": "Zones blanches", "qpv": "QPV par couverture", "zones_emploi": "Zones d'emploi",
+                "epci": "EPCI", "communes": "Communes"}
+
+
+def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
+                 selected: list[str] | None = None, show: dict[str, bool] | None = None, vintage: str = "",
+                 shared=None, one_per_structure: bool = True, areas: bool = True
+                 ) -> tuple[list[tuple[str, str, str]], str]:
+    """What the coverage map shows, as (colour, label, kind) items and a footnote; kind is ``fill``,
+    ``line`` or ``dot``. With ``one_per_structure=False`` the areas are one item (a wall screen with
+    many structures); without ``areas`` they are left out (cards beside the map show their colours)."""
+    show = {**DEFAULT_LAYERS, **(show or {})}
+    selected = [s for s in (selected or []) if s in colours]
+    info = structures.set_index(structures["id_structure"].astype(str))
     drawn = set(layers.structures["id_structure"])  # only the structures whose area reaches the région
-    items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in colours
-             if s in drawn and (not selected or s in selected)]
-    if show["zones_blanches"] and len(layers.blanches):
+    shown = [s for s in colours if s in drawn and (not selected or s in selected)]
+    if not areas:
+        items = []
+    elif one_per_structure:
+        items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in shown]
+    else:
+        items = [(colours[s], "", "fill") for s in shown[:6]]
+        items = [("multi:" + ",".join(c for c, _, _ in items), "Aire d'un facilitateur (une couleur par structure)",
+                  "fill")] if items else []
+    if shared is not None and not shapely.is_empty(shared):
+        items.append(("#000000", "Partie partagée (en noir, contour tireté)", "fill"))
+    if show["zones_blanches"] and layers.blanches is not None and len(layers.blanches):
         items.append((BLANCHE, "Zone blanche : commune non couverte", "fill"))
     if show["qpv"] and len(layers.qpv):
-        items += [(QPV_COLOURS["couvert"], "QPV couvert", "fill"), (QPV_COLOURS["partiel"], "QPV partiellement couvert",
-                                                                    "fill"),
+        items += [(QPV_COLOURS["couvert"], "QPV couvert", "fill"),
+                  (QPV_COLOURS["partiel"], "QPV partiellement couvert", "fill"),
                   (QPV_COLOURS["non couvert"], "QPV non couvert", "fill")]
-    if show["zones_emploi"]:
+    if show["zones_emploi"] and len(layers.zones_emploi):
         items.append(("#6A3D9A", "Limite de zone d'emploi", "line"))
-    if show["epci"]:
+    if show["epci"] and len(layers.epci):
         items.append(("#555555", "Limite d'EPCI", "line"))
-    items.append(("#777777", "Structure porteuse (taille selon les ETP)", "dot"))
-    Legend("Légende", items, f"Données : {vintage}. Aires superposées : les couleurs se mélangent."
-           ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    if shown and areas:
+        items.append(("#777777", "Structure porteuse (taille selon les ETP)", "dot"))
+    note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent."
+                                                             if len(shown) > 1 else "")
+    return items, note.strip()
+
+
+def legend_html(items: list[tuple[str, str, str]], note: str = "", title: str | None = "Légende",
+                columns: bool = False, css_class: str = "") -> str:
+    """The legend as HTML for the page (``st.html``), outside the map; every label is escaped."""
+    rows = []
+    for colour, label, kind in items:
+        if colour.startswith("multi:"):
+            cols = colour[len("multi:"):].split(",")
+            stops = ",".join(f"{c} {100 * i / len(cols):.0f}% {100 * (i + 1) / len(cols):.0f}%"
+                             for i, c in enumerate(cols))
+            style = f"background:linear-gradient(90deg,{stops});opacity:.8"
+        elif kind == "line":
+            style = f"border-top-color:{esc(colour)}"
+        else:
+            style = f"background:{esc(colour)}" + (";opacity:.8" if kind == "fill" else "")
+        rows.append(f'<div class="diag-legend-item"><span class="diag-swatch {esc(kind)}" style="{style}"></span>'
+                    f"<span>{esc(label)}</span></div>")
+    classes = " ".join(c for c in ("diag-legend", "columns" if columns else "", css_class) if c)
+    head = f'<div class="diag-legend-title">{esc(title)}</div>' if title else ""
+    return (f'<div class="{classes}" role="group" aria-label="{esc(title or "Légende")}">'
+            f'{head}<div class="diag-legend-items">{"".join(rows)}</div>'
+            + (f'<div class="diag-legend-note">{esc(note)}</div>' if note else "") + "</div>")
+
+
+def selected_bounds(layers: DisplayLayers, selected: list[str]):
+    """The bounds (minx, miny, maxx, maxy) of the selected structures' areas, ``None`` without any."""
+    if not selected or not len(layers.structures):
+        return None
+    geoms = layers.structures.loc[layers.structures["id_structure"].isin(selected), "geometry"].to_numpy()
+    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    if not len(geoms):
+        return None
+    b = shapely.total_bounds(geoms)
+    return None if np.isnan(b).any() else tuple(float(v) for v in b)
+
+
+SELECTION_JS = """
+(function (map) {
+  if (!map) return;
+  var sel = %(ids)s;
+  map.eachLayer(function (l) {
+    if (!(l instanceof L.GeoJSON)) return;
+    var sid = null;
+    l.eachLayer(function (f) {
+      var p = f.feature && f.feature.properties;
+      if (p && p.id_structure !== undefined) sid = p.id_structure;
+    });
+    if (sid === null) return;
+    if (!l.__diagBase) l.__diagBase = l.options.style;
+    var base = l.__diagBase, on = sel.indexOf(sid) >= 0, any = sel.length > 0;
+    l.options.style = function (f) {
+      var s = Object.assign({}, typeof base === 'function' ? base(f) : (base || {}));
+      if (any && on) { s.weight = 4; s.fillOpacity = 0.45; s.opacity = 1; }
+      else if (any) { s.fillOpacity = 0.06; s.opacity = 0.35; }
+      return s;
+    };
+    l.setStyle(l.options.style);
+  });
+  window.__diagFit = %(fit)s || window.__diagRegion;
+  if (window.__diagFit) map.fitBounds(window.__diagFit, window.__diagFitOpts || {padding: [16, 16]});
+})(window.map);
+"""
+
+
+def selection_js(layers: DisplayLayers, selected: list[str]) -> str:
+    """What changes with the selection, as a script for the map already in the browser: the selected
+    areas highlighted, the others faded, the view fitted to them (the whole région without any).
+
+    No geometry and no new map: the map's own script, hence its frame, stays the same, so a click on
+    an area opens its card at once. The areas' style function is wrapped, so that the hover highlight
+    returns to the selection's style."""
+    fit = selected_bounds(layers, selected)
+    fit_js = "null" if fit is None else json.dumps([[fit[1], fit[0]], [fit[3], fit[2]]])
+    return SELECTION_JS % {"ids": json.dumps([esc(i) for i in selected]), "fit": fit_js}
 
 
 def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: dict[str, str],
@@ -279,7 +513,7 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
     """Points (``x``, ``y``, ``classe``, ``texte``) coloured by class, e.g. markets by coverage.
 
     ``texte`` is HTML: the caller escapes the user text in it (``esc``)."""
-    m = base_map(bounds, basemap)
+    m = base_map(bounds, basemap, pad_right=300)  # room on the right for the legend drawn inside
     if outline is not None:
         folium.GeoJson(json.loads(shapely.to_geojson(outline)), name="Contour de la région",
                        style_function=lambda f: {"color": "#000091", "weight": 3, "fill": False},
@@ -291,6 +525,7 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
                                 fill_color=colour_of.get(cls, "#777"), fill_opacity=0.9,
                                 ).add_child(SafeTooltip(row.texte)).add_to(fg)
         fg.add_to(m)
+    # the legend says what the colours are; the layer panel lets the user show one class at a time
     Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -301,15 +536,98 @@ NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la c
                "sur la page « Données ». Les tableaux restent exacts : ils ne dépendent que des codes.")
 
 
-def show(m: folium.Map, key: str, height: int = 760, returned_objects: list[str] | None = None):
-    """Draw with streamlit-folium; by default nothing comes back, so panning never reruns."""
-    from streamlit_folium import st_folium
+@dataclass(frozen=True)
+class MapParts:
+    """What streamlit-folium sends to the browser for a map, computed once per map and kept."""
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: tuple
+    js_links: tuple
+    defaults: str  # JSON
+    hash_key: str
+
+
+def _parts(m: folium.Map, widget_key: str, returned_objects: tuple) -> MapParts:
+    """As ``streamlit_folium.st_folium`` prepares a map (0.27.4): rendered scripts, links and the
+    component's key (a hash of the script: the same map keeps its frame from one run to the next)."""
+    import streamlit_folium as sf
+
+    m.get_root().render()
+    m.render()
+    html_text = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    css, js = [], []
+
+    def walk(el):
+        yield el
+        for child in getattr(el, "_children", {}).values():
+            yield from walk(child)
+
+    for el in walk(m):
+        css.extend(href for _, href in getattr(el, "default_css", []) or [])
+        js.extend(src for _, src in getattr(el, "default_js", []) or [])
+    try:
+        (s_, w_), (n_, e_) = m.get_bounds()
+    except (AttributeError, TypeError, ValueError):
+        s_ = w_ = n_ = e_ = None
+    defaults = {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_tooltip": None,
+                "last_active_drawing": None,
+                "bounds": {"_southWest": {"lat": s_, "lng": w_}, "_northEast": {"lat": n_, "lng": e_}},
+                "zoom": m.options.get("zoom") if hasattr(m, "options") else {}}
+    defaults = {k: v for k, v in defaults.items() if k in returned_objects}
+    return MapParts(script, header, html_text, sf.get_full_id(m), tuple(dict.fromkeys(css)), tuple(dict.fromkeys(js)),
+                    json.dumps(defaults), sf.generate_js_hash(script, widget_key, False))
+
+
+@st.cache_resource(max_entries=24, show_spinner="Préparation de la carte…")
+def _cached_parts(cache_key: str, widget_key: str, returned_objects: tuple, _build) -> MapParts:
+    return _parts(_build(), widget_key, returned_objects)
+
+
+FEATURE_GROUP_JS = """
+var feature_group_feature_group_0 = L.featureGroup({});
+map_div.addLayer(feature_group_feature_group_0);
+window.feature_group = window.feature_group || [];
+window.feature_group.push(feature_group_feature_group_0);
+%s
+"""
+
+
+def show(m: folium.Map | None, key: str, height: int = 760, returned_objects: list[str] | None = None,
+         selection: str | None = None, on_change=None, cache_key: str | None = None, build=None):
+    """Draw a map with streamlit-folium's component; by default nothing comes back, so panning never
+    reruns.
+
+    With ``cache_key`` and ``build`` (a function returning the map), the map is built and rendered
+    once for that key and kept (a région's map weighs a megabyte: rendering it again at every click
+    took seconds); ``m`` is then ignored. ``selection`` (:func:`selection_js`) is applied to the map
+    already in the browser without drawing it again. The frame's height follows the page's CSS when
+    the map sits in a keyed container (components.style); ``height`` is the fallback.
+    """
+    import streamlit_folium as sf
 
     from components.assets import ensure_leaflet
 
     ensure_leaflet()
-    return st_folium(m, key=key, height=height, use_container_width=True,
-                     returned_objects=returned_objects if returned_objects is not None else [])
+    returned = tuple(returned_objects or ())
+    parts = (_cached_parts(cache_key, key, returned, build) if cache_key is not None
+             else _parts(m, key, returned))
+
+    def _on_change():
+        st.session_state[key] = st.session_state.get(parts.hash_key, {})
+        if on_change is not None:
+            on_change()
+
+    return sf._component_func(
+        script=parts.script, header=parts.header, html=parts.html, id=parts.map_id, key=parts.hash_key,
+        height=height, width=None, returned_objects=list(returned), default=json.loads(parts.defaults), zoom=None,
+        center=None, feature_group=FEATURE_GROUP_JS % (selection or ""), return_on_hover=False, layer_control=None,
+        pixelated=False, css_links=list(parts.css_links), js_links=list(parts.js_links), on_change=_on_change,
+        wrap_longitude=False)
 
 
 def clicked_structure(returned) -> str | None:

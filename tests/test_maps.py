@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
-from components.maps import PALETTE, QPV_COLOURS, coverage_map, points_map, structure_colours
+from components.maps import (PALETTE, QPV_COLOURS, coverage_map, legend_html, legend_items, points_map, selection_js,
+                             structure_colours)
 from geo.display import build_layers, simplify_coverage
 
 CDN = re.compile(r"(cdn\.jsdelivr|cdnjs|unpkg\.com|code\.jquery|bootstrapcdn|netdna|fonts\.googleapis|maxcdn)")
@@ -27,16 +28,44 @@ def render(layers, structures, **kw):
 
 def test_layers_present_and_coloured(layers, demo_result):
     html = render(layers, demo_result.diagnosis.structures)
-    for name in ("Aires des facilitateurs", "Zones blanches (communes non couvertes)", "Quartiers prioritaires (QPV)",
-                 "Zones d\\u0027emploi", "Structures porteuses (taille = ETP)"):
-        assert name in html, name
-    assert "Communes" not in re.findall(r'"(Communes)"', html)  # communes layer off by default
     for colour in PALETTE[:len(layers.structures)]:
         assert colour in html
     for colour in QPV_COLOURS.values():
         assert colour in html
-    assert "Légende" in html and "Zone blanche : commune non couverte" in html
     assert html.count("L.circleMarker") == len(layers.structures)
+    assert html.count("ze-label") >= len(layers.zones_emploi)  # zone names written on the map
+    # one set of controls: the page's, no layer panel in the map; the scale in metres only
+    assert "L.control.layers" not in html
+    assert "L.control.scale({imperial: false" in html and "L.control.scale()" not in html
+    # the legend is drawn beside the map, not over the région
+    assert "diag-legend" not in html
+
+
+def test_legend_beside_the_map_says_every_layer_shown(layers, demo_result):
+    st = demo_result.diagnosis.structures
+    colours = structure_colours(st["id_structure"].tolist())
+    items, note = legend_items(layers, st, colours, vintage="démo 2026")
+    labels = [label for _, label, _ in items]
+    assert [label for label in labels if label in set(st["nom"])] == [
+        n for s, n in zip(st["id_structure"], st["nom"]) if s in set(layers.structures["id_structure"])]
+    assert "Zone blanche : commune non couverte" in labels and "QPV non couvert" in labels
+    assert "Limite de zone d'emploi" in labels and "Limite d'EPCI" not in labels
+    assert "démo 2026" in note
+    # a wall screen with many structures: one item for the areas
+    wall, _ = legend_items(layers, st, colours, show={"qpv": False}, one_per_structure=False)
+    assert [label for _, label, _ in wall][0] == "Aire d'un facilitateur (une couleur par structure)"
+    assert "QPV couvert" not in [label for _, label, _ in wall]
+    html = legend_html([("#123456", "<b>nom</b>", "fill")], "note", title="Légende")
+    assert "&lt;b&gt;nom&lt;/b&gt;" in html and "<b>" not in html
+
+
+def test_selection_zooms_to_the_area_without_redrawing_the_map(layers, demo_result):
+    sid = layers.structures["id_structure"].iloc[0]
+    js = selection_js(layers, [sid])
+    minx, miny, maxx, maxy = shapely.bounds(layers.structures.geometry.iloc[0])
+    assert f"[[{miny}, {minx}], [{maxy}, {maxx}]]" in js  # fitBounds to the area, south-west first
+    assert f'["{sid}"]' in js and "fitBounds" in js
+    assert "null || window.__diagRegion" in selection_js(layers, [])  # no selection: the whole région
 
 
 def test_no_cdn_and_local_leaflet(layers, demo_result):
@@ -53,7 +82,11 @@ def test_names_are_text_never_markup(layers, demo_result):
     st.loc[0, "nom"] = XSS
     html = render(layers, st, selected=[st.loc[0, "id_structure"]])
     assert XSS not in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    # escaped in the tooltips' data (JSON writes & as \u0026), and in the legend beside the map
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
+    items, _ = legend_items(layers, st, structure_colours(st["id_structure"].tolist()))
+    legend = legend_html(items)
+    assert XSS not in legend and "&lt;img src=x onerror=alert(1)&gt;" in legend
 
 
 def test_selection_highlights_and_fades(layers, demo_result):
@@ -64,11 +97,13 @@ def test_selection_highlights_and_fades(layers, demo_result):
 
 
 def test_every_layer_switchable(layers, demo_result):
-    html = render(layers, demo_result.diagnosis.structures,
-                  show={"zones_blanches": False, "qpv": False, "zones_emploi": False, "epci": True, "communes": True})
-    assert "Zones blanches" not in html and "Quartiers prioritaires" not in html
-    assert '"EPCI"' in html or "EPCI" in html
-    assert html.count("Commune") > 0
+    st = demo_result.diagnosis.structures
+    html = render(layers, st, show={"zones_blanches": False, "qpv": False, "zones_emploi": False, "epci": True,
+                                    "communes": True})
+    assert "Zone blanche" not in html and QPV_COLOURS["partiel"] not in html and "data-rank" not in html
+    assert "EPCI" in html and html.count("Commune") > 0
+    default = render(layers, st)
+    assert "Zone blanche" in default and "Commune\\u0022" not in default
 
 
 def test_simplification_keeps_neighbours_together(demo_ds):

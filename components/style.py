@@ -1,0 +1,220 @@
+"""What every page shares on screen and on paper: injected once per run by the router (``apply``).
+
+- the document's language is French (``<html lang="fr">``: screen readers, hyphenation, spelling);
+- a smaller top band (Streamlit leaves 96 px empty above every title) and narrower side margins;
+- a print stylesheet: no sidebar, no toolbar, no buttons, the map kept on one page, tables unclipped;
+- projection mode (``?presentation=1``, and always on the presentation page): no sidebar, no top band,
+  the whole screen for one message.
+
+Style sheets go through ``st.html`` with nothing but ``<style>``: Streamlit puts them in its event
+container, so they take no room on the page. The only script (the language) runs in a hidden container.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+PRESENTATION_PARAM = "presentation"
+
+# Streamlit's own test ids (1.67), checked in the browser tests
+CHROME = ('[data-testid="stSidebar"]', '[data-testid="stSidebarCollapsedControl"]',
+          '[data-testid="stExpandSidebarButton"]', '[data-testid="stHeader"]', '[data-testid="stToolbar"]',
+          '[data-testid="stDecoration"]', '[data-testid="stStatusWidget"]')
+
+BASE_CSS = """
+[data-testid="stMainBlockContainer"] { padding-top: 2.75rem !important; padding-bottom: 3rem !important;
+  padding-left: 2.5rem !important; padding-right: 2.5rem !important; }
+[data-testid="stHeader"] { height: 2.5rem !important; min-height: 2.5rem !important; }
+[data-testid="stHeading"] h1 { padding-top: 0.25rem; padding-bottom: 0.5rem; }
+/* the hidden container of the page scripts (language, keyboard, link copy helpers) */
+[class*="st-key-diag-scripts"] { display: none !important; }
+/* a map that fills the height of the screen under the page's title and controls */
+.st-key-carte-zone iframe, .st-key-comparer-zone iframe { height: calc(100vh - 13.5rem) !important;
+  min-height: 380px; }
+/* a structure's card beside the map: figures that never cut ("Population c…", "433…") */
+[class*="st-key-fiche"] h3 { font-size: 1.4rem; }
+[class*="st-key-fiche"] [data-testid="stMetricValue"] { font-size: 1.55rem; }
+[class*="st-key-fiche"] [data-testid="stMetricLabel"] p, [class*="st-key-fiche"] [data-testid="stMetricLabel"] div {
+  white-space: normal; overflow: visible; text-overflow: clip; }
+[class*="st-key-fiche"] [data-testid="stMetric"] { min-width: 0; }
+/* the legend of a map, outside the map */
+.diag-legend { font-size: 15px; line-height: 1.35; }
+.diag-legend .diag-legend-title { font-weight: 700; margin-bottom: 2px; }
+.diag-legend .diag-legend-item { display: flex; align-items: center; gap: 8px; margin: 1px 0; }
+.diag-legend .diag-swatch { flex: 0 0 22px; height: 14px; border: 1px solid #333; border-radius: 2px; }
+.diag-legend .diag-swatch.line { height: 0; border: 0; border-top: 3px dashed; border-radius: 0; }
+.diag-legend .diag-swatch.dot { flex: 0 0 14px; width: 14px; border-radius: 50%; }
+.diag-legend .diag-legend-note { font-size: 13px; color: #444; margin-top: 4px; }
+.diag-legend.columns .diag-legend-items { columns: 2; column-gap: 16px; }
+.diag-legend .diag-legend-item { break-inside: avoid; }
+/* compact cards of the comparison page */
+/* « Copier le lien de cette vue »: a plain button that looks like Streamlit's */
+button.diag-copy { font: inherit; font-size: 1rem; padding: 0.3rem 0.75rem; min-height: 2.5rem; cursor: pointer;
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: #fff; color: #161616; }
+button.diag-copy:hover { border-color: #000091; color: #000091; }
+.diag-cards { display: grid; gap: 10px; }
+.diag-card { border: 1px solid #ddd; border-left: 8px solid var(--c, #777); border-radius: 6px;
+  padding: 6px 10px; background: #fff; }
+.diag-card .diag-card-name { font-size: 17px; font-weight: 700; line-height: 1.2; }
+.diag-card .diag-card-type { font-size: 13px; color: #3a3a3a; line-height: 1.3; }
+.diag-card .diag-card-figures { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 2px 12px;
+  margin-top: 4px; }
+.diag-card .diag-card-value { font-size: 20px; font-weight: 700; line-height: 1.15; white-space: nowrap; }
+.diag-card .diag-card-label { font-size: 13px; color: #333; line-height: 1.2; }
+.diag-cards.two { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+.diag-cards.two .diag-card-figures { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+.diag-legend.inline { font-size: 14px; line-height: 1.25; margin-top: -4px; }
+.diag-legend.inline .diag-legend-items { display: flex; flex-wrap: wrap; gap: 2px 14px; }
+"""
+
+PRINT_CSS = """
+@page { size: A4 landscape; margin: 12mm; }
+@media print {
+  %(chrome)s, .stButton, .stDownloadButton, [data-testid="stPopover"], [data-testid="stTextInput"],
+  [data-testid="stPageLink"], .st-key-diag-scripts, .st-key-diag-nav, .diag-noprint { display: none !important; }
+  html, body, #root, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
+  [data-testid="stMainBlockContainer"], [data-testid="stAppScrollToBottomContainer"] {
+    position: static !important; overflow: visible !important; height: auto !important; max-height: none !important;
+  }
+  [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: none !important; }
+  /* a map is never cut between two pages, and fits one page */
+  [data-testid="stElementContainer"]:has(iframe), [data-testid="stHorizontalBlock"]:has(iframe) {
+    break-inside: avoid; page-break-inside: avoid; }
+  iframe { break-inside: avoid; page-break-inside: avoid; max-height: 165mm !important; }
+  /* tables in full: no inner scroll, no clipped cell */
+  [data-testid="stTable"], [data-testid="stTable"] *, [data-testid="stDataFrame"],
+  [data-testid="stDataFrameResizable"], .stDataFrame, [data-testid="stMarkdownContainer"] table {
+    overflow: visible !important; max-height: none !important; }
+  [data-testid="stTable"] tr, [data-testid="stMarkdownContainer"] tr { break-inside: avoid; }
+  [data-testid="stExpander"] details { display: block; }
+  a[href]::after { content: none !important; }
+}
+""" % {"chrome": ", ".join(CHROME)}
+
+PRESENTATION_CSS = """
+%(chrome)s { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 10px 24px 0 24px !important; max-width: none !important; }
+[data-testid="stMain"] { padding-left: 0 !important; }
+[data-testid="stAppViewContainer"] > section, [data-testid="stMain"] { margin-left: 0 !important; }
+""" % {"chrome": ", ".join(CHROME)}
+
+LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
+
+
+def presentation_mode() -> bool:
+    """Projection mode asked by the address (``?presentation=1``)."""
+    return st.query_params.get(PRESENTATION_PARAM) == "1"
+
+
+def apply() -> None:
+    """Once per run, before the page: language, top band, print stylesheet, projection mode."""
+    css = BASE_CSS + PRINT_CSS + (PRESENTATION_CSS if presentation_mode() else "")
+    st.html(f"<style>{css}</style>")
+    with st.container(key="diag-scripts"):
+        st.html(LANG_SCRIPT, unsafe_allow_javascript=True)
+
+
+def hide_chrome() -> None:
+    """Projection mode for the page that calls it (the presentation page), whatever the address."""
+    st.html(f"<style>{PRESENTATION_CSS}</style>")
+
+
+def view_link(params: dict[str, str | list[str]] | None = None) -> str:
+    """The address of this view: the page's URL (``st.context.url``, without its query) and ``params``
+    (by default the current query parameters, widget bindings included)."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    if params is None:
+        params = {k: st.query_params.get_all(k) for k in st.query_params}
+    query = urlencode([(k, v) for k, vals in params.items() for v in ([vals] if isinstance(vals, str) else vals)])
+    return base + ("?" + query if query else "")
+
+
+COPY_LABEL = "Copier le lien de cette vue"
+
+# a plain button (no Streamlit rerun: the map is not drawn again) and its script, in the page's document
+COPY_HTML = """
+<button type="button" class="diag-copy diag-noprint" title="Le lien rouvre cette vue : même espace de travail, même page,
+ mêmes structures et mêmes couches.">%(label)s</button>
+<script>
+(function () {
+  var doc = document;
+  function copy(text, done) {
+    function fallback() {
+      var t = doc.createElement('textarea'); t.value = text; t.setAttribute('readonly', '');
+      t.style.position = 'fixed'; t.style.opacity = '0'; doc.body.appendChild(t); t.select();
+      var ok = false; try { ok = doc.execCommand('copy'); } catch (e) {}
+      doc.body.removeChild(t); done(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else { fallback(); }
+  }
+  // one listener for the whole document, replaced (never added twice) when the page is drawn again
+  if (window.__diagCopy) doc.removeEventListener('click', window.__diagCopy, true);
+  window.__diagCopy = function (e) {
+    var btn = e.target && e.target.closest && e.target.closest('button.diag-copy');
+    if (!btn) return;
+    var url = window.location.href;  // the address bar as it is now, bound widgets included
+    btn.setAttribute('data-url', url);
+    copy(url, function (ok) {
+      btn.setAttribute('data-copie', ok ? 'ok' : 'echec');
+      btn.textContent = ok ? 'Lien copié' : 'Copie impossible : copiez l\u2019adresse du navigateur';
+      setTimeout(function () { btn.textContent = %(text)s; }, 2500);
+    });
+  };
+  doc.addEventListener('click', window.__diagCopy, true);
+})();
+</script>
+"""
+
+
+def copy_link_button() -> None:
+    """« Copier le lien de cette vue »: one click copies the address bar, which holds the workspace, the
+    page, the selected structures and the layers (widgets bound to the query parameters)."""
+    st.html(COPY_HTML % {"label": COPY_LABEL, "text": json.dumps(COPY_LABEL)},
+            unsafe_allow_javascript=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Links that reopen a view: a page's selection mirrored in the address (``?structures=S01,S03``,
+# ``?couches=qpv,zones_emploi``), read back when a link is opened. Codes, not names, in the address:
+# short, stable, and two structures may share a name.
+
+
+def restore_list(key: str, param: str, valid: list[str], default: list[str]) -> None:
+    """Before the widget ``key`` is drawn for the first time in this session (a link just opened): its
+    value from the address, unknown codes left out; ``default`` without the parameter."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(param)
+    if raw is None:
+        st.session_state[key] = list(default)
+    else:
+        wanted = [v for v in str(raw).split(",") if v]
+        st.session_state[key] = [v for v in valid if v in wanted]
+
+
+def restore_choice(key: str, param: str, valid: list[str]) -> None:
+    """Same, for a single choice: the first known code of the parameter, or nothing."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(param)
+    if raw is not None:
+        known = [v for v in str(raw).split(",") if v in valid]
+        st.session_state[key] = known[0] if known else None
+
+
+def mirror(params: dict[str, list[str] | None]) -> None:
+    """Write the view in the address (``None``: the parameter is removed)."""
+    for name, values in params.items():
+        if values is None:
+            if name in st.query_params:
+                del st.query_params[name]
+            continue
+        text = ",".join(str(v) for v in values)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
