@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from components import fmt, maps, state
+from components import fmt, maps, state, uploads
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
@@ -29,8 +29,10 @@ else:
     marches, classified = ds.marches.iloc[0:0], result.markets.iloc[0:0]
     st.caption("Le fichier est analysé pour cette session sans être enregistré dans l'espace de travail "
                "(pour l'enregistrer : page Données).")
-    up = st.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
-                          type=["csv", "xlsx", "json", "parquet"], key="marches.upload")
+    up = uploads.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
+                               type=["csv", "xlsx", "json", "parquet"], key="marches.upload",
+                               help="Le modèle de marchés ou un fichier DECP tel que publié ; un fichier qui "
+                                    "couvre plus que la région y est ramené.")
     if up is None:
         st.stop()
     loaded, classified = state.uploaded_markets(region, up.file_id, up.name, up.getvalue())

@@ -18,11 +18,13 @@ Text that a spreadsheet would run as a formula is neutralised in cells, headers 
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
 
 from data.formats.writers import csv_bytes, neutralise, safe_header, safe_sheet_name
+from data.indicators import dimension_label
 
 LABELS = {
     "code_insee": "Code commune", "nom": "Nom", "dep": "Département", "epci_siren": "EPCI (SIREN)",
@@ -65,13 +67,21 @@ NUMERIC_KINDS = {"int", "dec1", "dec2", "pct", "points", "year", "euros", "num"}
 XLSX_FORMATS = {"int": "#,##0", "euros": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "pct": "0.0%",
                 "points": '+0.0" pt";-0.0" pt";0.0" pt"', "year": "0"}
 PERCENT_SUFFIX = " (%)"
+IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file
 
 
 def label_of(col, labels: dict | None = None) -> str:
-    """The French header of a column (``labels`` first, then the app's labels, else the name as given)."""
+    """The French header of a column: ``labels`` first, then the app's labels; an identifier that
+    neither knows (``type_entreprise``) is written as words (``Type d'entreprise``), never raw; any
+    other name (a structure's, a year) as given."""
     if labels and col in labels:
         return str(labels[col])
-    return LABELS.get(col, str(col))
+    if col in LABELS:
+        return LABELS[col]
+    text = str(col)
+    if IDENTIFIER.fullmatch(text):
+        return dimension_label(text)
+    return text
 
 
 def column_kind(col, series: pd.Series) -> str:
