@@ -225,6 +225,12 @@ def main(argv=None) -> int:
             out["map_payload_bytes_occitanie_default"] = map_bytes(None, ores, olayers, None)
             out["map_payload_ratio_occitanie"] = (naive_map_bytes(c, q, ores, "76")
                                                   / out["map_payload_bytes_occitanie_default"])
+            # every layer of the real Occitanie communes (communes and EPCI included) on one map
+            every_layer = {k: True for k in ("zones_blanches", "qpv", "zones_emploi", "epci", "communes")}
+            out["map_payload_bytes_occitanie_all"] = map_bytes(None, ores, olayers, every_layer)
+            # the communes layer alone as TopoJSON (geo.display.topology), for the maps that draw it so
+            out["map_communes_topojson_bytes_occitanie"] = len(json.dumps(
+                olayers.communes_topology(), separators=(",", ":"), ensure_ascii=False).encode())
 
     out.update(workspace_figures())
     if not args.no_load:
@@ -237,6 +243,7 @@ def main(argv=None) -> int:
                "peak_rss_mb": ("<", 2000), "map_payload_bytes_demo": ("<", 1.5e6),
                "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3),
                "workspace_read_s": ("<", 0.5), "load_p95_s": ("<", 5.0), "load_errors": ("<", 1), "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6)}
+               "map_payload_bytes_occitanie_all": ("<", 2e6),
     print(f"{'mesure':34} {'valeur':>14}   cible")
     for k, v in out.items():
         target = targets.get(k)
