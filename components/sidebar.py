@@ -60,7 +60,7 @@ def shared_sidebar() -> None:
                 st.query_params["region"] = st.session_state[REGION_KEY]  # a copied link reopens this région
         st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
         if ds.sources_note():
-            st.caption(fmt.md(ds.sources_note()))
+            st.caption(ds.sources_note())  # our own référentiel's credit, not user text
         st.toggle("Fond de carte OpenStreetMap (nécessite internet)", value=False, key=BASEMAP_KEY,
                   help="Sans internet, les cartes s'affichent sur fond uni : toutes les couches restent visibles.")
         auth.sidebar_account()

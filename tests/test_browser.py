@@ -44,8 +44,12 @@ def server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # the server's output goes to a file: an unread pipe fills up and freezes the server
     log = open(ARTIFACTS / "streamlit.log", "w")
+    # an empty secrets file: a developer's own [auth] section must not put this suite behind a login
+    secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    secrets.write_text("", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--secrets.files", str(secrets)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -156,14 +160,17 @@ def test_map_draws_every_shape_offline(server, browser, demo_result):
     assert count('path[stroke="#6A3D9A"]') == len(layers.zones_emploi)  # zones d'emploi
     assert count('path[fill-opacity="0.22"]') == len(layers.structures)  # structure areas
     assert count('path[fill-opacity="0.95"]') == len(layers.structures)  # host markers
-    assert frame.locator(".diag-legend").is_visible()
-    assert "Légende" in frame.locator(".diag-legend").inner_text()
+    # the legend is beside the map (never over the région), and names every structure drawn
+    legend = page.locator(".diag-legend")
+    assert legend.is_visible() and page.get_by_text("Légende", exact=True).first.is_visible()
+    names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
+    assert all(names[sid] in legend.inner_text() for sid in layers.structures["id_structure"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "carte_facilitateurs.png"))
     assert not w.external, w.external
     assert not w.errors, w.errors
     # the legend is readable from the back of a room: at least 16 px
-    size = frame.locator(".diag-legend").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    size = legend.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 16
     w.close()
 
@@ -283,7 +290,7 @@ def test_new_workspace_of_real_files_never_shows_the_demo(server, browser, reald
     wait_app(page)
     frame = map_frame(page)
     page.wait_for_timeout(2000)
-    legend = frame.locator(".diag-legend").inner_text()
+    legend = page.locator(".diag-legend").inner_text()
     assert "PLIE de Toulouse" in legend and "Valbourg" not in legend  # nothing of the demo there
     assert frame.locator('path[fill-opacity="0.85"]').count() == 105  # every real QPV drawn
     page.screenshot(path=str(ARTIFACTS / "carte_occitanie_importee.png"))

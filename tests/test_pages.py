@@ -221,9 +221,11 @@ def test_two_sessions_on_two_workspaces(tmp_path, monkeypatch, demo_ds):
     assert other.query_params["espace"] == slug and mine.query_params["espace"] == "demo"
 
 
-def test_link_to_a_workspace_that_does_not_exist_opens_the_demo():
+def test_link_to_a_workspace_that_does_not_exist_says_so():
     at = open_page("app_pages/accueil.py", "inexistant")
     assert not failed(at) and at.selectbox(key="sidebar.espace").value == "demo"
+    assert any("n'existe pas ou ne vous est pas accessible" in e.value for e in at.error)
+    assert not at.metric  # nothing of any workspace's figures under the refusal
 
 
 def test_create_delete_and_restore_from_the_bin(tmp_path, monkeypatch):
