@@ -21,6 +21,7 @@ import streamlit as st
 
 from components import fmt
 from components.exports import french, kinds_of, label_of, table_csv, table_xlsx
+from components.uploads import key_class
 
 STYLER_CELLS = 40_000
 INT_PRINTF = "%'\u202f,d"
@@ -121,7 +122,11 @@ def show_table(df: pd.DataFrame, key: str, title: str | None = None, export_name
         st.markdown(f"#### {fmt.md(title)}")  # a title may carry a name from a file
     shown = df
     if filterable and len(df) > 5:
-        text = st.text_input("Filtrer le tableau", key=f"{key}.filtre", placeholder="texte à rechercher…")
+        # Streamlit's "Press Enter to apply" under the field: hidden (the filter applies on Enter or on leaving)
+        st.html(f'<style>.{key_class(f"{key}.filtre")} [data-testid="InputInstructions"]{{display:none}}</style>')
+        text = st.text_input("Filtrer le tableau", key=f"{key}.filtre", placeholder="texte à rechercher…",
+                             help="Le tableau garde les lignes qui contiennent ce texte (touche Entrée pour "
+                                  "appliquer).")
         shown = filter_rows(df, text)
     show_frame(shown, key=f"{key}.table", height=height or "auto", labels=labels, kinds=kinds)
     export_buttons(shown, key, export_name, labels, kinds)
