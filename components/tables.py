@@ -42,8 +42,9 @@ def filter_rows(df: pd.DataFrame, text: str) -> pd.DataFrame:
 
 
 def column_config(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = None) -> dict:
-    """Column settings for ``st.dataframe(french(df))`` without a Styler: no browser-localised format
-    (integers with French thousands separators, years without one)."""
+    """Column settings for ``st.dataframe(french(df))`` without a Styler (prefer :func:`show_frame`):
+    integers with French thousands separators and years without one whatever the browser; shares
+    and decimals can only follow the browser there (no printf format has a decimal comma)."""
     config = {}
     shown = french(df, labels).columns
     for name, kind in zip(shown, kinds_of(df, kinds)):
@@ -51,8 +52,10 @@ def column_config(df: pd.DataFrame, labels: dict | None = None, kinds: dict | No
             config[name] = st.column_config.NumberColumn(name, format="%d")
         elif kind in ("int", "euros"):
             config[name] = st.column_config.NumberColumn(name, format=INT_PRINTF)
+        elif kind == "pct":
+            config[name] = st.column_config.NumberColumn(name, format="percent")
         elif kind in FORMATTERS:
-            config[name] = st.column_config.NumberColumn(name)
+            config[name] = st.column_config.NumberColumn(name, format="%.2f")
     return config
 
 

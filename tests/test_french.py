@@ -150,7 +150,7 @@ def test_column_config_for_plain_dataframes_is_not_localized(demo_result):
     from components.tables import column_config
 
     config = column_config(demo_result.diagnosis.zones_emploi)
-    assert "localized" not in str(config) and "Population" in config
+    assert "localized" not in str(config) and "Population" in config  # (shares: "percent"; see show_frame)
 
 
 # ---------------------------------------------------------------- charts
