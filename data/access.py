@@ -29,12 +29,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
 import tomllib
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from data import atomic
 
 FILE_NAME = "acces.toml"
 ROLES = ("lecteur", "editeur", "admin")
@@ -174,16 +174,7 @@ def _editing():
             text = p.read_text(encoding="utf-8") if p.exists() else ""
             rules = parse(text)
             yield rules
-            tmp = p.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.part"
-            try:
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(dumps(rules))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, p)
-            finally:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            atomic.write(p, dumps(rules).encode("utf-8"))
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 

@@ -54,6 +54,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data import atomic
+
 ENV_VAR = "DIAG_SOURCES_URL"
 SOURCES_DIR = "referentiel_sources"
 CURRENT_FILE = "CURRENT"
@@ -609,27 +611,8 @@ def read_manifest(folder: Path | str) -> dict:
     return json.loads((Path(folder) / MANIFEST_FILE).read_text(encoding="utf-8"))
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
+    atomic.write(path, data)
 
 
 def _make_dirs(path: Path) -> list[Path]:
@@ -752,7 +735,7 @@ def update(store_dir: Path | str, base_url: str | None = None, timeout: float = 
         final = root / _free_name(root, f"{stamp:%Y%m%dT%H%M%SZ}")
         os.rename(staging, final)
         staging = None
-        _fsync_dir(root)
+        atomic.fsync_dir(root)
         _write_atomic(root / CURRENT_FILE, (final.name + "\n").encode())
     except UpdateError as exc:
         message = str(exc)

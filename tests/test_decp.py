@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from data.formats.decp import load_decp, looks_like_decp, place_type, social_considerations
+from data.formats.decp import looks_like_decp, place_type, social_considerations
 from data.formats.readers import Upload
 from data.validation import validate
 from geo.markets import classify_markets

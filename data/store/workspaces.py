@@ -35,9 +35,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +43,7 @@ import geopandas as gpd
 import pandas as pd
 
 from data.store import journal
+from data import atomic
 from data.store.dataset import DEMO_LABEL, KIND_OF_TABLE, TABLES, TABLES_OF_KIND, Dataset, empty_table
 from geo.codes import fold
 
@@ -120,31 +119,14 @@ def fold_keep_dashes(text: str) -> str:
 # Low-level writes: temporary file, then an atomic move
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp() / f"{uuid.uuid4().hex}.part"
     try:
         with _writing():
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            atomic.write(path, data, tmp_dir=_tmp())
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise _disk_error(exc) from exc
-    _fsync_dir(path.parent)
 
 
 def _disk_error(exc: OSError) -> StoreError:

@@ -1,0 +1,40 @@
+"""Writing a file so that a reader sees the old one or the new one, never half of it.
+
+Shared by the workspace store, the access rules and the downloads of official sources: a temporary
+file is written and flushed to disk, then moved in place with ``os.replace`` (atomic on POSIX), and
+the folder's entry is flushed too. A failure leaves no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename is durable only once its folder is)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write ``data`` to ``path`` atomically; the temporary file lives in ``tmp_dir`` (same file system)
+    or beside ``path``. ``OSError`` (a full disk...) propagates, with nothing left behind."""
+    path = Path(path)
+    tmp = Path(tmp_dir or path.parent) / f".{path.name}.{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    fsync_dir(path.parent)
