@@ -63,7 +63,7 @@ class Report:
         """Add one summary line for each rule that hit more than ``MAX_PER_RULE`` lines."""
         for (file, column, rule, level), n in list(self._counts.items()):
             if n > MAX_PER_RULE:
-                self.issues.append(Issue(level, file, f"… et {n - MAX_PER_RULE} autre(s) ligne(s) : {rule}",
+                self.issues.append(Issue(level, file, f"… et {n - MAX_PER_RULE:,} autre(s) ligne(s) : {rule}".replace(",", "\u202f"),
                                          None, column))
                 self._counts[(file, column, rule, level)] = MAX_PER_RULE
         return self

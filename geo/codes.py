@@ -92,5 +92,7 @@ def as_text(values: pd.Series) -> pd.Series:
 
     (``astype(str)`` is not enough: pandas 3 keeps missing values missing.)
     """
-    return values.map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                      else str(v).strip())
+    missing = values.isna().to_numpy()
+    text = values.astype(object).astype(str).str.strip().to_numpy(dtype=object)
+    text[missing] = ""
+    return pd.Series(text, index=values.index, dtype=object)

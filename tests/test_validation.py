@@ -403,5 +403,7 @@ def test_unexpected_failure_becomes_a_report(monkeypatch):
 
     monkeypatch.setattr(V, "validate_communes", boom)
     loaded = validate("communes", [up("c.csv", "code_insee;nom\n31555;Toulouse\n")])
-    assert not loaded.ok and "défaut interne" in loaded.report.errors[0].message
+    message = loaded.report.errors[0].message
+    assert not loaded.ok and "lecture impossible" in message
+    assert "défaut interne" not in message and "RuntimeError" not in message  # French only; the detail is logged
     assert loaded.report.errors[0].file == "c.csv"

@@ -7,6 +7,8 @@ error means the file must change nothing in the user's data; warnings only, it i
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from pathlib import Path
 
@@ -51,6 +53,7 @@ def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
     return None if missing else out
 
 
+@functools.lru_cache(maxsize=65536)  # a million cells hold a few distinct values
 def enum_value(column: str, raw: str, values: tuple[str, ...]) -> str | None:
     """The canonical spelling of ``raw`` among ``values`` (case and accents ignored)."""
     key = fold(raw)
@@ -170,9 +173,12 @@ def check_duplicates(df: pd.DataFrame, columns: tuple[str, ...], file: str, repo
     cols = [c for c in columns if c in df.columns]
     if not cols:
         return
-    key = df[cols].apply(as_text).agg("|".join, axis=1)
+    key = as_text(df[cols[0]])
+    for c in cols[1:]:
+        key = key + "|" + as_text(df[c])
+    involved = key.duplicated(keep=False).to_numpy()  # usually none: only those rows are looked at
     first_seen: dict[str, int] = {}
-    for line, k in zip(df.index, key.tolist()):
+    for line, k in zip(df.index[involved], key[involved].tolist()):
         if k in first_seen:
             shown = " / ".join(x for x in k.split("|") if x)
             report.error(file, f"identifiant « {shown} » en double (déjà {unit} {first_seen[k]}).",
@@ -277,7 +283,7 @@ def _polygonal(g):
 def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDataFrame | None:
     """A table or a geographic file, typed by ``schema``, geometry (if any) in Lambert-93."""
     if is_geo(src):
-        gdf = read_geo(src, report)
+        gdf = read_geo(src, report, kind=schema.kind)
         if gdf is None:
             return None
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
@@ -287,7 +293,7 @@ def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDa
             return None
         gdf = to_work_crs(repair_geometries(gdf, src.name, report))
         return gpd.GeoDataFrame(typed, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    raw = read_table(src, report)
+    raw = read_table(src, report, kind=schema.kind)
     if raw is None:
         return None
     typed = _table(raw, schema, src.name, report)
@@ -425,8 +431,8 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
                   "ou deux fichiers nommés structures.csv et perimetres.csv.")
         return out
     same = s_src is p_src
-    s_raw = read_table(s_src, rep, sheet="structures" if same else None)
-    p_raw = read_table(p_src, rep, sheet="perimetres" if same else None)
+    s_raw = read_table(s_src, rep, sheet="structures" if same else None, kind="facilitateurs")
+    p_raw = read_table(p_src, rep, sheet="perimetres" if same else None, kind="facilitateurs")
     s_name = f"{s_src.name} (feuille structures)" if same else s_src.name
     p_name = f"{p_src.name} (feuille perimetres)" if same else p_src.name
     st = _table(s_raw, S.STRUCTURES, s_name, rep) if s_raw is not None else None
@@ -531,7 +537,7 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         return out
     out = Loaded("marches")
     rep = out.report
-    raw = read_table(src, rep)
+    raw = read_table(src, rep, kind="marches")
     df = _table(raw, S.MARCHES, src.name, rep) if raw is not None else None
     if df is not None:
         out.counts["lus"] = len(df)
@@ -582,23 +588,32 @@ def fmt_int(n: int) -> str:
 
 
 def normalize_place_codes(df: pd.DataFrame, file: str, report: Report) -> pd.DataFrame:
-    """Split ``lieu_code`` on ``;`` and repair lost leading zeros according to ``lieu_type``."""
+    """Split ``lieu_code`` on ``;`` and repair lost leading zeros according to ``lieu_type``.
+
+    Each distinct place (type + codes) is worked out once: a million markets name a few thousand.
+    """
     df = df.copy()
-    codes_out = []
-    for line, t, codes in zip(df.index, df["lieu_type"], df["lieu_code"]):
+    keys, uniques = pd.factorize(df["lieu_type"].astype(str) + "\x1f" + df["lieu_code"].astype(str))
+    fixed, repairs = [], []
+    for key in uniques:
+        t, codes = key.split("\x1f", 1)
         width = CODE_WIDTH.get(t)
-        parts = [c.strip() for c in re.split(r"[;|]", str(codes)) if c.strip()]
-        fixed = [_repaired(c, width, file, report, line, "lieu_code", "zéro initial rétabli lieu_code")
-                 if width else c.upper() for c in parts]
-        codes_out.append(";".join(fixed))
-    df["lieu_code"] = codes_out
+        parts = [c.strip() for c in re.split(r"[;|]", codes) if c.strip()]
+        done = [normalize_code(c, width) if width else (c.upper(), False) for c in parts]
+        fixed.append(";".join(code for code, _ in done))
+        repairs.append([(raw, code) for raw, (code, repaired) in zip(parts, done) if repaired])
+    for i in np.flatnonzero(np.isin(keys, [k for k, r in enumerate(repairs) if r])):
+        for raw, code in repairs[keys[i]]:
+            report.warning(file, f"code « {raw} » complété en « {code} » (zéro initial perdu).", line=int(df.index[i]),
+                           column="lieu_code", rule="zéro initial rétabli lieu_code")
+    df["lieu_code"] = np.asarray(fixed, dtype=object)[keys] if len(keys) else []
     return df
 
 
 def validate_indicateurs(src: Upload) -> Loaded:
     out = Loaded("indicateurs")
     rep = out.report
-    raw = read_table(src, rep)
+    raw = read_table(src, rep, kind="indicateurs")
     df = _table(raw, S.INDICATEURS, src.name, rep) if raw is not None else None
     if df is not None:
         terr = []
@@ -627,11 +642,12 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, regio
         loaded = _validate(kind, paths, communes, region)
     except (FileNotFoundError, IsADirectoryError):
         raise  # the command line names the missing file
-    except Exception as exc:  # a defect of ours must not reach the user as a traceback
+    except Exception:  # a defect of ours must not reach the user as a traceback, nor in English
+        logging.getLogger("diagnostic").exception("validation of %s", kind)
         loaded = Loaded(kind)
         names = ", ".join(getattr(p, "name", str(p)) for p in paths) or kind
-        loaded.report.error(names, f"lecture impossible ({type(exc).__name__} : {str(exc)[:200]}). Vos données "
-                                   "n'ont pas été modifiées.")
+        loaded.report.error(names, "lecture impossible : le fichier n'a pas pu être analysé (le détail technique est "
+                                   "consigné dans le journal du serveur). Vos données n'ont pas été modifiées.")
     if loaded.tables and "lus" not in loaded.counts:
         n = sum(len(t) for t in loaded.tables.values())
         loaded.counts.update(lus=n, gardes=n)
