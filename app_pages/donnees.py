@@ -7,7 +7,7 @@ import streamlit as st
 from components import auth, fmt, state
 from components.sidebar import current_region
 from components.tables import show_table
-from data.formats.readers import Upload
+from data.formats.readers import Upload, limits_text
 from data.formats.writers import template_csv, template_xlsx
 from data import access, referentiel
 from data.schemas import KINDS
@@ -109,6 +109,7 @@ if allowed("importer"):
     for tab, (kind, label) in zip(tabs, KINDS.items()):
         with tab:
             st.markdown(HELP[kind])
+            st.caption(limits_text(kind))
             declared = ""
             if kind == "communes":
                 year = st.number_input("Millésime du COG (année), s'il n'est pas dans le nom du fichier", 2000,
@@ -270,7 +271,8 @@ if allowed("supprimer"):
     with st.expander("Supprimer cet espace de travail", icon=":material/delete:"):
         st.caption("L'espace est placé dans la corbeille : il peut en être restauré tant que la corbeille n'a pas "
                    "été vidée.")
-        sure = st.checkbox(f"Je confirme la suppression de l'espace « {space.name} »", key="donnees.supprimer.ok")
+        sure = st.checkbox(f"Je confirme la suppression de l'espace « {fmt.md(space.name)} »",
+                           key="donnees.supprimer.ok")
         if st.button("Supprimer l'espace", key="donnees.supprimer", disabled=not sure, icon=":material/delete:"):
             entry = workspaces.delete(slug, user=who)
             access.on_deleted(slug, entry, user)  # its rules go to the bin with it

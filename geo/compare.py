@@ -32,12 +32,16 @@ def overlaps_between(overlaps: pd.DataFrame, ids: list[str], names: dict[str, st
 
 def coverage_matrix(diag, ids: list[str], names: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """QPV x structures and zones d'emploi x structures, "oui" where the structure covers it."""
+    counts = pd.Series([names.get(s, s) for s in ids]).value_counts()
+    # a column per structure: its name, with its identifier when two structures share a name
+    headers = [names.get(s, s) if counts[names.get(s, s)] == 1 else f"{names.get(s, s)} ({s})" for s in ids]
+
     def matrix(df: pd.DataFrame, key_cols: list[str]) -> pd.DataFrame:
         lists = df["structures"].fillna("").str.split(";")
         out = df[key_cols].copy()
-        for sid in ids:
-            out[names.get(sid, sid)] = np.where(lists.apply(lambda lst: sid in lst), "oui", "")
-        keep = (out[[names.get(s, s) for s in ids]] == "oui").any(axis=1)
+        for sid, header in zip(ids, headers):
+            out[header] = np.where(lists.apply(lambda lst: sid in lst), "oui", "")
+        keep = (out[headers] == "oui").any(axis=1)
         return out[keep.to_numpy()].reset_index(drop=True)
 
     return (matrix(diag.qpv, ["code_qp", "nom_qp", "population", "statut"]),

@@ -343,3 +343,11 @@ def test_qpv_declared_on_several_communes_without_geometry():
     res = engine.run(c, q, st, pe, tiny_markets(), "R1")
     row = res.diagnosis.qpv.iloc[0]
     assert row["communes"] == "00002;00003" and row["statut"] == "partiel"
+
+
+def test_comparison_columns_keep_structures_of_the_same_name_apart(demo_result):
+    from geo.compare import coverage_matrix
+
+    ids = list(demo_result.diagnosis.structures["id_structure"][:2])
+    qpv, ze = coverage_matrix(demo_result.diagnosis, ids, {s: "PLIE" for s in ids})
+    assert [c for c in ze.columns if c.startswith("PLIE")] == [f"PLIE ({s})" for s in ids]

@@ -153,8 +153,7 @@ def _journaled(what: str, user: str, workspace: str, **details):
     try:
         journal.append(what, who=user, workspace=workspace, **details)
     except OSError as exc:
-        raise StoreError(f"le journal des actions ne peut pas être écrit ({exc.strerror or exc}) : rien n'a été "
-                         "modifié.") from exc
+        raise _disk_error(exc) from exc
     try:
         yield
     except Exception as exc:
