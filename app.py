@@ -34,6 +34,7 @@ pages = {
         st.Page("app_pages/marches.py", title="Marchés", icon=":material/gavel:"),
         st.Page("app_pages/indicateurs.py", title="Indicateurs régionaux", icon=":material/bar_chart:"),
         st.Page("app_pages/rapport.py", title="Rapport", icon=":material/description:"),
+        st.Page("app_pages/presentation.py", title="Mode présentation", icon=":material/co_present:"),
     ],
     "Données": [
         st.Page("app_pages/donnees.py", title="Données", icon=":material/upload_file:"),

@@ -9,7 +9,6 @@ import streamlit as st
 
 from components import cards, fmt, maps, state, style
 from components.sidebar import basemap_on, current_region
-from components.tables import show_table
 from geo.compare import coverage_matrix, overlaps_between, shared_communes
 
 ds = state.dataset()
@@ -28,20 +27,23 @@ colours = maps.structure_colours(d.structures["id_structure"].tolist())
 # by default the two structures that share the most population; a link names its own
 default = d.overlaps.sort_values("population_partagee", ascending=False)[["id_a", "id_b"]].head(1).values.ravel()
 style.restore_list("comparer.structures", "structures", list(names), list(default)[:2])
-chosen = st.multiselect("Structures à comparer (de deux à quatre)", list(names), format_func=lambda s: names.get(s, s),
-                        key="comparer.structures", placeholder="Choisissez des structures", max_selections=4,
-                        select_all=False)
+# the cards and the map on one screen: the choice and the cards on the left, the map beside them
+many = len(st.session_state.get("comparer.structures") or []) > 2  # cards two by two: a wider column
+col_cards, col_map = st.columns([1.2, 1] if many else [1, 1.25], gap="medium")
+with col_cards:
+    chosen = st.multiselect("Structures à comparer (de deux à quatre)", list(names),
+                            format_func=lambda s: names.get(s, s), key="comparer.structures",
+                            placeholder="Choisissez des structures", max_selections=4, select_all=False)
 style.mirror({"structures": chosen or None})
 if len(chosen) < 2:
-    st.info("Choisissez au moins deux structures.")
+    col_cards.info("Choisissez au moins deux structures.")
     st.stop()
 
 shared_codes = shared_communes(result, chosen)
-col_cards, col_map = st.columns([1.2, 1] if len(chosen) > 2 else [1, 1.25], gap="medium")
+shared_geom = maps.dissolve_codes(layers, shared_codes) if layers.drawable else None
+show = {"zones_blanches": False, "qpv": True, "zones_emploi": True}
 with col_cards:
     st.html(cards.compact_cards(result, chosen, colours))
-    shared_geom = maps.dissolve_codes(layers, shared_codes) if layers.drawable else None
-    show = {"zones_blanches": False, "qpv": True, "zones_emploi": True}
     items, note = maps.legend_items(layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen,
                                     show=show, shared=shared_geom, areas=False)
     st.html(maps.legend_html(items, title=None, css_class="inline"))
@@ -57,8 +59,9 @@ with col_map:
         st.warning(maps.NO_OUTLINES, icon=":material/map:")
 
 st.caption(f"Données : {fmt.md(ds.credit())}")
-show_table(overlaps_between(d.overlaps, chosen, names), key="comparer.chevauchements",
-           title="Ce que les structures partagent", export_name="chevauchements", filterable=False)
+# tables printable in full (a data grid prints only its visible rows)
+style.printable_table(overlaps_between(d.overlaps, chosen, names), key="comparer.chevauchements",
+                      title="Ce que les structures partagent", export_name="chevauchements", filterable=False)
 qpv_m, ze_m = coverage_matrix(d, chosen, names)
-show_table(qpv_m, key="comparer.qpv", title="Qui couvre quels QPV", export_name="qpv_par_structure")
-show_table(ze_m, key="comparer.ze", title="Qui couvre quelles zones d'emploi", export_name="ze_par_structure")
+style.printable_table(qpv_m, key="comparer.qpv", title="Qui couvre quels QPV", export_name="qpv_par_structure")
+style.printable_table(ze_m, key="comparer.ze", title="Qui couvre quelles zones d'emploi", export_name="ze_par_structure")

@@ -13,8 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from components import fmt
-from components.exports import french
-from components.tables import column_config
 
 
 def structure_figures(result, sid: str) -> dict:
@@ -109,8 +107,10 @@ def compact_cards(result, ids: list[str], colours: dict[str, str]) -> str:
 
 
 def _small_table(title: str, df: pd.DataFrame, empty: str, key: str) -> None:
+    from components.style import printable_frame
+
     st.markdown(f"**{title}**")
     if len(df):
-        st.dataframe(french(df), hide_index=True, key=key, column_config=column_config(df))
+        printable_frame(df, key=key)  # French numbers, every row on paper
     else:
         st.caption(empty)

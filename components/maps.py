@@ -160,6 +160,8 @@ document.addEventListener('keydown', function (e) {
   if (['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'].indexOf(e.key) < 0) return;
   e.preventDefault(); e.stopPropagation();
   try {
+    // the page keeps the keys from now on: this map is replaced by the next screen's
+    window.parent.focus();
     window.parent.document.dispatchEvent(new KeyboardEvent('keydown', {key: e.key, code: e.code, bubbles: true}));
   } catch (err) { /* a page of another origin: nothing to forward to */ }
 }, true);
@@ -357,6 +359,7 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
         ze_group.add_to(m)
         DeclutterLabels().add_to(m)
 
+    dots = None
     if show["qpv"] and len(layers.qpv):  # an empty layer would fail (no field for its tooltip)
         folium.GeoJson(_features(layers.qpv, {"nom": lambda r: esc(r.nom_qp), "code": lambda r: esc(r.code_qp),
                                                "pop": lambda r: fmt.integer(r.population),
@@ -366,6 +369,16 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                                      f["properties"]["statut"], "#333"), "fillOpacity": 0.85},
                        tooltip=folium.GeoJsonTooltip(["nom", "code", "pop", "statut"],
                                                      aliases=["QPV", "Code", "Population", "Couverture"])).add_to(m)
+        if wall:  # a quarter is a few pixels on a région's map: a dot of its colour makes it seen on a wall
+            dots = folium.FeatureGroup(name="QPV (repères)", show=True)
+            geoms = layers.qpv.geometry.to_numpy()
+            for row, g in zip(layers.qpv.itertuples(index=False), geoms):
+                if g is None or shapely.is_empty(g):
+                    continue
+                p = shapely.point_on_surface(g)
+                folium.CircleMarker([p.y, p.x], radius=7, color="#000000", weight=1.5, fill=True,
+                                    fill_color=QPV_COLOURS.get(row.statut, "#333"), fill_opacity=0.9,
+                                    interactive=False).add_to(dots)
 
     hosts = folium.FeatureGroup(name="Structures porteuses (taille = ETP)", show=True)
     for row in layers.structures.itertuples(index=False):
@@ -382,6 +395,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                      fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95)
         marker.add_child(SafeTooltip(text)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
+    if dots is not None:
+        dots.add_to(m)  # above the hosts: the quarters are this screen's message
 
     if legend_inside:
         items, note = legend_items(layers, structures, colours, selected, show, vintage, shared)
@@ -396,11 +411,12 @@ LAYER_LABELS = {"zones_blanches": "Zones blanches", "qpv": "QPV par couverture",
 
 def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None, vintage: str = "",
-                 shared=None, one_per_structure: bool = True, areas: bool = True
+                 shared=None, one_per_structure: bool = True, areas: bool = True, short: bool = False
                  ) -> tuple[list[tuple[str, str, str]], str]:
     """What the coverage map shows, as (colour, label, kind) items and a footnote; kind is ``fill``,
     ``line`` or ``dot``. With ``one_per_structure=False`` the areas are one item (a wall screen with
-    many structures); without ``areas`` they are left out (cards beside the map show their colours)."""
+    many structures); without ``areas`` they are left out (cards beside the map show their colours);
+    ``short`` labels for a wall, where they are written large."""
     show = {**DEFAULT_LAYERS, **(show or {})}
     selected = [s for s in (selected or []) if s in colours]
     info = structures.set_index(structures["id_structure"].astype(str))
@@ -412,12 +428,13 @@ def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
         items = [(colours[s], info.loc[s, "nom"] if s in info.index else s, "fill") for s in shown]
     else:
         items = [(colours[s], "", "fill") for s in shown[:6]]
-        items = [("multi:" + ",".join(c for c, _, _ in items), "Aire d'un facilitateur (une couleur par structure)",
-                  "fill")] if items else []
+        items = [("multi:" + ",".join(c for c, _, _ in items), "Aire d'un facilitateur" if short else
+                  "Aire d'un facilitateur (une couleur par structure)", "fill")] if items else []
     if shared is not None and not shapely.is_empty(shared):
         items.append(("#000000", "Partie partagée (en noir, contour tireté)", "fill"))
     if show["zones_blanches"] and layers.blanches is not None and len(layers.blanches):
-        items.append((BLANCHE, "Zone blanche : commune non couverte", "fill"))
+        items.append((BLANCHE, "Zone blanche (non couverte)" if short else "Zone blanche : commune non couverte",
+                      "fill"))
     if show["qpv"] and len(layers.qpv):
         items += [(QPV_COLOURS["couvert"], "QPV couvert", "fill"),
                   (QPV_COLOURS["partiel"], "QPV partiellement couvert", "fill"),
@@ -427,7 +444,8 @@ def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     if show["epci"] and len(layers.epci):
         items.append(("#555555", "Limite d'EPCI", "line"))
     if shown and areas:
-        items.append(("#777777", "Structure porteuse (taille selon les ETP)", "dot"))
+        items.append(("#777777", "Structure porteuse (taille : ETP)" if short else
+                      "Structure porteuse (taille selon les ETP)", "dot"))
     note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent."
                                                              if len(shown) > 1 else "")
     return items, note.strip()

@@ -31,8 +31,8 @@ BASE_CSS = """
 /* the hidden container of the page scripts (language, keyboard, link copy helpers) */
 [class*="st-key-diag-scripts"] { display: none !important; }
 /* a map that fills the height of the screen under the page's title and controls */
-.st-key-carte-zone iframe, .st-key-comparer-zone iframe { height: calc(100vh - 13.5rem) !important;
-  min-height: 380px; }
+.st-key-carte-zone iframe { height: calc(100vh - 13.5rem) !important; min-height: 380px; }
+.st-key-comparer-zone iframe { height: calc(100vh - 8.75rem) !important; min-height: 380px; }
 /* a structure's card beside the map: figures that never cut ("Population c…", "433…") */
 [class*="st-key-fiche"] h3 { font-size: 1.4rem; }
 [class*="st-key-fiche"] [data-testid="stMetricValue"] { font-size: 1.55rem; }
@@ -40,7 +40,7 @@ BASE_CSS = """
   white-space: normal; overflow: visible; text-overflow: clip; }
 [class*="st-key-fiche"] [data-testid="stMetric"] { min-width: 0; }
 /* the legend of a map, outside the map */
-.diag-legend { font-size: 15px; line-height: 1.35; }
+.diag-legend { font-size: 16px; line-height: 1.35; }
 .diag-legend .diag-legend-title { font-weight: 700; margin-bottom: 2px; }
 .diag-legend .diag-legend-item { display: flex; align-items: center; gap: 8px; margin: 1px 0; }
 .diag-legend .diag-swatch { flex: 0 0 22px; height: 14px; border: 1px solid #333; border-radius: 2px; }
@@ -50,6 +50,8 @@ BASE_CSS = """
 .diag-legend.columns .diag-legend-items { columns: 2; column-gap: 16px; }
 .diag-legend .diag-legend-item { break-inside: avoid; }
 /* compact cards of the comparison page */
+/* the paper copy of a table (components.style.print_copy) takes no room on screen */
+[data-testid="stElementContainer"]:has(.diag-print-only) { display: none; }
 /* « Copier le lien de cette vue »: a plain button that looks like Streamlit's */
 button.diag-copy { font: inherit; font-size: 1rem; padding: 0.3rem 0.75rem; min-height: 2.5rem; cursor: pointer;
   border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: #fff; color: #161616; }
@@ -88,6 +90,14 @@ PRINT_CSS = """
   [data-testid="stDataFrameResizable"], .stDataFrame, [data-testid="stMarkdownContainer"] table {
     overflow: visible !important; max-height: none !important; }
   [data-testid="stTable"] tr, [data-testid="stMarkdownContainer"] tr { break-inside: avoid; }
+  /* a printable table: its HTML copy with every row instead of the data grid (which prints its window) */
+  [class*="st-key-imprimable"] [data-testid="stDataFrame"] { display: none !important; }
+  [data-testid="stElementContainer"]:has(.diag-print-only) { display: block !important; }
+  .diag-print-table { border-collapse: collapse; width: 100%%; font-size: 10pt; }
+  .diag-print-table th, .diag-print-table td { border: 1px solid #999; padding: 2px 5px; text-align: left; }
+  .diag-print-table td.num { text-align: right; white-space: nowrap; }
+  .diag-print-table thead { display: table-header-group; }
+  .diag-print-table tr { break-inside: avoid; }
   [data-testid="stExpander"] details { display: block; }
   a[href]::after { content: none !important; }
 }
@@ -194,8 +204,8 @@ def restore_list(key: str, param: str, valid: list[str], default: list[str]) -> 
     if raw is None:
         st.session_state[key] = list(default)
     else:
-        wanted = [v for v in str(raw).split(",") if v]
-        st.session_state[key] = [v for v in valid if v in wanted]
+        known = set(valid)
+        st.session_state[key] = list(dict.fromkeys(v for v in str(raw).split(",") if v in known))  # link's order
 
 
 def restore_choice(key: str, param: str, valid: list[str]) -> None:
@@ -218,3 +228,57 @@ def mirror(params: dict[str, list[str] | None]) -> None:
         text = ",".join(str(v) for v in values)
         if st.query_params.get(name) != text:
             st.query_params[name] = text
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables on paper: a data grid prints only the rows it shows, so a printable table carries an HTML
+# copy of all its rows (French numbers, as on screen), hidden on screen and printed instead of the grid.
+
+PRINT_ROWS = 2000
+
+
+def print_copy(df, labels: dict | None = None, kinds: dict | None = None) -> str:
+    """The whole table as HTML for paper: French headers and numbers, every cell escaped."""
+    import html as _html
+
+    import pandas as pd
+
+    from components.exports import french, kinds_of
+    from components.tables import FORMATTERS
+
+    kinds_ = kinds_of(df, kinds)
+    view = french(df, labels)
+    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in view.columns)
+    rows = []
+    for values in view.head(PRINT_ROWS).itertuples(index=False):
+        cells = []
+        for v, kind in zip(values, kinds_):
+            if kind in FORMATTERS:
+                text, cls = FORMATTERS[kind](v), ' class="num"'
+            else:
+                text, cls = ("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)), ""
+            cells.append(f"<td{cls}>{_html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = (f'<p class="diag-print-note">… et {len(view) - PRINT_ROWS} lignes de plus : exportez le tableau '
+            f"(CSV ou XLSX) pour les lire toutes.</p>") if len(view) > PRINT_ROWS else ""
+    return (f'<div class="diag-print-only"><table class="diag-print-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>{more}</div>')
+
+
+def printable_table(df, key: str, **kwargs):
+    """``components.tables.show_table`` whose rows all reach the paper when the page is printed."""
+    from components.tables import show_table
+
+    with st.container(key=f"imprimable-{key.replace('.', '-')}"):
+        shown = show_table(df, key=key, **kwargs)
+        st.html(print_copy(shown, kwargs.get("labels"), kwargs.get("kinds")))
+    return shown
+
+
+def printable_frame(df, key: str, **kwargs) -> None:
+    """``components.tables.show_frame`` (no filter, no export), printable in full."""
+    from components.tables import show_frame
+
+    with st.container(key=f"imprimable-{key.replace('.', '-')}"):
+        show_frame(df, key=key, **kwargs)
+        st.html(print_copy(df, kwargs.get("labels"), kwargs.get("kinds")))

@@ -1,0 +1,129 @@
+"""Mode présentation: the launch meeting's six screens, one message each, for a wall (fiche 3).
+
+(1) the région at a glance → (2) facilitators and their means → (3) zones blanches and QPV →
+(4) coherence with zones d'emploi → (5) markets no single structure covers → (6) ABC Clauses indicators
+against France. No sidebar, no top band; the screen is in the address (``?ecran=3``) and its number on
+screen; « Précédent » / « Suivant » answer the arrows and Page Up / Page Down of a presenter's remote.
+A workspace missing a table says so on that screen (never another workspace's data).
+"""
+
+import streamlit as st
+
+from components import maps, state, style
+from components import presentation as P
+from components.sidebar import basemap_on, current_region
+from data.store.dataset import MISSING
+
+TOTAL = len(P.SCREENS)
+HINT = "Importez-le sur la page « Données » ; cet écran se remplira."
+
+style.hide_chrome()  # whatever the address says: this page is for the wall
+st.html(f"<style>{P.CSS}</style>")
+if st.query_params.get(style.PRESENTATION_PARAM) != "1":
+    st.query_params[style.PRESENTATION_PARAM] = "1"  # the address names the mode: a copied link reopens it
+n = P.screen_from_url(TOTAL)
+if st.query_params.get(P.SCREEN_PARAM) != str(n):
+    st.query_params[P.SCREEN_PARAM] = str(n)
+
+
+def _go(step: int) -> None:
+    st.query_params[P.SCREEN_PARAM] = str(min(max(P.screen_from_url(TOTAL) + step, 1), TOTAL))
+
+
+def _quit() -> None:
+    st.session_state["presentation.quitter"] = True
+
+
+if st.session_state.pop("presentation.quitter", False):
+    st.switch_page("app_pages/accueil.py", query_params={"espace": state.current_workspace()})
+
+ds = state.dataset()
+region = current_region() if ds.has("communes") else ""
+region_name = ds.regions().get(region, region) if region else ""
+subtitle = " · ".join(x for x in (region_name if region_name not in ds.label else "", ds.label,
+                                  "millésimes : " + ds.vintages_text()) if x)
+
+c_title, c_nav = st.columns([2.4, 1.6], vertical_alignment="center")
+c_title.html(P.header(n, subtitle))
+with c_nav, st.container(key="presentation-nav", horizontal=True, horizontal_alignment="right",
+                         vertical_alignment="center", gap="small"):
+    st.button("Précédent", key="presentation-precedent", on_click=_go, args=(-1,), disabled=n == 1,
+              icon=":material/chevron_left:", shortcut="Left")
+    st.html(f'<div class="diag-p-count" aria-live="polite">{n} / {TOTAL}</div>', width="content")
+    st.button("Suivant", key="presentation-suivant", on_click=_go, args=(1,), disabled=n == TOTAL,
+              icon=":material/chevron_right:", icon_position="right", shortcut="Right")
+    st.button("Quitter", key="presentation-quitter", on_click=_quit, icon=":material/close:",
+              help="Quitter le mode présentation (retour à l'accueil)")
+# a presenter's remote sends Page Up / Page Down: the same two buttons, not shown
+with st.container(key="diag-scripts-telecommande"):
+    st.button("Écran précédent", key="presentation-page-precedente", on_click=_go, args=(-1,), shortcut="PageUp")
+    st.button("Écran suivant", key="presentation-page-suivante", on_click=_go, args=(1,), shortcut="PageDown")
+
+if not ds.has("communes"):
+    st.html(P.message(MISSING["communes"], HINT))
+    st.stop()
+
+result = state.diagnosis(region)
+content = P.content(region)
+layers = state.display_layers(region)
+structures = result.diagnosis.structures
+colours = maps.structure_colours(structures["id_structure"].tolist())
+basemap = basemap_on()
+
+MAP_SCREENS = {  # screen: (layers shown, the legend's areas one by one?)
+    1: {"zones_blanches": True, "qpv": False, "zones_emploi": False},
+    3: {"zones_blanches": True, "qpv": True, "zones_emploi": False},
+    4: {"zones_blanches": False, "qpv": False, "zones_emploi": True},
+}
+
+
+def map_screen(figs: list, note: str = "") -> None:
+    show = MAP_SCREENS[n]
+    c_map, c_side = st.columns([2.25, 1], gap="medium")
+    with c_map:
+        if layers.drawable:
+            key = "|".join(["presentation", str(n), state.stamp(), region, str(basemap)])
+            with st.container(key="presentation-carte"):
+                maps.show(None, key=f"presentation.carte.{n}", height=600, cache_key=key,
+                          build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,
+                                                          wall=True))
+        else:
+            st.html(P.message(maps.NO_OUTLINES))
+    with c_side:
+        st.html(P.figures(figs))
+        items, _ = maps.legend_items(layers, structures, colours, show=show, one_per_structure=False, short=True)
+        st.html(maps.legend_html(items, note or "", title=None, css_class="diag-p-legend"))
+
+
+def visual_screen(figs: list, visual_html: str) -> None:
+    c_vis, c_side = st.columns([2.25, 1], gap="medium")
+    c_vis.html(visual_html)
+    c_side.html(P.figures(figs))
+
+
+if n == 1:
+    map_screen(P.glance_figures(content),
+               "" if ds.has("facilitateurs") else MISSING["facilitateurs"] + " La carte montre le territoire seul.")
+elif n == 2:
+    if not ds.has("facilitateurs"):
+        st.html(P.message(MISSING["facilitateurs"], HINT))
+    else:
+        visual_screen(P.means_figures(content), P.means_chart(content, colours))
+elif n == 3:
+    map_screen(P.gaps_figures(content), "" if ds.has("qpv") else MISSING["qpv"])
+elif n == 4:
+    map_screen(P.employment_figures(content))
+elif n == 5:
+    if not ds.has("marches"):
+        st.html(P.message(MISSING["marches"], HINT))
+    else:
+        visual_screen(P.markets_figures(content), P.markets_chart(content))
+elif n == 6:
+    if not ds.has("indicateurs"):
+        st.html(P.message(MISSING["indicateurs"], HINT))
+    elif content.followup.empty:
+        st.html(P.message("Le fichier d'indicateurs ne contient pas les tableaux du suivi (T03, T06 à T09, T18).",
+                          HINT))
+    else:
+        items, note = P.indicator_figures(content)
+        st.html(P.figures(items, grid=True) + f'<div class="diag-p-source">{P.e(note)}</div>')

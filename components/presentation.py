@@ -1,0 +1,231 @@
+"""Projection mode: the launch meeting's six screens (fiche 3), one message per screen, for a wall.
+
+Sized for 1280×720 and 1920×1080 alike: every size follows the screen's height (``vh``) with a floor
+that holds at 1280×720 (key figures at least 44 px, labels at least 24 px, read from the back of a
+15 m room). The screens say what the PowerPoint deck says (``reports.content``: same figures, same
+titles, same order). Every text that comes from a user's file is escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from components import fmt
+from reports import text as T
+
+SCREENS = list(T.SCREENS)
+SCREEN_PARAM = "ecran"
+
+# the markets page's colours (app_pages/marches.py): a class keeps its colour from one screen to another
+CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
+                 "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
+
+# sizes: at least the wall's minimum at 1280×720, growing with the screen's height
+CSS = """
+.diag-p-head { line-height: 1.1; }
+.diag-p-title { font-size: max(34px, 4.7vh); font-weight: 700; color: #000091; margin: 0; line-height: 1.1; }
+.diag-p-sub { font-size: max(18px, 2.3vh); color: #3a3a3a; margin-top: 2px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.diag-p-figs { display: flex; flex-direction: column; gap: max(10px, 1.6vh); }
+.diag-p-figs.grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: max(16px, 2.6vh) 28px; }
+.diag-p-fig { border-left: 6px solid #000091; padding-left: 14px; }
+.diag-p-value { font-size: max(44px, 6.2vh); font-weight: 700; line-height: 1.05; color: #000091;
+  font-variant-numeric: tabular-nums; white-space: nowrap; }
+.diag-p-label { font-size: max(24px, 3.2vh); line-height: 1.2; color: #161616; }
+.diag-p-compare { font-size: max(24px, 3.2vh); line-height: 1.2; color: #3a3a3a; }
+.diag-p-message { font-size: max(28px, 3.9vh); line-height: 1.3; color: #161616; border-left: 8px solid #000091;
+  background: #F5F5FE; padding: max(16px, 2.4vh) max(20px, 2vw); max-width: 60em; }
+.diag-p-message .diag-p-hint { display: block; margin-top: 0.6em; font-size: max(24px, 3.2vh); color: #3a3a3a; }
+.diag-p-chart-title { font-size: max(24px, 3.2vh); font-weight: 700; margin-bottom: max(8px, 1.2vh); }
+.diag-p-bars { display: flex; flex-direction: column; gap: max(6px, 1vh); }
+.diag-p-bar { display: grid; grid-template-columns: minmax(0, 38%) minmax(0, 1fr); align-items: center; gap: 14px; }
+.diag-p-bar-name { font-size: max(24px, 3.2vh); line-height: 1.15; text-align: right; overflow-wrap: anywhere; }
+.diag-p-bar-track { display: flex; align-items: center; gap: 10px; min-width: 0; }
+.diag-p-bar-fill { height: max(26px, 3.6vh); border-radius: 3px; min-width: 3px; }
+.diag-p-bar-value { font-size: max(24px, 3.2vh); font-weight: 700; white-space: nowrap; }
+.diag-p-source { font-size: max(16px, 1.9vh); color: #3a3a3a; margin-top: max(8px, 1.2vh); }
+.diag-p-count { font-size: max(24px, 3vh); font-weight: 700; color: #3a3a3a; text-align: center; white-space: nowrap; }
+.st-key-presentation-nav button { min-height: max(44px, 5.6vh); }
+.st-key-presentation-nav button p { font-size: max(20px, 2.5vh); }
+/* the map fills the height under the title; its legend is beside it, never over the région */
+.st-key-presentation-carte iframe { height: calc(100vh - max(128px, 15.5vh)) !important; }
+.diag-p-legend.diag-legend { font-size: max(24px, 3.2vh); line-height: 1.25; margin-top: max(14px, 2vh); }
+.diag-p-legend.diag-legend .diag-legend-item { gap: 10px; margin: 0 0 2px 0; }
+.diag-p-legend.diag-legend .diag-swatch { flex-basis: max(26px, 3.4vh); height: max(18px, 2.3vh); }
+.diag-p-legend.diag-legend .diag-swatch.line { height: 0; }
+.diag-p-legend.diag-legend .diag-swatch.dot { flex-basis: max(18px, 2.3vh); width: max(18px, 2.3vh); }
+.diag-p-legend.diag-legend .diag-legend-note { font-size: max(16px, 1.9vh); }
+/* nothing scrolls: one screen, one message */
+[data-testid="stMainBlockContainer"] { padding-bottom: 0 !important; }
+"""
+
+
+def e(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def header(n: int, subtitle: str) -> str:
+    return (f'<div class="diag-p-head"><h1 class="diag-p-title">{e(SCREENS[n - 1])}</h1>'
+            f'<div class="diag-p-sub">{e(subtitle)}</div></div>')
+
+
+def figures(items: list[tuple[str, str] | tuple[str, str, str]], grid: bool = False) -> str:
+    """Key figures: the number over its label (and a comparison line, e.g. France's)."""
+    out = []
+    for item in items:
+        value, label = item[0], item[1]
+        compare = f'<div class="diag-p-compare">{e(item[2])}</div>' if len(item) > 2 and item[2] else ""
+        out.append(f'<div class="diag-p-fig"><div class="diag-p-value">{e(value)}</div>'
+                   f'<div class="diag-p-label">{e(label)}</div>{compare}</div>')
+    return f'<div class="diag-p-figs{" grid" if grid else ""}">{"".join(out)}</div>'
+
+
+def message(text: str, hint: str = "") -> str:
+    """A screen whose table is missing says so, in French, where its chart would be."""
+    extra = f'<span class="diag-p-hint">{e(hint)}</span>' if hint else ""
+    return f'<div class="diag-p-message" role="status">{e(text)}{extra}</div>'
+
+
+def bars(title: str, rows: list[tuple[str, float, str, str]], note: str = "") -> str:
+    """A horizontal bar chart in HTML (no truncated label, type the size of the wall's labels):
+    rows of (label, value, value as text, colour)."""
+    top = max([v for _, v, _, _ in rows if v == v] + [0]) or 1
+    lines = []
+    for label, value, text_value, colour in rows:
+        width = 0 if value != value else max(0.0, float(value)) / top * 100
+        lines.append(f'<div class="diag-p-bar"><div class="diag-p-bar-name">{e(label)}</div>'
+                     f'<div class="diag-p-bar-track"><div class="diag-p-bar-fill" style="width:{width * 0.8:.1f}%;'
+                     f'background:{e(colour)}"></div><span class="diag-p-bar-value">{e(text_value)}</span></div></div>')
+    foot = f'<div class="diag-p-source">{e(note)}</div>' if note else ""
+    return (f'<div class="diag-p-chart" role="img" aria-label="{e(title)}"><div class="diag-p-chart-title">'
+            f'{e(title)}</div><div class="diag-p-bars">{"".join(lines)}</div>{foot}</div>')
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation des écrans…")
+def _content(stamp: str, region: str):
+    from components import state
+    from reports.content import collect
+
+    return collect(state.dataset(), state.diagnosis(region), region)
+
+
+def content(region: str):
+    """What the six screens say, computed once per workspace version and région (shared, read-only)."""
+    from components import state
+
+    return _content(state.stamp(), region)
+
+
+def screen_from_url(total: int) -> int:
+    """The screen in the address (``?ecran=3``), 1 when absent or not a screen number."""
+    try:
+        n = int(str(st.query_params.get(SCREEN_PARAM, "1")))
+    except ValueError:
+        n = 1
+    return min(max(n, 1), total)
+
+
+# ---------------------------------------------------------------------------------------------
+# What each screen says (figures from reports.content.Content, as the deck)
+
+
+def glance_figures(c) -> list[tuple[str, str]]:
+    s = c.summary
+    items = [(fmt.integer(s["population"]["totale"]), "habitants"), (fmt.integer(s["communes"]["total"]), "communes")]
+    if c.has["facilitateurs"]:
+        share = 1 - (s["population"]["part_non_couverte"] or 0)
+        items += [(fmt.integer(s["structures"]["total"]), "structures porteuses"),
+                  (fmt.percent(share), "de la population couverte")]
+    else:
+        items += [(fmt.integer(s["qpv"]["total"]) if c.has["qpv"] else "–", "quartiers prioritaires (QPV)"),
+                  (fmt.integer(len(c.zones_emploi)), "zones d'emploi")]
+    return items
+
+
+def means_figures(c) -> list[tuple[str, str]]:
+    s = c.summary["structures"]
+    quotite = s["etp"] / s["personnes"] if s["personnes"] else None
+    return [(fmt.integer(s["personnes"]), "facilitateurs (personnes)"), (fmt.decimal(s["etp"]), "ETP"),
+            (fmt.decimal(s["etp_pour_100k_hab"], 2), "ETP pour 100 000 hab."),
+            (fmt.decimal(quotite, 2), "ETP par personne")]
+
+
+MAX_BARS = 8
+
+
+def means_chart(c, colours: dict[str, str]) -> str:
+    st_ = c.structures[c.structures["etp_pour_100k_hab"].notna()]
+    st_ = st_.sort_values(["etp", "id_structure"], ascending=[False, True]).head(MAX_BARS)  # as the deck
+    st_ = st_.sort_values(["etp_pour_100k_hab", "id_structure"], ascending=[False, True])  # read top down
+    more = (f"Les {MAX_BARS} structures aux ETP les plus élevés, sur {fmt.integer(len(c.structures))}."
+            if len(c.structures) > MAX_BARS else "")
+    rows = [(r.nom, float(r.etp_pour_100k_hab), fmt.decimal(r.etp_pour_100k_hab, 2), colours.get(r.id_structure, "#000091"))
+            for r in st_.itertuples(index=False)]
+    return bars("ETP pour 100 000 habitants couverts", rows, more)
+
+
+def gaps_figures(c) -> list[tuple[str, str]]:
+    s = c.summary
+    items = [(fmt.integer(s["population"]["non_couverte"]), "habitants non couverts"),
+             (fmt.integer(s["communes"]["non_couvertes"]), "zones blanches (communes)")]
+    if c.has["qpv"]:
+        items += [(fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts"),
+                  (fmt.integer(s["qpv"]["population_non_couverte"]), "hab. des QPV non couverts")]
+    else:
+        items += [("–", "QPV : non importés")]
+    return items
+
+
+def employment_figures(c) -> list[tuple[str, str]]:
+    ze = c.zones_emploi
+    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
+    shared = int((ze["nb_structures"] >= 2).sum())
+    spread = int((c.structures["nb_ze"] > 3).sum()) if len(c.structures) else 0
+    return [(fmt.integer(len(ze)), "zones d'emploi"), (fmt.integer(low), "couvertes à moins de 50 %"),
+            (fmt.integer(shared), "partagées entre structures"), (fmt.integer(spread), "aires sur plus de 3 zones")]
+
+
+def markets_figures(c) -> list[tuple[str, str]]:
+    m = c.market_summary
+    return [(fmt.integer(m["avec_consideration_sociale"]), "marchés à clause sociale"),
+            (fmt.integer(c.markets_not_single), "sans structure unique"),
+            (fmt.integer(m["hors_couverture"]), "hors couverture"), (fmt.integer(m["regional"]), "marchés régionaux")]
+
+
+def markets_chart(c) -> str:
+    from geo.markets import CLASS_LABELS, CLASSES
+
+    m = c.market_summary
+    rows = [(CLASS_LABELS[k], float(m[k]), fmt.integer(m[k]), CLASS_COLOURS.get(k, "#000091")) for k in CLASSES]
+    return bars("Marchés à clause sociale, par couverture", rows,
+                "« Sans structure unique » : aucune aire ne contient seule le lieu du marché (fiche 3, § 3b).")
+
+
+def points(share_gap: float) -> str:
+    """A gap between two shares in percentage points: 0.0537 -> « +5 points », -0.004 -> « 0 point »."""
+    value = round(100 * float(share_gap))
+    if value == 0:
+        return "0 point"
+    sign = "+" if value > 0 else "\u2212"
+    return f"{sign}{fmt.integer(abs(value))} point" + ("s" if abs(value) >= 2 else "")
+
+
+def indicator_figures(c) -> tuple[list[tuple[str, str, str]], str]:
+    """Fiche 3 § 6b: the latest year's six shares, région against France; and the source line."""
+    from reports.deck import SHORT
+
+    fu = c.followup
+    latest = fu[fu["annee"] == fu["annee"].max()].reset_index(drop=True)
+    items = []
+    for row in latest.head(6).itertuples(index=False):
+        label = next((v for k, v in SHORT.items() if row.indicateur.startswith(k)), row.indicateur)
+        value = "secret" if row.region != row.region and row.secret else fmt.percent(row.region)
+        france = "–" if row.france != row.france else fmt.percent(row.france)
+        gap = "" if row.ecart != row.ecart else f" ({points(row.ecart)})"
+        items.append((value, label, f"France : {france}{gap}"))
+    note = f"Année {int(latest['annee'].iloc[0])} – source : {c.indicator_source}." + (
+        " " + T.SECRET_NOTE if c.followup_secret else "")
+    return items, note
