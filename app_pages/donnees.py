@@ -4,7 +4,7 @@ bin, templates. What is shown depends on the user's role in the workspace (``dat
 import pandas as pd
 import streamlit as st
 
-from components import auth, fmt, state
+from components import auth, fmt, state, uploads
 from components.sidebar import current_region
 from components.tables import show_table
 from data.formats.readers import Upload, limits_text
@@ -115,7 +115,7 @@ if allowed("importer"):
                 year = st.number_input("Millésime du COG (année), s'il n'est pas dans le nom du fichier", 2000,
                                        2100, value=None, step=1, key="donnees.millesime_cog", placeholder="ex. 2026")
                 declared = str(int(year)) if year else ""
-            files = st.file_uploader(f"Importer : {label}", type=ACCEPTED[kind], key=f"donnees.upload.{slug}.{kind}",
+            files = uploads.file_uploader(f"Importer : {label}", type=ACCEPTED[kind], key=f"donnees.upload.{slug}.{kind}",
                                      accept_multiple_files=(kind == "facilitateurs"))
             files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
             if files:

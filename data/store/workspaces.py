@@ -259,6 +259,9 @@ def _manifest(slug: str, version: int) -> dict:
 
 
 def exists(slug: str) -> bool:
+    if slug == DEMO:
+        ensure_demo()  # the demo always exists: generated on first use (a first link may name it)
+        return True
     try:
         return (space_dir(slug) / "workspace.json").exists()
     except StoreError:
