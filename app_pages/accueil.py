@@ -19,7 +19,13 @@ result = state.diagnosis(region)
 summary = result.diagnosis.summary
 regions = ds.regions()
 
-st.markdown(f"## {fmt.md(regions.get(region, region))}")
+c_region, c_wall = st.columns([3, 1], vertical_alignment="center")
+c_region.markdown(f"## {fmt.md(regions.get(region, region))}")
+c_wall.page_link("app_pages/presentation.py", label="Mode présentation",
+                 icon=":material/co_present:",
+                 query_params={"espace": state.current_workspace(), "region": region, "presentation": "1", "ecran": "1"},
+                 help="Les six écrans de la réunion de lancement (fiche 3), en plein écran : flèches ou télécommande "
+                      "pour passer d'un écran à l'autre.")
 missing = [k for k in ("qpv", "facilitateurs", "marches", "indicateurs") if not ds.has(k)]
 if missing:
     st.info("Pas encore importé dans cet espace : " + ", ".join(
@@ -54,6 +60,9 @@ st.markdown("""
 - **Marchés** : quels marchés à clause sociale dépassent l'aire d'un facilitateur (fiche 3, § 3b) ?
 - **Indicateurs régionaux** : le panorama ABC Clauses de la région face à la France (fiche 3, § 1b et § 6b).
 - **Données** : importer vos fichiers, lire le rapport de validation, télécharger les modèles.
+- **Mode présentation** : les six écrans de la réunion de lancement, lisibles au fond d'une salle (flèches ou
+  télécommande pour passer d'un écran à l'autre). Le lien de chaque vue de carte se copie par le bouton « Copier le
+  lien de cette vue » ; toute page s'imprime (menu du navigateur) sans panneau latéral, la carte sur une page.
 """)
 for note in result.diagnosis.notes:
     st.warning(note, icon=":material/warning:")

@@ -58,6 +58,7 @@ CSS = """
 .diag-p-legend.diag-legend .diag-swatch.line { height: 0; }
 .diag-p-legend.diag-legend .diag-swatch.dot { flex-basis: max(18px, 2.3vh); width: max(18px, 2.3vh); }
 .diag-p-legend.diag-legend .diag-legend-note { font-size: max(16px, 1.9vh); }
+a.diag-exit { display: none !important; }  /* this page has its own « Quitter » */
 /* nothing scrolls: one screen, one message */
 [data-testid="stMainBlockContainer"] { padding-bottom: 0 !important; }
 """

@@ -13,6 +13,7 @@ container, so they take no room on the page. The only script (the language) runs
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -105,12 +106,27 @@ PRINT_CSS = """
 
 PRESENTATION_CSS = """
 %(chrome)s { display: none !important; }
+a.diag-exit { position: fixed; bottom: 10px; right: 12px; z-index: 999991; font-size: 16px; padding: 4px 10px;
+  background: #fff; border: 1px solid #999; border-radius: 6px; color: #000091; text-decoration: none; }
 [data-testid="stMainBlockContainer"] { padding: 10px 24px 0 24px !important; max-width: none !important; }
 [data-testid="stMain"] { padding-left: 0 !important; }
 [data-testid="stAppViewContainer"] > section, [data-testid="stMain"] { margin-left: 0 !important; }
 """ % {"chrome": ", ".join(CHROME)}
 
 LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
+# ?presentation=1 on any page hides the sidebar: a small way out, top right (the presentation page has
+# its own « Quitter » and hides this one)
+EXIT_SCRIPT = """<script>
+(function () {
+  var old = document.getElementById('diag-exit');
+  if (old) old.remove();
+  if (!%(on)s) return;
+  var a = document.createElement('a');
+  a.id = 'diag-exit'; a.className = 'diag-exit diag-noprint'; a.href = %(href)s;
+  a.textContent = 'Quitter le mode présentation';
+  document.body.appendChild(a);
+})();
+</script>"""
 
 
 def presentation_mode() -> bool:
@@ -122,8 +138,12 @@ def apply() -> None:
     """Once per run, before the page: language, top band, print stylesheet, projection mode."""
     css = BASE_CSS + PRINT_CSS + (PRESENTATION_CSS if presentation_mode() else "")
     st.html(f"<style>{css}</style>")
+    on = presentation_mode()
+    params = {k: st.query_params.get_all(k) for k in st.query_params if k != PRESENTATION_PARAM}
     with st.container(key="diag-scripts"):
-        st.html(LANG_SCRIPT, unsafe_allow_javascript=True)
+        st.html(LANG_SCRIPT + EXIT_SCRIPT % {"on": json.dumps(on), "href": json.dumps(
+            "?" + urlencode([(k, v) for k, vals in params.items() for v in vals]) if on else "")},
+            unsafe_allow_javascript=True)
 
 
 def hide_chrome() -> None:
@@ -134,8 +154,6 @@ def hide_chrome() -> None:
 def view_link(params: dict[str, str | list[str]] | None = None) -> str:
     """The address of this view: the page's URL (``st.context.url``, without its query) and ``params``
     (by default the current query parameters, widget bindings included)."""
-    from urllib.parse import urlencode
-
     base = st.context.url or ""
     if params is None:
         params = {k: st.query_params.get_all(k) for k in st.query_params}

@@ -344,8 +344,13 @@ def test_each_screen_fits_the_wall(server, browser, size, espace):
 def test_arrows_and_a_presenters_remote_move_between_screens(server, browser):
     room = Room(browser)
     page = room.page
-    page.goto(f"{server}/presentation?espace=demo&ecran=1")
+    page.goto(f"{server}/?espace=demo")  # from the home page's link
+    settle(page)
+    page.locator('[data-testid="stMain"]').get_by_role("link", name="Mode présentation").click()
     settle(page, map_frame=True)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["presentation"] == ["1"] and query["ecran"] == ["1"] and query["espace"] == ["demo"]
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
 
     def press(key: str, expected: int):
         before = page.locator(".diag-p-count").inner_text()
