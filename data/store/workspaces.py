@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import io
@@ -153,7 +154,10 @@ def _journaled(what: str, user: str, workspace: str, **details):
     try:
         journal.append(what, who=user, workspace=workspace, **details)
     except OSError as exc:
-        raise _disk_error(exc) from exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _disk_error(exc) from exc
+        raise StoreError(f"le journal des actions ne peut pas être écrit ({exc.strerror or exc}) : rien n'a été "
+                         "modifié.") from exc
     try:
         yield
     except Exception as exc:
