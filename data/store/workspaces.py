@@ -155,7 +155,8 @@ def _journaled(what: str, user: str, workspace: str, **details):
         journal.append(what, who=user, workspace=workspace, **details)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise _disk_error(exc) from exc
+            raise StoreError("le disque est plein : le journal des actions ne peut pas être écrit, rien n'a été "
+                             "modifié. Libérez de la place puis recommencez.") from exc
         raise StoreError(f"le journal des actions ne peut pas être écrit ({exc.strerror or exc}) : rien n'a été "
                          "modifié.") from exc
     try:
