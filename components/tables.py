@@ -100,14 +100,35 @@ def show_frame(df: pd.DataFrame, key: str, height: int | str = "auto", labels: d
     st.dataframe(data, hide_index=True, width="stretch", column_config=config, height=height, key=key)
 
 
+def _fingerprint(df: pd.DataFrame, *parts) -> str:
+    """A cheap value that changes with the table's content, its columns and how they are written."""
+    try:
+        rows = int(pd.util.hash_pandas_object(df, index=False).sum()) if len(df) else 0
+    except TypeError:  # a cell holding a list or a dict: fall back on its text
+        rows = int(pd.util.hash_pandas_object(df.astype(str), index=False).sum()) if len(df) else 0
+    return f"{rows}:{list(df.columns)!r}:{parts!r}"
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _export(fmt_: str, fingerprint: str, sheet: str, _df: pd.DataFrame, _labels, _kinds) -> bytes:
+    """The file of one table, made once per content (shared by every session showing the same table)."""
+    return table_csv(_df, _labels, _kinds) if fmt_ == "csv" else table_xlsx(_df, sheet, _labels, _kinds)
+
+
 def export_buttons(df: pd.DataFrame, key: str, export_name: str, labels: dict | None = None,
                    kinds: dict | None = None) -> None:
-    """CSV and XLSX of ``df``, built only when clicked; labels never cut ("Exp…")."""
+    """CSV and XLSX of ``df``; labels never cut ("Exp…").
+
+    The files are real bytes, made once per table content and cached: a deferred file (a callable)
+    is forgotten at each rerun, so a click that arrived in between found nothing ("Deferred file not
+    found"); bytes of unchanged content keep the same address across reruns.
+    """
+    fp = _fingerprint(df, sorted((labels or {}).items()), sorted((kinds or {}).items()))
     with st.container(horizontal=True, gap="small", key=f"{key}.exports"):
-        st.download_button("Exporter en CSV", lambda: table_csv(df, labels, kinds), file_name=f"{export_name}.csv", mime="text/csv",
-                           key=f"{key}.csv", icon=":material/download:", width="content", on_click="ignore",
-                           help="Exporter ce tableau en CSV (séparateur « ; », virgule décimale)")
-        st.download_button("Exporter en XLSX", lambda: table_xlsx(df, export_name[:31], labels, kinds),
+        st.download_button("Exporter en CSV", _export("csv", fp, "", df, labels, kinds), file_name=f"{export_name}.csv",
+                           mime="text/csv", key=f"{key}.csv", icon=":material/download:", width="content",
+                           on_click="ignore", help="Exporter ce tableau en CSV (séparateur « ; », virgule décimale)")
+        st.download_button("Exporter en XLSX", _export("xlsx", fp, export_name[:31], df, labels, kinds),
                            file_name=f"{export_name}.xlsx", mime=XLSX_MIME, key=f"{key}.xlsx",
                            icon=":material/download:", width="content", on_click="ignore",
                            help="Exporter ce tableau en XLSX")

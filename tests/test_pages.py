@@ -315,3 +315,13 @@ def test_region_in_the_address_reopens_it(tmp_path, monkeypatch, demo_ds):
     assert at.selectbox(key="sidebar.region").value == "99" and at.query_params["region"] == "99"
     at.run()
     assert at.selectbox(key="sidebar.region").value == "99"
+
+
+def test_export_files_keep_their_address_across_reruns():
+    """A click that arrives while the page reruns still finds its file (no "Deferred file not found")."""
+    at = open_page("app_pages/diagnostic_couverture.py")
+    buttons = at.get("download_button")
+    urls = {b.proto.id: b.proto.url for b in buttons}
+    assert urls and all(u and not b.proto.deferred_file_id for u, b in zip(urls.values(), buttons))
+    at.run()
+    assert {b.proto.id: b.proto.url for b in at.get("download_button")} == urls
