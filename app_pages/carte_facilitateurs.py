@@ -77,5 +77,6 @@ with col_side:
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit())
     with st.expander("Légende", expanded=not selected):
         st.html(maps.legend_html(items, note, title=None))
+    st.html(f'<div class="diag-print-only">{maps.legend_html(items, note)}</div>')  # on paper, always open
     if selected:
         cards.structure_details(result, choice)

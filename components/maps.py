@@ -118,12 +118,17 @@ class FitView(MacroElement):
   window.__diagRegion = {{ this.bounds|tojson }};
   window.__diagFit = window.__diagRegion;
   window.__diagFitOpts = opts;
-  map.fitBounds(window.__diagFit, opts);
-  map.on('resize', function () { map.fitBounds(window.__diagFit, opts); });
+  function fit() {  // a frame not laid out yet (a hidden tab) has no size to fit into
+    var size = map.getSize();
+    if (size.x > {{ this.padding }} + {{ this.pad_right }} + 20 && size.y > 2 * {{ this.padding }} + 20) {
+      map.fitBounds(window.__diagFit, opts);
+    }
+  }
+  window.__diagFitMap = fit;
+  fit();
+  map.on('resize', fit);
   if (window.matchMedia) {
-    window.matchMedia('print').addEventListener('change', function () {
-      map.invalidateSize(false); map.fitBounds(window.__diagFit, opts);
-    });
+    window.matchMedia('print').addEventListener('change', function () { map.invalidateSize(false); fit(); });
   }
 })({{ this._parent.get_name() }});
 {% endmacro %}
@@ -509,7 +514,7 @@ SELECTION_JS = """
     l.setStyle(l.options.style);
   });
   window.__diagFit = %(fit)s || window.__diagRegion;
-  if (window.__diagFit) map.fitBounds(window.__diagFit, window.__diagFitOpts || {padding: [16, 16]});
+  if (window.__diagFit && window.__diagFitMap) window.__diagFitMap();
 })(window.map);
 """
 

@@ -83,9 +83,8 @@ PRINT_CSS = """
   }
   [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: none !important; }
   /* a map is never cut between two pages, and fits one page */
-  [data-testid="stElementContainer"]:has(iframe), [data-testid="stHorizontalBlock"]:has(iframe) {
-    break-inside: avoid; page-break-inside: avoid; }
-  iframe { break-inside: avoid; page-break-inside: avoid; max-height: 165mm !important; }
+  [data-testid="stElementContainer"]:has(iframe) { break-inside: avoid; page-break-inside: avoid; }
+  iframe { break-inside: avoid; page-break-inside: avoid; max-height: 135mm !important; }
   /* tables in full: no inner scroll, no clipped cell */
   [data-testid="stTable"], [data-testid="stTable"] *, [data-testid="stDataFrame"],
   [data-testid="stDataFrameResizable"], .stDataFrame, [data-testid="stMarkdownContainer"] table {
@@ -99,7 +98,7 @@ PRINT_CSS = """
   .diag-print-table td.num { text-align: right; white-space: nowrap; }
   .diag-print-table thead { display: table-header-group; }
   .diag-print-table tr { break-inside: avoid; }
-  [data-testid="stExpander"] details { display: block; }
+  [data-testid="stExpander"]:has(.diag-legend) { display: none !important; }  /* its copy is printed */
   a[href]::after { content: none !important; }
 }
 """ % {"chrome": ", ".join(CHROME)}

@@ -161,7 +161,7 @@ def test_map_draws_every_shape_offline(server, browser, demo_result):
     assert count('path[fill-opacity="0.22"]') == len(layers.structures)  # structure areas
     assert count('path[fill-opacity="0.95"]') == len(layers.structures)  # host markers
     # the legend is beside the map (never over the région), and names every structure drawn
-    legend = page.locator(".diag-legend")
+    legend = page.locator(".diag-legend").first
     assert legend.is_visible() and page.get_by_text("Légende", exact=True).first.is_visible()
     names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
     assert all(names[sid] in legend.inner_text() for sid in layers.structures["id_structure"])
@@ -290,7 +290,7 @@ def test_new_workspace_of_real_files_never_shows_the_demo(server, browser, reald
     wait_app(page)
     frame = map_frame(page)
     page.wait_for_timeout(2000)
-    legend = page.locator(".diag-legend").inner_text()
+    legend = page.locator(".diag-legend").first.inner_text()
     assert "PLIE de Toulouse" in legend and "Valbourg" not in legend  # nothing of the demo there
     assert frame.locator('path[fill-opacity="0.85"]').count() == 105  # every real QPV drawn
     page.screenshot(path=str(ARTIFACTS / "carte_occitanie_importee.png"))

@@ -64,7 +64,7 @@ def test_selection_zooms_to_the_area_without_redrawing_the_map(layers, demo_resu
     js = selection_js(layers, [sid])
     minx, miny, maxx, maxy = shapely.bounds(layers.structures.geometry.iloc[0])
     assert f"[[{miny}, {minx}], [{maxy}, {maxx}]]" in js  # fitBounds to the area, south-west first
-    assert f'["{sid}"]' in js and "fitBounds" in js
+    assert f'["{sid}"]' in js and "__diagFitMap()" in js  # fitted as the région is (FitView)
     assert "null || window.__diagRegion" in selection_js(layers, [])  # no selection: the whole région
 
 

@@ -258,7 +258,7 @@ def settle(page, map_frame: bool = False):
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
     if map_frame:
         frame = page.frame_locator('iframe[title*="st_folium"]').first
-        frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
+        frame.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=120_000)
     page.wait_for_timeout(1200)
 
 
