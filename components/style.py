@@ -7,7 +7,10 @@
   the whole screen for one message.
 
 Style sheets go through ``st.html`` with nothing but ``<style>``: Streamlit puts them in its event
-container, so they take no room on the page. The only script (the language) runs in a hidden container.
+container, so they take no room on the page. Scripts (the language, the way out of projection mode) run
+in a hidden container; « Copier le lien de cette vue » is a plain button with its script (no rerun).
+The module also keeps a view in the address (``restore_list``, ``mirror``) and prints tables whole
+(``printable_table``).
 """
 
 from __future__ import annotations
@@ -50,13 +53,13 @@ BASE_CSS = """
 .diag-legend .diag-legend-note { font-size: 13px; color: #444; margin-top: 4px; }
 .diag-legend.columns .diag-legend-items { columns: 2; column-gap: 16px; }
 .diag-legend .diag-legend-item { break-inside: avoid; }
-/* compact cards of the comparison page */
 /* the paper copy of a table (components.style.print_copy) takes no room on screen */
 [data-testid="stElementContainer"]:has(.diag-print-only) { display: none; }
 /* « Copier le lien de cette vue »: a plain button that looks like Streamlit's */
 button.diag-copy { font: inherit; font-size: 1rem; padding: 0.3rem 0.75rem; min-height: 2.5rem; cursor: pointer;
   border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: #fff; color: #161616; }
 button.diag-copy:hover { border-color: #000091; color: #000091; }
+/* compact cards of the comparison page */
 .diag-cards { display: grid; gap: 10px; }
 .diag-card { border: 1px solid #ddd; border-left: 8px solid var(--c, #777); border-radius: 6px;
   padding: 6px 10px; background: #fff; }
@@ -76,7 +79,7 @@ PRINT_CSS = """
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
   %(chrome)s, .stButton, .stDownloadButton, [data-testid="stPopover"], [data-testid="stTextInput"],
-  [data-testid="stPageLink"], .st-key-diag-scripts, .st-key-diag-nav, .diag-noprint { display: none !important; }
+  [data-testid="stPageLink"], .diag-noprint { display: none !important; }
   html, body, #root, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
   [data-testid="stMainBlockContainer"], [data-testid="stAppScrollToBottomContainer"] {
     position: static !important; overflow: visible !important; height: auto !important; max-height: none !important;
@@ -113,7 +116,7 @@ a.diag-exit { position: fixed; bottom: 10px; right: 12px; z-index: 999991; font-
 """ % {"chrome": ", ".join(CHROME)}
 
 LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
-# ?presentation=1 on any page hides the sidebar: a small way out, top right (the presentation page has
+# ?presentation=1 on any page hides the sidebar: a small way out, bottom right (the presentation page has
 # its own « Quitter » and hides this one)
 EXIT_SCRIPT = """<script>
 (function () {
@@ -148,16 +151,6 @@ def apply() -> None:
 def hide_chrome() -> None:
     """Projection mode for the page that calls it (the presentation page), whatever the address."""
     st.html(f"<style>{PRESENTATION_CSS}</style>")
-
-
-def view_link(params: dict[str, str | list[str]] | None = None) -> str:
-    """The address of this view: the page's URL (``st.context.url``, without its query) and ``params``
-    (by default the current query parameters, widget bindings included)."""
-    base = st.context.url or ""
-    if params is None:
-        params = {k: st.query_params.get_all(k) for k in st.query_params}
-    query = urlencode([(k, v) for k, vals in params.items() for v in ([vals] if isinstance(vals, str) else vals)])
-    return base + ("?" + query if query else "")
 
 
 COPY_LABEL = "Copier le lien de cette vue"

@@ -187,3 +187,13 @@ def test_communes_topology_names_are_text(demo_ds, demo_result):
                        r.coverage.structure_ids, "99", com, r.diagnosis.qpv)
     props = own.communes_topology()["objects"]["communes"]["geometries"][0]["properties"]
     assert props["nom"] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_streamlit_folium_internals_the_cached_map_relies_on():
+    """components.maps.show sends a map rendered once through streamlit-folium's component (0.27.4):
+    an upgrade that renames these fails here, not on a wall screen."""
+    import streamlit_folium as sf
+
+    for name in ("_component_func", "_get_html", "_get_header", "_get_map_string", "get_full_id",
+                 "generate_js_hash"):
+        assert callable(getattr(sf, name, None)), name

@@ -538,3 +538,16 @@ def test_printing_keeps_the_map_on_one_page_and_tables_whole(server, browser, de
     missing = [c for c in qpv_m["code_qp"] if c not in text]
     assert not missing, missing
     room.close()
+
+
+def test_a_printed_table_keeps_every_row_in_french():
+    import pandas as pd
+
+    from components.style import print_copy
+
+    df = pd.DataFrame({"nom": ["<b>Valbourg</b>", "Mirandol"], "population": [1016984, 155206],
+                       "part_couverte": [0.873, None]})
+    html = print_copy(df)
+    assert "&lt;b&gt;Valbourg&lt;/b&gt;" in html and "<b>" not in html  # a name is text
+    assert "1\u202f016\u202f984" in html and "87,3\u202f%" in html  # French numbers, as on screen
+    assert html.count("<tr>") == 3 and "<th>Population</th>" in html
