@@ -121,21 +121,21 @@ if allowed("importer"):
             if files:
                 ident = (slug, tuple(f.file_id for f in files))
                 if done.get(kind, (None,))[0] != ident:
-                    uploads = [Upload(f.name, f.getvalue()) for f in files]
-                    loaded = validate(kind, uploads, communes=ds.communes if ds.has("communes") else None,
+                    sent = [Upload(f.name, f.getvalue()) for f in files]
+                    loaded = validate(kind, sent, communes=ds.communes if ds.has("communes") else None,
                                       region=current_region() or None)
                     if loaded.ok and kind == "facilitateurs" and not ds.has("communes"):
-                        loaded.report.warning(", ".join(u.name for u in uploads),
+                        loaded.report.warning(", ".join(u.name for u in sent),
                                               "codes des périmètres non vérifiés : l'espace n'a pas encore de "
                                               "référentiel des communes.")
                     version = None
                     if loaded.ok:
-                        new, record = imports.apply(ds, loaded, [u.name for u in uploads], declared)
-                        record["files"] = [journal.file_entry(u.name, u.data) for u in uploads]
+                        new, record = imports.apply(ds, loaded, [u.name for u in sent], declared)
+                        record["files"] = [journal.file_entry(u.name, u.data) for u in sent]
                         try:
                             version = workspaces.import_tables(slug, new, kind, record, user=who)
                         except StoreError as exc:
-                            loaded.report.error(", ".join(u.name for u in uploads), str(exc))
+                            loaded.report.error(", ".join(u.name for u in sent), str(exc))
                     done[kind] = (ident, loaded.report, version)
                     if version:
                         st.rerun()  # every part of the page, and the sidebar, shows the new version

@@ -325,3 +325,11 @@ def test_export_files_keep_their_address_across_reruns():
     assert urls and all(u and not b.proto.deferred_file_id for u, b in zip(urls.values(), buttons))
     at.run()
     assert {b.proto.id: b.proto.url for b in at.get("download_button")} == urls
+
+
+def test_sidebar_opens_the_presentation_mode():
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.button(key="sidebar.presentation").click().run()
+    assert not failed(at)
+    assert at.query_params["presentation"] == "1" and at.query_params["ecran"] == "1"
+    assert at.query_params["espace"] == "demo"
