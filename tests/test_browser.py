@@ -335,3 +335,52 @@ def test_region_workspace_from_the_shipped_referentiel(server, browser):
     page.screenshot(path=str(ARTIFACTS / "carte_bretagne_referentiel.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
     w.close()
+
+
+PAYLOADS = ['<img src=x onerror="window.__xss=1;alert(1)">', "**gras** [lien](javascript:alert(2))",
+            "`${alert(3)}`</script><script>alert(4)</script>", '=HYPERLINK("http://x","y")']
+
+
+def test_names_from_files_stay_text_on_every_page(server, browser, tmp_path, monkeypatch):
+    """Payloads imported through every kind of file (names of communes, QPV, structures, markets,
+    indicators): no script runs, no markup or Markdown is rendered from data, on any page."""
+    from data import demo
+    from data.formats.writers import write_dataset
+    from data.store import imports, workspaces
+    from data.validation import validate
+
+    slug = server_workspace(monkeypatch, "Injection")
+    ds = demo.generate()
+    pick = lambda n: [PAYLOADS[i % len(PAYLOADS)] + f" {i}" for i in range(n)]  # noqa: E731
+    ds.communes["nom"] = pick(len(ds.communes))
+    ds.communes["epci_nom"] = PAYLOADS[0]
+    ds.communes["ze2020_lib"] = PAYLOADS[1]
+    ds.qpv["nom_qp"] = pick(len(ds.qpv))
+    ds.structures["nom"] = pick(len(ds.structures))
+    ds.marches["objet"], ds.marches["acheteur"] = pick(len(ds.marches)), PAYLOADS[2]
+    ds.indicateurs["modalite"] = ds.indicateurs["modalite"] + " " + PAYLOADS[0]
+    files = {k: v for k, v in ((p.stem, p) for p in write_dataset(ds, tmp_path / "files"))}
+    for kind, path in (("communes", files["communes"]), ("qpv", files["qpv"]),
+                       ("facilitateurs", files["facilitateurs"]), ("marches", files["marches"]),
+                       ("indicateurs", files["indicateurs"])):
+        current = workspaces.load(slug)
+        loaded = validate(kind, [path], communes=current.communes if current.has("communes") else None)
+        assert loaded.ok, loaded.report.text()
+        new, record = imports.apply(current, loaded, [path.name])
+        workspaces.import_tables(slug, new, kind, record)
+    w = Watched(browser)
+    dialogs = []
+    w.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for path in ("", "carte_facilitateurs", "diagnostic_couverture", "comparer_facilitateurs", "marches",
+                 "indicateurs", "rapport", "presentation", "donnees"):
+        w.page.goto(f"{server}/{path}?espace={slug}")
+        wait_app(w.page)
+        frames = [w.page.main_frame, *w.page.frames]
+        for frame in frames:
+            assert frame.locator('img[src="x"]').count() == 0, path
+            assert frame.locator('a[href^="javascript"]').count() == 0, path
+            assert frame.evaluate("() => window.__xss === undefined"), path
+        assert w.page.locator("strong", has_text="gras").count() == 0, path  # Markdown not rendered
+    assert not dialogs, dialogs
+    assert not w.external, w.external
+    w.close()
