@@ -21,7 +21,7 @@ from branca.element import MacroElement, Template
 
 from components import fmt
 from components.assets import LEAFLET_CSS, LEAFLET_JS
-from geo.display import DisplayLayers
+from geo.display import TOPOJSON_FEATURE_JS, DisplayLayers
 
 # Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
 # they are the QPV's). QPV statuses differ by lightness too: white, yellow, dark red, black outline.
@@ -265,6 +265,32 @@ class Legend(MacroElement):
         self.footnote = esc(footnote)
 
 
+class CommunesTopo(folium.TopoJson):
+    """Communes from TopoJSON, one style for all; ``topojson.feature`` comes from ``TOPOJSON_FEATURE_JS``
+    written in the map's own script (streamlit-folium does not run header scripts), never from a CDN."""
+
+    default_js: list = []
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this.decoder }}
+var {{ this.get_name() }}_data = {{ this.compact }};
+var {{ this.get_name() }} = L.geoJson(
+    topojson.feature({{ this.get_name() }}_data, {{ this.get_name() }}_data.objects.communes),
+    {style: {{ this.style|tojson }}}
+).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict, style: dict, **kwargs):
+        super().__init__(data, "objects.communes", **kwargs)
+        self.style = style
+        self.decoder = TOPOJSON_FEATURE_JS
+        self.compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+
+    def style_data(self) -> None:  # one style for every commune, given to L.geoJson
+        pass
+
+
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None,
                  vintage: str = "", basemap: bool = False, shared=None, fit_selected: bool = False,
@@ -292,11 +318,11 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        interactive=False, control=False).add_to(m)
 
     if show["communes"] and len(layers.communes):
-        folium.GeoJson(_features(layers.communes, {"nom": lambda r: esc(r.nom), "code": lambda r: esc(r.code_insee),
-                                                    "pop": lambda r: fmt.integer(r.population)}),
-                       name="Communes", style_function=lambda f: {"color": "#888", "weight": 0.6, "fill": False},
-                       tooltip=folium.GeoJsonTooltip(["nom", "code", "pop"], aliases=["Commune", "Code", "Population"]),
-                       ).add_to(m)
+        # TopoJSON: each border between two communes sent once, coordinates quantised (a real région's
+        # communes weigh about half their GeoJSON)
+        CommunesTopo(layers.communes_topology(), {"color": "#888", "weight": 0.6, "fill": False}, name="Communes",
+                     tooltip=folium.GeoJsonTooltip(["nom", "code", "pop"], aliases=["Commune", "Code", "Population"]),
+                     ).add_to(m)
 
     def label(sid):
         return esc(info.loc[sid, "nom"]) if sid in info.index else esc(sid)

@@ -197,3 +197,11 @@ def test_streamlit_folium_internals_the_cached_map_relies_on():
     for name in ("_component_func", "_get_html", "_get_header", "_get_map_string", "get_full_id",
                  "generate_js_hash"):
         assert callable(getattr(sf, name, None)), name
+
+
+def test_communes_layer_goes_as_topojson_decoded_locally(layers, demo_result):
+    html = render(layers, demo_result.diagnosis.structures,
+                  show={"zones_blanches": False, "qpv": False, "zones_emploi": False, "epci": False, "communes": True})
+    assert "objects.communes" in html and "window.topojson" in html  # the decoder is in the map's own script
+    assert not CDN.search(html), CDN.search(html)
+    assert '"type":"Topology"' in html
