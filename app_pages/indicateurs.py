@@ -9,7 +9,7 @@ import streamlit as st
 from components import charts, fmt, state
 from components.sidebar import current_region
 from components.tables import export_buttons, show_frame, show_table
-from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, dimension_label, evolution, followup, measures_of,
+from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, dimension_label, evolution, followup_with_secrecy, measures_of,
                              missing_tables, table_data, table_order)
 from data.schemas import INDICATOR_TABLES
 from geo.codes import REGION_NAMES
@@ -43,7 +43,8 @@ if absent:
     st.warning("Tableaux absents du fichier pour cette région : " + ", ".join(
         f"{t} ({INDICATOR_TABLES[t]})" for t in absent), icon=":material/info:")
 
-fu = followup(ind, region)
+fu, hidden = followup_with_secrecy(ind, region)
+fu = fu.drop(columns="secret", errors="ignore")
 if len(fu):
     latest = fu[fu["annee"] == fu["annee"].max()]
     st.markdown(f"### Suivi (fiche 3, § 6b), {int(fu['annee'].max())}")
@@ -53,6 +54,9 @@ if len(fu):
                if row.ecart == row.ecart else None)
         cols[i % 3].metric(short(row.indicateur), fmt.percent(row.region), gap, delta_color="off",
                            delta_arrow="off", help=row.indicateur)
+    if hidden:
+        st.caption(f"{hidden} part(s) calculée(s) sur moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
+                   "(secret statistique).")
     with st.expander("Tableau du suivi, toutes les années", key="indicateurs.suivi.ouvert"):
         show_table(fu, key="indicateurs.suivi", export_name="suivi_fiche3", filterable=False)
 

@@ -175,3 +175,44 @@ def followup(ind: pd.DataFrame, region: str) -> pd.DataFrame:
     order = {label: i for i, (label, _) in enumerate(specs)}
     wide = wide.sort_values(["indicateur", "annee"], key=lambda s: s.map(order) if s.name == "indicateur" else s)
     return wide[["indicateur", "annee", "region", "france", "ecart"]].reset_index(drop=True)
+
+
+# secrecy may hide (label prefix in data.indicators.followup, table, column, value picked, delay)
+_BENEFICIARY_SHARES = [
+    ("Sorties positives", "T18", "modalite_2", "Emploi durable", "12 mois"),
+    ("Part des femmes", "T08", "modalite", "Femmes", None),
+    ("Part des résidents de QPV", "T09", "modalite", "Résident", None),
+    ("Part des travailleurs handicapés", "T06", "modalite", "handicap", None),
+]
+
+
+def followup_with_secrecy(ind: pd.DataFrame, region: str) -> tuple[pd.DataFrame, int]:
+    """``followup`` with statistical secrecy: a share whose numerator counts fewer
+    than ``SECRET_THRESHOLD`` beneficiaries is not shown (NaN, and the gap with France too).
+
+    Returns the table (``indicateur, annee, region, france, ecart, secret``) and the number of
+    shares hidden.
+    """
+    fu = followup(ind, region)
+    fu["secret"] = False
+    if fu.empty:
+        return fu, 0
+    hidden = 0
+    for prefix, table, col, pick, delay in _BENEFICIARY_SHARES:
+        df = ind[(ind["tableau"] == table) & (ind["mesure"] == "beneficiaires")]
+        if delay is not None:
+            df = df[df["modalite"] == delay]
+        df = df[df[col].fillna("").astype(str).str.contains(pick, case=False, regex=False)]
+        counts = df.groupby(["annee", "territoire"])["valeur"].sum()
+        rows = fu.index[fu["indicateur"].str.startswith(prefix)]
+        for i in rows:
+            year = fu.at[i, "annee"]
+            for terr, column in ((region, "region"), ("FR", "france")):
+                n = counts.get((year, terr), counts.get((str(year), terr)))
+                value = fu.at[i, column]
+                if n is not None and n < SECRET_THRESHOLD and value == value:
+                    fu.at[i, column] = np.nan
+                    fu.at[i, "ecart"] = np.nan
+                    fu.at[i, "secret"] = True
+                    hidden += 1
+    return fu, hidden

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, followup, measures_of, missing_tables, table_data,
+from data.indicators import (MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, table_data,
                              table_order)
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
@@ -163,45 +163,6 @@ def _markets(ds: Dataset, result: engine.Result) -> tuple[pd.DataFrame, pd.DataF
 
 
 # fiche 3 § 6b indicators computed on counts of beneficiaries: their numerator is a count that
-# secrecy may hide (label prefix in data.indicators.followup, table, column, value picked, delay)
-_BENEFICIARY_SHARES = [
-    ("Sorties positives", "T18", "modalite_2", "Emploi durable", "12 mois"),
-    ("Part des femmes", "T08", "modalite", "Femmes", None),
-    ("Part des résidents de QPV", "T09", "modalite", "Résident", None),
-    ("Part des travailleurs handicapés", "T06", "modalite", "handicap", None),
-]
-
-
-def followup_with_secrecy(ind: pd.DataFrame, region: str) -> tuple[pd.DataFrame, int]:
-    """``data.indicators.followup`` with statistical secrecy: a share whose numerator counts fewer
-    than ``SECRET_THRESHOLD`` beneficiaries is not shown (NaN, and the gap with France too).
-
-    Returns the table (``indicateur, annee, region, france, ecart, secret``) and the number of
-    shares hidden.
-    """
-    fu = followup(ind, region)
-    fu["secret"] = False
-    if fu.empty:
-        return fu, 0
-    hidden = 0
-    for prefix, table, col, pick, delay in _BENEFICIARY_SHARES:
-        df = ind[(ind["tableau"] == table) & (ind["mesure"] == "beneficiaires")]
-        if delay is not None:
-            df = df[df["modalite"] == delay]
-        df = df[df[col].fillna("").astype(str).str.contains(pick, case=False, regex=False)]
-        counts = df.groupby(["annee", "territoire"])["valeur"].sum()
-        rows = fu.index[fu["indicateur"].str.startswith(prefix)]
-        for i in rows:
-            year = fu.at[i, "annee"]
-            for terr, column in ((region, "region"), ("FR", "france")):
-                n = counts.get((year, terr), counts.get((str(year), terr)))
-                value = fu.at[i, column]
-                if n is not None and n < SECRET_THRESHOLD and value == value:
-                    fu.at[i, column] = np.nan
-                    fu.at[i, "ecart"] = np.nan
-                    fu.at[i, "secret"] = True
-                    hidden += 1
-    return fu, hidden
 
 
 def _indicators(ds: Dataset, region: str) -> tuple[list[IndicatorSeries], list[str], str]:

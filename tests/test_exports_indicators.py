@@ -133,3 +133,19 @@ def test_every_table_charts(demo_ds, table):
         spec = indicator_chart(data, table, table, measure, "ABC Clauses").to_dict()
         assert spec["title"]["text"] == table
         assert data.loc[data["modalite"] == "Autres"].shape[0] == 0 or data["modalite"].nunique() <= 8
+
+
+def test_followup_shares_of_fewer_than_five_beneficiaries_are_hidden():
+    """Statistical secrecy on the indicators page too: a share of 3 women among 40 is not shown."""
+    import pandas as pd
+
+    from data.indicators import followup_with_secrecy
+
+    rows = [(2024, "76", "T08", "sexe", "Femmes", 3), (2024, "76", "T08", "sexe", "Hommes", 37),
+            (2024, "FR", "T08", "sexe", "Femmes", 5000), (2024, "FR", "T08", "sexe", "Hommes", 29000)]
+    ind = pd.DataFrame(rows, columns=["annee", "territoire", "tableau", "dimension", "modalite", "valeur"])
+    ind = ind.assign(dimension_2="", modalite_2="", mesure="beneficiaires")
+    fu, hidden = followup_with_secrecy(ind, "76")
+    women = fu[fu["indicateur"].str.startswith("Part des femmes")].iloc[0]
+    assert hidden == 1 and women["secret"] and women["region"] != women["region"]  # NaN
+    assert abs(women["france"] - 5000 / 34000) < 1e-9

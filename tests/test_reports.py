@@ -23,11 +23,12 @@ from pptx.util import Pt
 
 import reports
 from components import fmt
+from data.indicators import followup_with_secrecy
 from data.store.dataset import MISSING, Dataset, empty_table
 from geo import engine
 from reports import text as T
 from reports import workbook
-from reports.content import collect, followup_with_secrecy
+from reports.content import collect
 from tests.conftest import ARTIFACTS
 
 SECTIONS = ["Chiffres clés", "Cartes", "Couverture par structure", "Zones blanches",
