@@ -8,17 +8,13 @@ reason, when /usr/bin/chromium is absent (install it with: apt-get install chrom
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS
+from tests.streamlit_server import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium de Debian absent (apt-get install chromium)")
@@ -27,47 +23,15 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 STORE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
     STORE["dir"] = str(tmp_path_factory.mktemp("store"))
     env = {**os.environ, "DIAG_DONNEES": STORE["dir"]}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # the server's output goes to a file: an unread pipe fills up and freezes the server
-    log = open(ARTIFACTS / "streamlit.log", "w")
-    # an empty secrets file: a developer's own [auth] section must not put this suite behind a login
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
-    secrets.write_text("", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--secrets.files", str(secrets)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("le serveur Streamlit n'a pas démarré")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-    text = (ARTIFACTS / "streamlit.log").read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text, text[-3000:]  # no page failed on the server side either
+    with serve(env, "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,9 @@ import csv
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,6 +29,7 @@ import pytest
 
 from components import fmt
 from tests.conftest import ARTIFACTS, ROOT
+from tests.streamlit_server import serve
 
 NNBSP = "\u202f"
 MINUS = "\u2212"
@@ -303,12 +302,6 @@ RECORD_CANVAS = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def french_server(tmp_path_factory):
     """The app, on its own temporary store holding the real Occitanie référentiel as a workspace."""
@@ -324,29 +317,8 @@ def french_server(tmp_path_factory):
                               "--region", "76"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr
         occ = "occitanie-fr"
-    port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "streamlit_french.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("le serveur Streamlit n'a pas démarré")
-    yield {"url": url, "occ": occ}
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-    text = (ARTIFACTS / "streamlit_french.log").read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text, text[-3000:]
+    with serve(env, "streamlit_french.log") as url:
+        yield {"url": url, "occ": occ}
 
 
 @pytest.fixture(scope="module")

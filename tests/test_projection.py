@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -29,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from components import fmt
 from data.store.dataset import MISSING
 from tests.conftest import ARTIFACTS, ROOT
+from tests.streamlit_server import serve
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/presentation.py"
@@ -144,12 +143,6 @@ def test_empty_workspace_says_what_to_import(tmp_path, monkeypatch):
 # The browser: a server on a temporary store holding the demo and a real région
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def occitanie_facilitators(path: Path) -> Path:
     """Four structures on real Occitanie territories (EPCI of Toulouse, Montpellier, Perpignan; the Gers)."""
     import pandas as pd
@@ -178,7 +171,6 @@ STORE: dict[str, str] = {}
 def server(tmp_path_factory):
     from data import referentiel
 
-    port = free_port()
     STORE["dir"] = str(tmp_path_factory.mktemp("store_projection"))
     env = {**os.environ, "DIAG_DONNEES": STORE["dir"]}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -191,27 +183,8 @@ def server(tmp_path_factory):
         cli("import", "--workspace", "occitanie", "--kind", "facilitateurs",
             str(occitanie_facilitators(Path(STORE["dir"]) / "facilitateurs.xlsx")))
         STORE["occitanie"] = "occitanie"
-    log = open(ARTIFACTS / "streamlit_projection.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("le serveur Streamlit n'a pas démarré")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-    text = (ARTIFACTS / "streamlit_projection.log").read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text, text[-3000:]
+    with serve(env, "streamlit_projection.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
