@@ -24,9 +24,13 @@ c[0].metric("Population non couverte", fmt.integer(s["population"]["non_couverte
             f"{fmt.percent(s['population']['part_non_couverte'])} de la population", delta_color="off", delta_arrow="off")
 c[1].metric("Zones blanches (communes)", fmt.integer(s["communes"]["non_couvertes"]),
             f"sur {fmt.integer(s['communes']['total'])} communes", delta_color="off", delta_arrow="off")
-c[2].metric("QPV non couverts", fmt.integer(s["qpv"]["non_couverts"]),
-            f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts", delta_color="off", delta_arrow="off")
-c[3].metric("Population des QPV non couverts", fmt.integer(s["qpv"]["population_non_couverte"]))
+if ds.has("qpv"):
+    c[2].metric("QPV non couverts", fmt.integer(s["qpv"]["non_couverts"]),
+                f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts", delta_color="off", delta_arrow="off")
+    c[3].metric("Population des QPV non couverts", fmt.integer(s["qpv"]["population_non_couverte"]))
+else:  # no QPV file: "0 QPV non couverts" would be a false statement on a wall
+    c[2].metric("QPV non couverts", "–", "aucun fichier de QPV importé", delta_color="off", delta_arrow="off")
+    c[3].metric("Population des QPV non couverts", "–")
 c = st.columns(4)
 c[0].metric("Structures porteuses", fmt.integer(s["structures"]["total"]))
 c[1].metric("Facilitateurs (personnes)", fmt.integer(s["structures"]["personnes"]))

@@ -333,3 +333,14 @@ def test_sidebar_opens_the_presentation_mode():
     assert not failed(at)
     assert at.query_params["presentation"] == "1" and at.query_params["ecran"] == "1"
     assert at.query_params["espace"] == "demo"
+
+
+def test_coverage_page_without_qpv_says_so_rather_than_zero(tmp_path, monkeypatch, demo_ds):
+    from data.store.dataset import Dataset
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    slug = save_workspace("Sans QPV", Dataset.empty().replace(communes=demo_ds.communes, structures=demo_ds.structures,
+                                                               perimetres=demo_ds.perimetres))
+    at = open_page("app_pages/diagnostic_couverture.py", slug)
+    assert not failed(at)
+    assert metric(at, "QPV non couverts") == "–" and metric(at, "Population des QPV non couverts") == "–"
