@@ -38,24 +38,30 @@ c[2].metric("ETP", fmt.decimal(s["structures"]["etp"]))
 c[3].metric("ETP pour 100 000 habitants", fmt.decimal(s["structures"]["etp_pour_100k_hab"], 2))
 
 st.divider()
-show_table(zones_blanches(d), key="couverture.zones_blanches", title="Zones blanches, par population",
-           export_name="zones_blanches")
+# tables derived from the diagnosis only: made once per workspace version and région for every session
+show_table(state.shared_frame("zones_blanches", region, lambda: zones_blanches(d)), key="couverture.zones_blanches",
+           title="Zones blanches, par population", export_name="zones_blanches")
+
+
+def _zones_emploi():
+    ze = d.zones_emploi.copy()
+    names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
+    ze["structures"] = [", ".join(names.get(x, x) for x in v.split(";") if x) for v in ze["structures"]]
+    return ze
+
 
 st.divider()
-ze = d.zones_emploi.copy()
-names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
-ze["structures"] = [", ".join(names.get(x, x) for x in v.split(";") if x) for v in ze["structures"]]
-show_table(ze, key="couverture.zones_emploi", title="Cohérence avec les zones d'emploi",
-           export_name="zones_emploi")
+show_table(state.shared_frame("zones_emploi", region, _zones_emploi), key="couverture.zones_emploi",
+           title="Cohérence avec les zones d'emploi", export_name="zones_emploi")
 st.caption("« Déborde de la région » : la zone d'emploi compte des communes d'une autre région. Une zone "
            "partagée entre plusieurs structures est signalée par le nombre de structures.")
 
 st.divider()
-st_table = d.structures.copy()
-st_table["alerte"] = structure_flags(st_table)
-show_table(st_table, key="couverture.structures", title="Structures : moyens et charge", export_name="structures")
+show_table(state.shared_frame("structures", region, lambda: d.structures.assign(alerte=structure_flags(d.structures))),
+           key="couverture.structures", title="Structures : moyens et charge", export_name="structures")
 
 st.divider()
-fin = funding(ds.structures, FUNDING_COLUMNS)
-st.altair_chart(charts.funding_chart(fin), key="couverture.financement", width="stretch", theme=None)
+fin = state.shared_frame("financement", region, lambda: funding(ds.structures, FUNDING_COLUMNS))
+state.draw_once(f"chart|{fin.key}", lambda: st.altair_chart(charts.funding_chart(fin.df), key="couverture.financement",
+                                                             width="stretch", theme=None))
 show_table(fin, key="couverture.financement_table", export_name="financement", filterable=False)

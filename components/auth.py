@@ -13,21 +13,37 @@ provider states it in the ID token (``email`` claim; an address the provider mar
 
 from __future__ import annotations
 
+import threading
+import time
+
 import streamlit as st
 
 from components import fmt
 
 REQUIRED = ("client_id", "client_secret", "server_metadata_url")
+# Without a secrets file, Streamlit looks for it again at every call (several times a run): the answer
+# is kept this long (a file added while the server runs takes effect within these seconds).
+NO_SECRETS_RECHECK_S = 5.0
+_no_secrets_since: dict[int, float] = {}  # id(st.secrets) -> when no file was found (AppTest swaps it)
+_lock = threading.Lock()
 
 
 def _auth_section() -> dict | None:
     """The ``[auth]`` section of the secrets, ``None`` when there is none (no login configured)."""
-    try:
-        if not st.secrets.load_if_toml_exists():
+    secrets_id = id(st.secrets)
+    with _lock:
+        since = _no_secrets_since.get(secrets_id)
+        if since is not None and time.monotonic() - since < NO_SECRETS_RECHECK_S:
             return None
-        section = st.secrets.get("auth")
+    try:
+        found = st.secrets.load_if_toml_exists()
+        section = st.secrets.get("auth") if found else None
     except Exception:  # an unreadable secrets file: the same as none, Streamlit logs why
-        return None
+        found, section = True, None
+    with _lock:
+        _no_secrets_since.clear()
+        if not found:
+            _no_secrets_since[secrets_id] = time.monotonic()
     if section is None:
         return None
     return section.to_dict() if hasattr(section, "to_dict") else dict(section)

@@ -11,6 +11,12 @@ shared between sessions: callers must not mutate them.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
 import streamlit as st
 
 from components import auth
@@ -18,6 +24,13 @@ from data import access
 from data.store import workspaces
 from data.store.dataset import MISSING, Dataset
 from geo import engine
+
+# What a run reads of the store (a workspace's version, the list of workspaces) is asked many times a
+# run and by every session: kept this long, or until this process writes to the store. A change made by
+# another process (the command line) shows within this delay.
+STORE_READ_TTL_S = 1.0
+_reads: dict[tuple, tuple[float, object]] = {}
+_reads_lock = threading.Lock()
 
 WORKSPACE_KEY = "sidebar.espace"
 DENIED_KEY = "acces.refuse"
@@ -28,14 +41,32 @@ DATA_PAGE = "app_pages/donnees.py"
 # The session's workspace
 
 
+def _recent(what: tuple, read: Callable[[], object]):
+    """``read()`` of the store, kept for :data:`STORE_READ_TTL_S` unless this process writes meanwhile
+    (file reads release Python's lock: thirty sessions reading the same small files wait on each other)."""
+    key = (what, str(workspaces.store_dir()), workspaces.writes())
+    now = time.monotonic()
+    with _reads_lock:
+        hit = _reads.get(key)
+    if hit is not None and now - hit[0] < STORE_READ_TTL_S:
+        return hit[1]
+    value = read()
+    with _reads_lock:
+        if len(_reads) > 512:
+            _reads.clear()
+        _reads[key] = (now, value)
+    return value
+
+
 def may_see(slug: str) -> bool:
     """Does the workspace exist, and may this session's user see it?"""
-    return workspaces.exists(slug) and access.can(auth.current_user(), slug, "voir")
+    return (_recent(("exists", slug), lambda: workspaces.exists(slug))
+            and access.can(auth.current_user(), slug, "voir"))
 
 
 def visible_workspaces() -> list[workspaces.Workspace]:
     """The workspaces this session's user may see, the demo first."""
-    spaces = workspaces.list_workspaces()
+    spaces = _recent(("list",), workspaces.list_workspaces)
     allowed = set(access.visible(auth.current_user(), [w.slug for w in spaces]))
     return [w for w in spaces if w.slug in allowed]
 
@@ -115,7 +146,9 @@ def _result(stamp: str, region: str) -> engine.Result:
 
 
 def stamp() -> str:
-    return workspaces.stamp(current_workspace())
+    """The session's workspace and its current version (``slug@version``), the key of every cache."""
+    slug = current_workspace()
+    return _recent(("stamp", slug), lambda: workspaces.stamp(slug))
 
 
 def dataset() -> Dataset:
@@ -167,6 +200,45 @@ def uploaded_markets(region: str, file_id: str, name: str, data: bytes):
     """A market file uploaded on the markets page, read and classified once (not at every filter
     change); keyed by the upload's id, the bytes themselves are not hashed."""
     return _uploaded_markets(stamp(), region, file_id, name, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# What every session shows alike: tables and charts made once per workspace version and région
+
+
+@dataclass(frozen=True)
+class SharedFrame:
+    """A table that every session shows alike, named by ``key`` (workspace version, région, table):
+    ``components.tables`` renders it, and makes its exports, once for everybody instead of once per
+    person (a Styler of a few thousand cells costs tenths of a second; a launch meeting is thirty
+    people opening the same page at once)."""
+
+    key: str
+    df: pd.DataFrame
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _shared_frame(stamp: str, region: str, name: str, _build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    return _build()
+
+
+def shared_frame(name: str, region: str, build: Callable[[], pd.DataFrame]) -> SharedFrame:
+    """``build()`` (a table derived from the diagnosis only: nothing of the session) computed once per
+    workspace version and région; ``name`` tells the tables of a page apart. Callers must not mutate it."""
+    s = stamp()
+    return SharedFrame(f"{s}|{region}|{name}", _shared_frame(s, region, name, build))
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _drawn(content_key: str, _draw: Callable[[], None]) -> None:
+    _draw()
+
+
+def draw_once(content_key: str, draw: Callable[[], None]) -> None:
+    """Run ``draw`` (elements without widgets: a table, a chart) once for ``content_key``; every later
+    run, in any session, replays the elements it made (Streamlit records the elements a cached function
+    draws) instead of building them again. ``content_key`` must name everything the elements show."""
+    _drawn(content_key, draw)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import fmt
+from components import fmt, state
 from components.exports import french, kinds_of, label_of, table_csv, table_xlsx
+from components.state import SharedFrame
 from components.uploads import key_class
 
 STYLER_CELLS = 40_000
@@ -93,9 +94,16 @@ def display(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = N
     return view, config
 
 
-def show_frame(df: pd.DataFrame, key: str, height: int | str = "auto", labels: dict | None = None,
+def show_frame(df: pd.DataFrame | SharedFrame, key: str, height: int | str = "auto", labels: dict | None = None,
                kinds: dict | None = None) -> None:
-    """A table with French headers and numbers, nothing else (no filter, no export)."""
+    """A table with French headers and numbers, nothing else (no filter, no export).
+
+    A :class:`~components.state.SharedFrame` is rendered once for every session (its key names its
+    content); a plain frame at each run."""
+    if isinstance(df, SharedFrame):
+        content = f"{df.key}|{height}|{sorted((labels or {}).items())!r}|{sorted((kinds or {}).items())!r}"
+        state.draw_once(f"frame|{content}", lambda: show_frame(df.df, key, height, labels, kinds))
+        return
     data, config = display(df, labels, kinds)
     st.dataframe(data, hide_index=True, width="stretch", column_config=config, height=height, key=key)
 
@@ -115,7 +123,12 @@ def _export(fmt_: str, fingerprint: str, sheet: str, _df: pd.DataFrame, _labels,
     return table_csv(_df, _labels, _kinds) if fmt_ == "csv" else table_xlsx(_df, sheet, _labels, _kinds)
 
 
-def export_buttons(df: pd.DataFrame, key: str, export_name: str, labels: dict | None = None,
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _filtered(content_key: str, text: str, _df: pd.DataFrame) -> pd.DataFrame:
+    return filter_rows(_df, text)
+
+
+def export_buttons(df: pd.DataFrame | SharedFrame, key: str, export_name: str, labels: dict | None = None,
                    kinds: dict | None = None) -> None:
     """CSV and XLSX of ``df``; labels never cut ("Exp…").
 
@@ -123,7 +136,11 @@ def export_buttons(df: pd.DataFrame, key: str, export_name: str, labels: dict | 
     is forgotten at each rerun, so a click that arrived in between found nothing ("Deferred file not
     found"); bytes of unchanged content keep the same address across reruns.
     """
-    fp = _fingerprint(df, sorted((labels or {}).items()), sorted((kinds or {}).items()))
+    if isinstance(df, SharedFrame):  # named by its key: no need to hash its content
+        fp = f"{df.key}|{sorted((labels or {}).items())!r}|{sorted((kinds or {}).items())!r}"
+        df = df.df
+    else:
+        fp = _fingerprint(df, sorted((labels or {}).items()), sorted((kinds or {}).items()))
     with st.container(horizontal=True, gap="small", key=f"{key}.exports"):
         st.download_button("Exporter en CSV", _export("csv", fp, "", df, labels, kinds), file_name=f"{export_name}.csv",
                            mime="text/csv", key=f"{key}.csv", icon=":material/download:", width="content",
@@ -134,27 +151,34 @@ def export_buttons(df: pd.DataFrame, key: str, export_name: str, labels: dict | 
                            help="Exporter ce tableau en XLSX")
 
 
-def show_table(df: pd.DataFrame, key: str, title: str | None = None, export_name: str = "tableau",
+def show_table(df: pd.DataFrame | SharedFrame, key: str, title: str | None = None, export_name: str = "tableau",
                height: int | None = None, filterable: bool = True, labels: dict | None = None,
                kinds: dict | None = None) -> pd.DataFrame:
     """Draw ``df`` with French headers and numbers; returns the rows the user kept with the filter.
 
     ``labels`` overrides the French header of some columns (e.g. ``{"valeur": "Heures d'insertion"}``),
-    ``kinds`` their kind (see ``components.exports.column_kind``).
+    ``kinds`` their kind (see ``components.exports.column_kind``). A
+    :class:`~components.state.SharedFrame` (``state.shared_frame``) is filtered, rendered and exported
+    once for every session that shows it with the same filter text.
     """
     if title:
         st.markdown(f"#### {fmt.md(title)}")  # a title may carry a name from a file
+    shared = df if isinstance(df, SharedFrame) else None
+    frame = shared.df if shared else df
     shown = df
-    if filterable and len(df) > 5:
+    if filterable and len(frame) > 5:
         # Streamlit's "Press Enter to apply" under the field: hidden (the filter applies on Enter or on leaving)
         st.html(f'<style>.{key_class(f"{key}.filtre")} [data-testid="InputInstructions"]{{display:none}}</style>')
         text = st.text_input("Filtrer le tableau", key=f"{key}.filtre", placeholder="texte à rechercher…",
                              help="Le tableau garde les lignes qui contiennent ce texte (touche Entrée pour "
                                   "appliquer).")
-        shown = filter_rows(df, text)
+        if shared and text:
+            shown = SharedFrame(f"{shared.key}|filtre={text}", _filtered(shared.key, text, shared.df))
+        elif not shared:
+            shown = filter_rows(df, text)
     show_frame(shown, key=f"{key}.table", height=height or "auto", labels=labels, kinds=kinds)
     export_buttons(shown, key, export_name, labels, kinds)
-    return shown
+    return shown.df if isinstance(shown, SharedFrame) else shown
 
 
-__all__ = ["column_config", "display", "export_buttons", "filter_rows", "label_of", "show_frame", "show_table"]
+__all__ = ["SharedFrame", "column_config", "display", "export_buttons", "filter_rows", "label_of", "show_frame", "show_table"]

@@ -270,9 +270,12 @@ def test_a_failing_page_shows_french_not_a_traceback(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("défaut simulé")
 
+    from components import state
+
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     monkeypatch.setattr(geo.diagnosis, "zones_blanches", boom)
+    state._shared_frame.clear()  # the table is made once for every session: made again, it fails
     at.switch_page("app_pages/diagnostic_couverture.py").run()
     assert not at.exception
     assert any("Erreur inattendue" in e.value for e in at.error)

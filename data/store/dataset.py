@@ -96,12 +96,27 @@ class Dataset:
     def default_region(self) -> str:
         if self.meta.get("region") and str(self.meta["region"]) in self.regions():
             return str(self.meta["region"])
+        return self._memo("default_region", self._most_common_region)
+
+    def _most_common_region(self) -> str:
         regs = self.communes["reg"].astype(str)
         regs = regs[regs != ""]
         return regs.value_counts().index[0] if len(regs) else ""
 
+    def _memo(self, name: str, compute):
+        """``compute()`` once for this object, which is read by every page and every session (a loaded
+        dataset is never changed in place: an import makes a new one, see :meth:`replace`)."""
+        cached = self.__dict__.get(f"_memo_{name}")
+        if cached is None or cached[0] is not self.communes:  # the référentiel replaced in place: again
+            cached = (self.communes, compute())
+            self.__dict__[f"_memo_{name}"] = cached
+        return cached[1]
+
     def regions(self) -> dict[str, str]:
         """Région codes present in the référentiel, with their names when known."""
+        return dict(self._memo("regions", self._regions))
+
+    def _regions(self) -> dict[str, str]:
         c = self.communes
         out: dict[str, str] = {}
         names = c["reg_nom"] if "reg_nom" in c.columns else pd.Series("", index=c.index)

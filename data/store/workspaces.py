@@ -119,6 +119,15 @@ def fold_keep_dashes(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Low-level writes: temporary file, then an atomic move
 
+_writes = [0]  # writes this process made to any store (see :func:`writes`)
+
+
+def writes() -> int:
+    """How many changes this process has made to stores so far: a cache of what it read from the store
+    (``components.state``) stays valid as long as this number has not moved (and, for the changes of
+    other processes, for the short time that cache allows)."""
+    return _writes[0]
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half."""
@@ -128,6 +137,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
             atomic.write(path, data, tmp_dir=_tmp())
     except OSError as exc:
         raise _disk_error(exc) from exc
+    finally:
+        _writes[0] += 1
 
 
 def _disk_error(exc: OSError) -> StoreError:
@@ -184,6 +195,7 @@ def _locked(slug: str):
         try:
             yield folder
         finally:
+            _writes[0] += 1  # a deletion or an undeletion moves folders without writing a file
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
@@ -521,6 +533,7 @@ def empty_bin(user: str = "") -> int:
             for name in entries:
                 shutil.rmtree(_bin() / name, ignore_errors=True)
                 n += 1
+            _writes[0] += 1
     return n
 
 
