@@ -30,8 +30,7 @@ layers = state.display_layers(region)
 structures = result.diagnosis.structures
 colours = maps.structure_colours(structures["id_structure"].tolist())
 names = dict(zip(structures["id_structure"], structures["nom"]))
-default_layers = [k for k in LAYERS if maps.DEFAULT_LAYERS[k] and not (territory_only and k == "zones_blanches")]
-default_layers += ["communes"] if territory_only else []
+default_layers = maps.carte_default_layers(territory_only)
 
 # a link opened: the layers and the structure it names
 style.restore_list("carte.couches", "couches", LAYERS, default_layers)
@@ -62,10 +61,10 @@ if not layers.drawable:
 # the map does not depend on the selection: it is built once per workspace version, région, layers and
 # background, and a new selection reaches the map in the browser as a short script
 basemap = basemap_on()
-cache_key = "|".join(["carte", state.stamp(), region, ",".join(k for k in LAYERS if show[k]), str(basemap)])
+cache_key = maps.map_key("carte", state.stamp(), region, show, basemap)
 col_map, col_side = st.columns([2.3, 1])
 with col_map, st.container(key="carte-zone"):
-    maps.show(None, key="carte.map", height=520, returned_objects=["last_active_drawing"],
+    maps.show(None, key=maps.CARTE_KEY, height=520, returned_objects=list(maps.CARTE_RETURNED),
               selection=maps.selection_js(layers, selected), on_change=_on_map_click, cache_key=cache_key,
               build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap))
 with col_side:

@@ -70,19 +70,12 @@ structures = result.diagnosis.structures
 colours = maps.structure_colours(structures["id_structure"].tolist())
 basemap = basemap_on()
 
-MAP_SCREENS = {  # screen: (layers shown, the legend's areas one by one?)
-    1: {"zones_blanches": True, "qpv": False, "zones_emploi": False},
-    3: {"zones_blanches": True, "qpv": True, "zones_emploi": False},
-    4: {"zones_blanches": False, "qpv": False, "zones_emploi": True},
-}
-
-
 def map_screen(figs: list, note: str = "") -> None:
-    show = MAP_SCREENS[n]
+    show = P.MAP_SCREENS[n]
     c_map, c_side = st.columns([2.25, 1], gap="medium")
     with c_map:
         if layers.drawable:
-            key = "|".join(["presentation", str(n), state.stamp(), region, str(basemap)])
+            key = maps.map_key("presentation", state.stamp(), region, show, basemap, screen=n)
             with st.container(key="presentation-carte"):
                 maps.show(None, key=f"presentation.carte.{n}", height=600, cache_key=key,
                           build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,

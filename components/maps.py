@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
-from branca.element import MacroElement, Template
+from branca.element import Element, MacroElement, Template
 
 from components import fmt
 from components.assets import LEAFLET_CSS, LEAFLET_JS
-from geo.display import TOPOJSON_FEATURE_JS, DisplayLayers
+from geo.display import TOPOJSON_FEATURE_JS, DisplayLayers, topology_of
 
 # Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
 # they are the QPV's). QPV statuses differ by lightness too: white, yellow, dark red, black outline.
@@ -41,18 +41,6 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _features(df: pd.DataFrame, props: dict) -> dict:
-    """A FeatureCollection; ``props`` maps output names to functions of a row (escaped text)."""
-    feats = []
-    for row in df.itertuples(index=False):
-        g = getattr(row, "geometry")
-        if g is None or shapely.is_empty(g):
-            continue
-        feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
-                      "properties": {k: f(row) for k, f in props.items()}})
-    return {"type": "FeatureCollection", "features": feats}
-
-
 def _offline(m: folium.Map) -> folium.Map:
     """Leaflet from the machine instead of folium's CDN defaults (no jQuery, no Bootstrap)."""
     m.default_js = LOCAL_JS
@@ -60,7 +48,34 @@ def _offline(m: folium.Map) -> folium.Map:
     return m
 
 
-class DeclutterLabels(MacroElement):
+class _RawScript(Element):
+    """Text for the page as it is. branca turns the output of every element into a Jinja template of
+    its own (compiled at each render: most of a région's map build, a megabyte of topology included)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class RawRender:
+    """For this module's elements: rendered as ``MacroElement.render`` does (header, html and script
+    parts to the figure, then the children), without compiling each part again."""
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        module = self._template.module
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.__dict__.get(part)
+            if macro is not None:
+                target.add_child(_RawScript(macro(self, kwargs)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class DeclutterLabels(RawRender, MacroElement):
     """Names written on the map never pile up: after each zoom or resize, a name that would overlap a
     name of higher rank (``data-rank``: larger zones first) is hidden until there is room for it."""
 
@@ -91,7 +106,28 @@ class DeclutterLabels(MacroElement):
         self._name = "DeclutterLabels"
 
 
-class MetricScale(MacroElement):
+class ZoneLabels(RawRender, MacroElement):
+    """Names written on the map (a wall screen has no mouse to hover with), one element for all of them:
+    ``labels`` are (lat, lng, name, rank) with the larger zones ranked first (see ``DeclutterLabels``).
+    Names are escaped here and passed as JSON strings."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this.labels|tojson }}.forEach(function (l) {
+  L.marker([l[0], l[1]], {interactive: false, icon: L.divIcon({className: "ze-label-icon", iconSize: [1, 1],
+    iconAnchor: [0, 0], html: l[2]})}).addTo({{ this._parent.get_name() }});
+});
+{% endmacro %}
+""")
+
+    def __init__(self, labels: list[tuple[float, float, str, int]]):
+        super().__init__()
+        self._name = "ZoneLabels"
+        self.labels = [[float(lat), float(lng), f'<div class="ze-label" data-rank="{int(rank)}">{esc(name)}</div>']
+                       for lat, lng, name, rank in labels]
+
+
+class MetricScale(RawRender, MacroElement):
     """The scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
 
     _template = Template("""
@@ -105,7 +141,7 @@ L.control.scale({imperial: false, metric: true, maxWidth: 160}).addTo({{ this._p
         self._name = "MetricScale"
 
 
-class FitView(MacroElement):
+class FitView(RawRender, MacroElement):
     """Fit the map to ``bounds`` ([[south, west], [north, east]]), and again whenever its frame changes
     size (a page laid out for another screen, a window resized, printing): the whole région, or the
     selected areas (``window.__diagFit``, set by :func:`selection_js`), always in view."""
@@ -150,12 +186,13 @@ FILL_FRAME_CSS = ("<style>html,body{margin:0;padding:0;overflow:hidden;height:10
                   ".ze-label{position:absolute;left:0;top:0;transform:translate(-50%,-50%);white-space:nowrap;"
                   "font:bold 15px 'Source Sans Pro','DejaVu Sans',Arial,sans-serif;color:#4B2480;"
                   "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;pointer-events:none}"
+                  ".diag-tip th{text-align:left;padding-right:10px;font-weight:600}.diag-tip td{font-weight:400}"
                   ".leaflet-tooltip{font-size:16px}.leaflet-control-layers{font-size:16px}"
                   ".leaflet-control-scale-line{font-size:14px}</style>")
 
 
 WALL_CSS = "<style>.ze-label{font-size:20px}.leaflet-tooltip{font-size:20px}</style>"
-class ForwardKeys(MacroElement):
+class ForwardKeys(RawRender, MacroElement):
     """In projection mode a click on the map must not take the presenter's keys (arrows, Page Up /
     Page Down): they go on to the page, whose buttons answer them."""
 
@@ -199,7 +236,7 @@ def base_map(bounds, basemap: bool = False, height: str = "100%", fit=None, pad_
     return m
 
 
-class SafePopup(MacroElement):
+class SafePopup(RawRender, MacroElement):
     """A popup bound with plain Leaflet (folium.Popup needs jQuery, which is not shipped).
 
     ``html`` must already be escaped where it holds user text; it is passed as a JSON string.
@@ -217,7 +254,7 @@ class SafePopup(MacroElement):
         self.html = html_text
 
 
-class SafeTooltip(MacroElement):
+class SafeTooltip(RawRender, MacroElement):
     """A tooltip whose HTML is passed as a JSON string.
 
     ``folium.Tooltip`` pastes its text into a JavaScript template literal, where a backtick or
@@ -238,7 +275,7 @@ class SafeTooltip(MacroElement):
         self.options = {"sticky": sticky}
 
 
-class Legend(MacroElement):
+class Legend(RawRender, MacroElement):
     """A French legend drawn inside the map, large enough to read from the back of a room."""
 
     _template = Template("""
@@ -265,30 +302,81 @@ class Legend(MacroElement):
         self.footnote = esc(footnote)
 
 
-class CommunesTopo(folium.TopoJson):
-    """Communes from TopoJSON, one style for all; ``topojson.feature`` comes from ``TOPOJSON_FEATURE_JS``
-    written in the map's own script (streamlit-folium does not run header scripts), never from a CDN."""
+class SharedTopology(RawRender, MacroElement):
+    """The map's polygon layers as one TopoJSON topology (``geo.display.topology_of``), written once in
+    the map's own script with its decoder (``TOPOJSON_FEATURE_JS``: streamlit-folium does not run header
+    scripts, and nothing comes from a CDN). A border that bounds a commune, its EPCI, its zone d'emploi
+    and a facilitator's area is sent once for all of them."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this.decoder }}
+var {{ this.get_name() }} = {{ this.compact }};
+{% endmacro %}
+""")
+
+    def __init__(self, topo: dict):
+        super().__init__()
+        self._name = "SharedTopology"
+        self.topo = topo
+        self.decoder = TOPOJSON_FEATURE_JS
+        self.compact = json.dumps(topo, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+
+
+class TopoLayer(RawRender, folium.TopoJson):
+    """One object of the map's :class:`SharedTopology` (or one geometry of it, ``index``) drawn as a
+    Leaflet GeoJSON layer: one style for all its features, or a style by the value of a property
+    (``style_by``: property name and ``{value: style}``); an optional ``highlight`` on hover that returns to
+    the layer's style (the selection's, once ``selection_js`` has set it); a ``tooltip`` of (property,
+    label) rows. Properties must already be HTML-escaped text (:func:`esc`): they are written as they are."""
 
     default_js: list = []
     _template = Template("""
 {% macro script(this, kwargs) %}
-{{ this.decoder }}
-var {{ this.get_name() }}_data = {{ this.compact }};
 var {{ this.get_name() }} = L.geoJson(
-    topojson.feature({{ this.get_name() }}_data, {{ this.get_name() }}_data.objects.communes),
-    {style: {{ this.style|tojson }}}
+    topojson.feature({{ this.shared.get_name() }}, {{ this.selection }}),
+    {style: {{ this.style_js }}, interactive: {{ this.interactive_js }}
+     {%- if this.highlight or this.tooltip %}, onEachFeature: function (f, layer) {
+       {%- if this.highlight %} layer.on({
+       mouseover: function (e) { e.target.setStyle({{ this.highlight }}); },
+       mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.target); }});{% endif %}
+       {%- if this.tooltip %}
+       layer.bindTooltip(function () {
+         var p = f.properties || {};
+         return '<table class="diag-tip">' + {{ this.tooltip }}.map(function (r) {
+           return '<tr><th>' + r[1] + '</th><td>' + (p[r[0]] == null ? '' : p[r[0]]) + '</td></tr>'; }).join('') +
+           '</table>'; }, {sticky: true});{% endif %} }{% endif %}}
 ).addTo({{ this._parent.get_name() }});
 {% endmacro %}
 """)
 
-    def __init__(self, data: dict, style: dict, **kwargs):
-        super().__init__(data, "objects.communes", **kwargs)
-        self.style = style
-        self.decoder = TOPOJSON_FEATURE_JS
-        self.compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    def __init__(self, shared: SharedTopology, name: str, style: dict, index: int | None = None,
+                 style_by: tuple[str, dict] | None = None, highlight: dict | None = None,
+                 interactive: bool = True, tooltip: list[tuple[str, str]] | None = None,
+                 layer_name: str | None = None):
+        super().__init__(shared.topo, f"objects.{name}", name=layer_name or name)
+        self.shared = shared
+        path = f"{shared.get_name()}.objects[{json.dumps(name)}]"
+        self.selection = (path if index is None else
+                          f'{{type: "GeometryCollection", geometries: [{path}.geometries[{int(index)}]]}}')
+        if style_by is None:
+            self.style_js = json.dumps(style)
+        else:
+            prop, styles = style_by
+            self.style_js = (f"function (f) {{ var s = {json.dumps(styles)}[f.properties[{json.dumps(prop)}]]; "
+                             f"return s || {json.dumps(style)}; }}")
+        self.highlight = json.dumps(highlight) if highlight else None
+        self.interactive_js = "true" if interactive else "false"
+        self.tooltip = (json.dumps([[field, esc(label)] for field, label in tooltip]).replace("</", "<\\/")
+                        if tooltip else None)
 
-    def style_data(self) -> None:  # one style for every commune, given to L.geoJson
+    def style_data(self) -> None:  # styles are given to L.geoJson, never copied into every feature
         pass
+
+    def get_bounds(self):
+        """The topology's box ([[south, west], [north, east]]), not a walk through every arc."""
+        x0, y0, x1, y1 = self.shared.topo.get("bbox", (None,) * 4)
+        return [[y0, x0], [y1, x1]]
 
 
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
@@ -312,38 +400,62 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     m = base_map(layers.bounds, basemap, fit=fit, wall=wall)
     info = structures.set_index(structures["id_structure"].astype(str))
 
-    if layers.region_outline is not None:
-        folium.GeoJson(json.loads(shapely.to_geojson(layers.region_outline)), name="Contour de la région",
-                       style_function=lambda f: {"color": "#000091", "weight": 4, "fill": False},
-                       interactive=False, control=False).add_to(m)
-
-    if show["communes"] and len(layers.communes):
-        # TopoJSON: each border between two communes sent once, coordinates quantised (a real région's
-        # communes weigh about half their GeoJSON)
-        CommunesTopo(layers.communes_topology(), {"color": "#888", "weight": 0.6, "fill": False}, name="Communes",
-                     tooltip=folium.GeoJsonTooltip(["nom", "code", "pop"], aliases=["Commune", "Code", "Population"]),
-                     ).add_to(m)
-
     def label(sid):
         return esc(info.loc[sid, "nom"]) if sid in info.index else esc(sid)
 
+    # every polygon layer shown, as one topology: a border shared by several layers is sent once
+    objects: dict[str, tuple] = {}
+    if layers.region_outline is not None:
+        objects["region"] = ([layers.region_outline], None)
+    if show["communes"] and len(layers.communes):
+        com = layers.communes
+        objects["communes"] = (com.geometry.to_numpy(), [
+            {"nom": esc(n), "code": esc(c), "pop": fmt.integer(p)}
+            for n, c, p in zip(com["nom"], com["code_insee"], com["population"])])
+    drawn_areas = [row for row in layers.structures.itertuples(index=False)
+                   if row.geometry is not None and not shapely.is_empty(row.geometry)]
+    objects["aires"] = ([row.geometry for row in drawn_areas], [
+        {"id_structure": esc(row.id_structure), "nom": label(row.id_structure),
+         "type": esc(info.loc[row.id_structure, "type_structure"]) if row.id_structure in info.index else ""}
+        for row in drawn_areas])
+    blanches = layers.blanches if show["zones_blanches"] and layers.blanches is not None else None
+    if blanches is not None and len(blanches):
+        objects["blanches"] = (blanches.geometry.to_numpy(), [
+            {"nom": esc(n), "pop": fmt.integer(p), "epci": esc(e)}
+            for n, p, e in zip(blanches["nom"], blanches["population"], blanches["epci_nom"])])
+    if show["epci"] and len(layers.epci):
+        objects["epci"] = (layers.epci.geometry.to_numpy(), [{"nom": esc(n)} for n in layers.epci["nom"]])
+    if show["zones_emploi"] and len(layers.zones_emploi):
+        ze = layers.zones_emploi
+        objects["zones_emploi"] = (ze.geometry.to_numpy(), [{"nom": esc(n), "code": esc(c)}
+                                                            for n, c in zip(ze["nom"], ze["code"])])
+    if show["qpv"] and len(layers.qpv):  # an empty layer would fail (no field for its tooltip)
+        qpv = layers.qpv
+        objects["qpv"] = (qpv.geometry.to_numpy(), [
+            {"nom": esc(n), "code": esc(c), "pop": fmt.integer(p), "statut": esc(s)}
+            for n, c, p, s in zip(qpv["nom_qp"], qpv["code_qp"], qpv["population"], qpv["statut"])])
+    topo = SharedTopology(topology_of(objects))
+    topo.add_to(m)
+
+    if "region" in objects:
+        TopoLayer(topo, "region", {"color": "#000091", "weight": 4, "fill": False}, interactive=False,
+                  layer_name="Contour de la région").add_to(m)
+
+    if "communes" in objects:
+        TopoLayer(topo, "communes", {"color": "#888", "weight": 0.6, "fill": False}, layer_name="Communes",
+                  tooltip=[("nom", "Commune"), ("code", "Code"), ("pop", "Population")],
+                  ).add_to(m)
+
     areas = folium.FeatureGroup(name="Aires des facilitateurs", show=True)
-    for row in layers.structures.itertuples(index=False):
-        if row.geometry is None or shapely.is_empty(row.geometry):
-            continue
+    for i, row in enumerate(drawn_areas):
         sid = row.id_structure
         colour = colours.get(sid, "#777")
         faded = bool(selected) and sid not in selected
         style = {"color": colour, "weight": 4 if sid in selected else 2.5, "fillColor": colour,
                  "fillOpacity": 0.06 if faded else (0.45 if sid in selected else 0.22),
                  "opacity": 0.35 if faded else 1.0}
-        feat = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(row.geometry)),
-                "properties": {"id_structure": esc(sid), "nom": label(sid),
-                               "type": esc(info.loc[sid, "type_structure"]) if sid in info.index else ""}}
-        folium.GeoJson(feat, style_function=lambda f, s=style: s,
-                       highlight_function=lambda f: {"weight": 5, "fillOpacity": 0.5},
-                       tooltip=folium.GeoJsonTooltip(["nom", "type"], aliases=["Structure", "Type"])
-                       ).add_to(areas)
+        TopoLayer(topo, "aires", style, index=i, highlight={"weight": 5, "fillOpacity": 0.5},
+                  tooltip=[("nom", "Structure"), ("type", "Type")]).add_to(areas)
     areas.add_to(m)
 
     if shared is not None and not shapely.is_empty(shared):
@@ -351,55 +463,46 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                        style_function=lambda f: {"color": "#000000", "weight": 3, "dashArray": "6 4",
                                                  "fillColor": "#000000", "fillOpacity": 0.35}).add_to(m)
 
-    if show["zones_blanches"] and len(layers.blanches):
-        blanches = layers.blanches
-        folium.GeoJson(_features(blanches, {"nom": lambda r: esc(r.nom), "pop": lambda r: fmt.integer(r.population),
-                                             "epci": lambda r: esc(r.epci_nom)}),
-                       name="Zones blanches (communes non couvertes)",
-                       style_function=lambda f: {"color": "#000000", "weight": 1, "fillColor": BLANCHE,
-                                                 "fillOpacity": 0.6},
-                       tooltip=folium.GeoJsonTooltip(["nom", "pop", "epci"],
-                                                     aliases=["Zone blanche", "Population", "EPCI"])).add_to(m)
+    if "blanches" in objects:
+        TopoLayer(topo, "blanches", {"color": "#000000", "weight": 1, "fillColor": BLANCHE, "fillOpacity": 0.6},
+                  layer_name="Zones blanches (communes non couvertes)",
+                  tooltip=[("nom", "Zone blanche"), ("pop", "Population"), ("epci", "EPCI")],
+                  ).add_to(m)
 
-    if show["epci"] and len(layers.epci):
-        folium.GeoJson(_features(layers.epci, {"nom": lambda r: esc(r.nom)}), name="EPCI",
-                       style_function=lambda f: {"color": "#555555", "weight": 1.5, "fill": False,
-                                                 "dashArray": "2 4"},
-                       tooltip=folium.GeoJsonTooltip(["nom"], aliases=["EPCI"])).add_to(m)
+    if "epci" in objects:
+        TopoLayer(topo, "epci", {"color": "#555555", "weight": 1.5, "fill": False, "dashArray": "2 4"},
+                  layer_name="EPCI", tooltip=[("nom", "EPCI")]).add_to(m)
 
     if show["zones_emploi"]:
         ze_group = folium.FeatureGroup(name="Zones d'emploi", show=True)
-        folium.GeoJson(_features(layers.zones_emploi, {"nom": lambda r: esc(r.nom), "code": lambda r: esc(r.code)}),
-                       style_function=lambda f: {"color": "#6A3D9A", "weight": 3, "fill": False, "dashArray": "8 6"},
-                       tooltip=folium.GeoJsonTooltip(["nom", "code"], aliases=["Zone d'emploi", "Code"])
-                       ).add_to(ze_group)
+        if "zones_emploi" in objects:
+            TopoLayer(topo, "zones_emploi", {"color": "#6A3D9A", "weight": 3, "fill": False, "dashArray": "8 6"},
+                      tooltip=[("nom", "Zone d'emploi"), ("code", "Code")]
+                      ).add_to(ze_group)
         # names written on the map: a wall screen has no mouse to hover with; the larger zones' names
         # first, a name that would overlap one already written is hidden (DeclutterLabels)
         ze = layers.zones_emploi
         geoms = ze.geometry.to_numpy() if len(ze) else np.array([], dtype=object)
         present = ~shapely.is_missing(geoms) if len(geoms) else np.zeros(0, bool)
         area = np.where(present, shapely.area(np.where(present, geoms, None)), 0.0) if len(geoms) else geoms
+        labels = []
         for rank, i in enumerate(np.argsort(-np.asarray(area, dtype=float), kind="stable")):
             row = ze.iloc[int(i)]
             if row.geometry is None or shapely.is_empty(row.geometry):
                 continue
             p = shapely.point_on_surface(row.geometry)
-            folium.Marker([p.y, p.x], icon=folium.DivIcon(
-                html=f'<div class="ze-label" data-rank="{rank}">{esc(row.nom)}</div>', icon_size=(1, 1),
-                icon_anchor=(0, 0), class_name="ze-label-icon"), interactive=False).add_to(ze_group)
+            labels.append((p.y, p.x, row.nom, rank))
+        ZoneLabels(labels).add_to(ze_group)
         ze_group.add_to(m)
         DeclutterLabels().add_to(m)
 
     dots = None
-    if show["qpv"] and len(layers.qpv):  # an empty layer would fail (no field for its tooltip)
-        folium.GeoJson(_features(layers.qpv, {"nom": lambda r: esc(r.nom_qp), "code": lambda r: esc(r.code_qp),
-                                               "pop": lambda r: fmt.integer(r.population),
-                                               "statut": lambda r: esc(r.statut)}),
-                       name="Quartiers prioritaires (QPV)",
-                       style_function=lambda f: {"color": "#000000", "weight": 2, "fillColor": QPV_COLOURS.get(
-                                                     f["properties"]["statut"], "#333"), "fillOpacity": 0.85},
-                       tooltip=folium.GeoJsonTooltip(["nom", "code", "pop", "statut"],
-                                                     aliases=["QPV", "Code", "Population", "Couverture"])).add_to(m)
+    if "qpv" in objects:
+        TopoLayer(topo, "qpv", {"color": "#000000", "weight": 2, "fillColor": "#333", "fillOpacity": 0.85},
+                  style_by=("statut", {k: {"color": "#000000", "weight": 2, "fillColor": v, "fillOpacity": 0.85}
+                                       for k, v in QPV_COLOURS.items()}),
+                  layer_name="Quartiers prioritaires (QPV)",
+                  tooltip=[("nom", "QPV"), ("code", "Code"), ("pop", "Population"), ("statut", "Couverture")]).add_to(m)
         if wall:  # a quarter is a few pixels on a région's map: a dot of its colour makes it seen on a wall
             dots = folium.FeatureGroup(name="QPV (repères)", show=True)
             geoms = layers.qpv.geometry.to_numpy()
@@ -619,10 +722,12 @@ def _parts(m: folium.Map, widget_key: str, returned_objects: tuple) -> MapParts:
     for el in walk(m):
         css.extend(href for _, href in getattr(el, "default_css", []) or [])
         js.extend(src for _, src in getattr(el, "default_js", []) or [])
-    try:
-        (s_, w_), (n_, e_) = m.get_bounds()
-    except (AttributeError, TypeError, ValueError):
-        s_ = w_ = n_ = e_ = None
+    s_ = w_ = n_ = e_ = None
+    if "bounds" in returned_objects:  # folium walks every coordinate of the map for it
+        try:
+            (s_, w_), (n_, e_) = m.get_bounds()
+        except (AttributeError, TypeError, ValueError):
+            pass
     defaults = {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_tooltip": None,
                 "last_active_drawing": None,
                 "bounds": {"_southWest": {"lat": s_, "lng": w_}, "_northEast": {"lat": n_, "lng": e_}},
@@ -635,6 +740,30 @@ def _parts(m: folium.Map, widget_key: str, returned_objects: tuple) -> MapParts:
 @st.cache_resource(max_entries=24, show_spinner="Préparation de la carte…")
 def _cached_parts(cache_key: str, widget_key: str, returned_objects: tuple, _build) -> MapParts:
     return _parts(_build(), widget_key, returned_objects)
+
+
+CARTE_KEY = "carte.map"  # the coverage map page's widget, and what a click on it sends back
+CARTE_RETURNED = ("last_active_drawing",)
+
+
+def carte_default_layers(territory_only: bool) -> list[str]:
+    """The layers the coverage map page opens with; before the facilitators are imported (the
+    territory alone), the communes instead of the zones blanches (everything would be one)."""
+    out = [k for k in LAYER_LABELS if DEFAULT_LAYERS[k] and not (territory_only and k == "zones_blanches")]
+    return out + (["communes"] if territory_only else [])
+
+
+def map_key(page: str, stamp: str, region: str, show: dict[str, bool] | None = None, basemap: bool = False,
+            screen: int | None = None) -> str:
+    """The cache key of a page's map (``show``: the layers it draws), the same for every session and for
+    ``components.warmup`` (which draws the usual maps before anybody asks)."""
+    layers = ",".join(k for k in LAYER_LABELS if (show or {}).get(k))
+    return "|".join(str(p) for p in (page, screen if screen is not None else "", stamp, region, layers, basemap))
+
+
+def cached_parts(cache_key: str, widget_key: str, returned_objects: tuple, build) -> MapParts:
+    """The map of ``cache_key``, built and rendered once (see :func:`show`)."""
+    return _cached_parts(cache_key, widget_key, tuple(returned_objects), build)
 
 
 FEATURE_GROUP_JS = """

@@ -19,6 +19,13 @@ from reports import text as T
 SCREENS = list(T.SCREENS)
 SCREEN_PARAM = "ecran"
 
+# the screens that show the map, and its layers on each (the warm-up draws the same ones)
+MAP_SCREENS = {
+    1: {"zones_blanches": True, "qpv": False, "zones_emploi": False},
+    3: {"zones_blanches": True, "qpv": True, "zones_emploi": False},
+    4: {"zones_blanches": False, "qpv": False, "zones_emploi": True},
+}
+
 # the markets page's colours (app_pages/marches.py): a class keeps its colour from one screen to another
 CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
                  "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}

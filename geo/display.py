@@ -78,122 +78,212 @@ def dissolve(geoms: np.ndarray, groups: np.ndarray) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-QUANTIZATION = 100_000  # TopoJSON grid: 10^5 steps across the layer's extent (about 3 m for a région)
+QUANTIZATION = 100_000  # TopoJSON grid: 10^5 steps across the layers' extent (about 3 m for a région)
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible modulo 2**64
+_HASH_BASE_INV = np.uint64(pow(int(_HASH_BASE), -1, 2 ** 64))
 
 
-def _polygons(g) -> list:
-    if g is None or shapely.is_empty(g):
-        return []
-    if g.geom_type == "Polygon":
-        return [g]
-    if g.geom_type in ("MultiPolygon", "GeometryCollection"):
-        return [p for part in g.geoms for p in _polygons(part)]
-    return []
+def _polygon_parts(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Every polygon of ``geoms`` (multi-parts and collections opened, points and lines left out), and
+    the index of the geometry each comes from."""
+    arr = np.asarray(list(geoms), dtype=object)
+    if not len(arr):
+        return np.array([], dtype=object), np.array([], dtype=np.int64)
+    present = ~shapely.is_missing(arr)
+    parts, owner = arr[present], np.flatnonzero(present)
+    while True:
+        types = shapely.get_type_id(parts)
+        multi = np.isin(types, (4, 5, 6, 7))
+        if not multi.any():
+            break
+        sub, idx = shapely.get_parts(parts[multi], return_index=True)
+        parts = np.concatenate([parts[~multi], sub])
+        owner = np.concatenate([owner[~multi], owner[multi][idx]])
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    order = np.argsort(owner[keep], kind="stable")  # a geometry's polygons together, in their order
+    return parts[keep][order], owner[keep][order]
+
+
+def _segment_min(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    return np.minimum.reduceat(values, starts) if len(values) else values
 
 
 def topology(geoms, properties: list[dict] | None = None, name: str = "layer",
              quantization: int = QUANTIZATION) -> dict:
-    """Polygons (EPSG:4326) as a TopoJSON topology: each border between two neighbours is written
-    once (an *arc* both refer to), coordinates are quantised on an integer grid and delta-encoded.
+    """Polygons (EPSG:4326) as a TopoJSON topology of one object ``name``; see :func:`topology_of`."""
+    return topology_of({name: (geoms, properties)}, quantization)
 
-    A commune layer weighs about a quarter of its GeoJSON. ``properties`` (one dict per geometry) go
-    to the geometries' ``properties``; ``topology_features`` (Python) and ``TOPOJSON_FEATURE_JS`` (the
-    browser) read it back. Only polygons are kept (points and lines are not area layers).
+
+def topology_of(objects: dict[str, tuple], quantization: int = QUANTIZATION) -> dict:
+    """Several polygon layers (EPSG:4326) as one TopoJSON topology: each border is written once, as an
+    *arc* that every area it bounds refers to (two neighbouring communes, and the EPCI, the zone
+    d'emploi or the zone blanche whose outline follows it), coordinates quantised on an integer grid
+    and delta-encoded.
+
+    ``objects`` maps an object's name to ``(geometries, properties)`` (one dict per geometry, or
+    ``None``); each becomes ``objects[name]``, a GeometryCollection in the same order (a geometry with
+    no polygon is ``{"type": None}``). Only polygons are kept. ``topology_features`` (Python) and
+    ``TOPOJSON_FEATURE_JS`` (the browser) read it back. Vectorised: a région's layers take a fraction
+    of a second.
     """
-    geoms = list(geoms)
-    properties = properties if properties is not None else [{} for _ in geoms]
-    parts = [[[np.asarray(r.coords) for r in (p.exterior, *p.interiors)] for p in _polygons(g)] for g in geoms]
-    rings = [r for polys in parts for poly in polys for r in poly]
-    if rings:
-        allc = np.concatenate(rings)
-        x0, y0 = allc.min(axis=0)
-        x1, y1 = allc.max(axis=0)
+    names = list(objects)
+    polys, owners, obj_of = [], [], []
+    counts = []
+    for k, name in enumerate(names):
+        geoms = list(objects[name][0])
+        counts.append(len(geoms))
+        p, o = _polygon_parts(geoms)
+        polys.append(p)
+        owners.append(o)
+        obj_of.append(np.full(len(p), k, dtype=np.int64))
+    polys_a = np.concatenate(polys) if polys else np.array([], dtype=object)
+    poly_geom = np.concatenate(owners) if owners else np.array([], dtype=np.int64)
+    poly_obj = np.concatenate(obj_of) if obj_of else np.array([], dtype=np.int64)
+    rings, ring_poly = shapely.get_rings(polys_a, return_index=True) if len(polys_a) else (polys_a, poly_geom)
+    coords, ring_of = (shapely.get_coordinates(rings, return_index=True) if len(rings)
+                       else (np.zeros((0, 2)), np.zeros(0, dtype=np.int64)))
+    if len(coords):
+        x0, y0 = coords.min(axis=0)
+        x1, y1 = coords.max(axis=0)
     else:
         x0 = y0 = 0.0
         x1 = y1 = 1.0
-    kx = (x1 - x0) / (quantization - 1) or 1.0
-    ky = (y1 - y0) / (quantization - 1) or 1.0
-
-    def quantise(ring: np.ndarray) -> np.ndarray:
-        q = np.c_[np.round((ring[:, 0] - x0) / kx), np.round((ring[:, 1] - y0) / ky)].astype(np.int64)
-        keep = np.r_[True, (np.diff(q, axis=0) != 0).any(axis=1)]  # no repeated point after rounding
-        q = q[keep]
-        if len(q) > 1 and (q[0] == q[-1]).all():
-            q = q[:-1]  # open ring: the closing point is implied
-        return q
-
-    qrings = [quantise(r) for r in rings]
-    # junctions: points met with two different pairs of neighbours (where three areas meet, or where
-    # a shared border ends); borders between the same two areas have none inside them
-    keyed = [q[:, 0] * (quantization + 1) + q[:, 1] for q in qrings]
-    if keyed and sum(len(k) for k in keyed):
-        pts = np.concatenate(keyed)
-        prev = np.concatenate([np.roll(k, 1) for k in keyed])
-        nxt = np.concatenate([np.roll(k, -1) for k in keyed])
-        lo, hi = np.minimum(prev, nxt), np.maximum(prev, nxt)
-        pairs = pd.DataFrame({"p": pts, "lo": lo, "hi": hi}).drop_duplicates()
-        counts = pairs.groupby("p").size()
-        junctions = set(counts.index[counts.to_numpy() > 1].tolist())
+    kx = float((x1 - x0) / (quantization - 1)) or 1.0
+    ky = float((y1 - y0) / (quantization - 1)) or 1.0
+    q = np.c_[np.round((coords[:, 0] - x0) / kx), np.round((coords[:, 1] - y0) / ky)].astype(np.int64)
+    key = q[:, 0] * (quantization + 1) + q[:, 1]
+    # no repeated point after rounding; rings open (the closing point is implied); at least 3 points
+    keep = np.ones(len(key), bool)
+    keep[1:] = (key[1:] != key[:-1]) | (ring_of[1:] != ring_of[:-1])
+    q, key, ring_of = q[keep], key[keep], ring_of[keep]
+    if len(key):
+        last = np.r_[ring_of[1:] != ring_of[:-1], True]
+        first_pos = np.r_[0, np.flatnonzero(last[:-1]) + 1]
+        closing = np.zeros(len(key), bool)
+        closing[last] = key[last] == key[first_pos]
+        closing &= ~np.r_[True, ring_of[1:] != ring_of[:-1]]  # a one-point ring keeps its point
+        q, key, ring_of = q[~closing], key[~closing], ring_of[~closing]
+    ring_ids, starts, sizes = np.unique(ring_of, return_index=True, return_counts=True)
+    good = sizes >= 3
+    keep = np.repeat(good, sizes)
+    q, key, ring_of = q[keep], key[keep], ring_of[keep]
+    ring_ids, starts, sizes = ring_ids[good], np.r_[0, np.cumsum(sizes[good])[:-1]].astype(np.int64), sizes[good]
+    n_pts, n_rings = len(key), len(ring_ids)
+    local = np.repeat(np.arange(n_rings), sizes)  # ring rank of each point
+    pos = np.arange(n_pts) - starts[local]
+    n_of = sizes[local]
+    prev = np.where(pos > 0, np.arange(n_pts) - 1, np.arange(n_pts) + n_of - 1)
+    nxt = np.where(pos < n_of - 1, np.arange(n_pts) + 1, np.arange(n_pts) - n_of + 1)
+    # junctions: points met with two different pairs of neighbours (where three areas meet, where a
+    # shared border ends); a border between the same two areas has none inside it
+    if n_pts:
+        lo, hi = np.minimum(key[prev], key[nxt]), np.maximum(key[prev], key[nxt])
+        order = np.lexsort((hi, lo, key))
+        ks, ls, hs = key[order], lo[order], hi[order]
+        new = np.r_[True, (ks[1:] != ks[:-1]) | (ls[1:] != ls[:-1]) | (hs[1:] != hs[:-1])]
+        uk, n_pairs = np.unique(ks[new], return_counts=True)
+        junction = np.isin(key, uk[n_pairs > 1])
     else:
-        junctions = set()
-    arcs: list[np.ndarray] = []
-    index: dict[tuple, int] = {}
-
-    def arc_id(points: np.ndarray, keys: np.ndarray) -> int:
-        t = tuple(keys.tolist())
-        if t in index:
-            return index[t]
-        r = t[::-1]
-        if r in index:
-            return ~index[r]
-        index[t] = len(arcs)
-        arcs.append(points)
-        return index[t]
-
-    def ring_arcs(q: np.ndarray, k: np.ndarray) -> list[int]:
-        cut = [i for i, key in enumerate(k.tolist()) if key in junctions]
-        if not cut:  # a ring alone (an island, an enclave): start at its smallest point, either way round
-            start = int(np.argmin(k))
-            k2, q2 = np.roll(k, -start), np.roll(q, -start, axis=0)
-            fwd = np.r_[k2, k2[:1]]
-            rev = fwd[::-1]
-            rev_start = int(np.argmin(rev[:-1]))
-            rev = np.r_[np.roll(rev[:-1], -rev_start), np.roll(rev[:-1], -rev_start)[:1]]
-            if tuple(rev.tolist()) in index:
-                return [~index[tuple(rev.tolist())]]
-            return [arc_id(np.r_[q2, q2[:1]], fwd)]
-        out = []
-        n = len(k)
-        for a, b in zip(cut, cut[1:] + [cut[0] + n]):
-            idx = np.arange(a, b + 1) % n
-            out.append(arc_id(q[idx], k[idx]))
-        return out
-
-    geometries = []
-    pos = 0
-    for polys, props in zip(parts, properties):
-        coded = []
-        for poly in polys:
-            rings_ids = []
-            for _ in poly:
-                q, k = qrings[pos], keyed[pos]
-                pos += 1
-                if len(q) >= 3:
-                    rings_ids.append(ring_arcs(q, k))
-            if rings_ids:
-                coded.append(rings_ids)
-        if not coded:
-            geometries.append({"type": None, "properties": props})
-        elif len(coded) == 1:
-            geometries.append({"type": "Polygon", "arcs": coded[0], "properties": props})
-        else:
-            geometries.append({"type": "MultiPolygon", "arcs": coded, "properties": props})
-    encoded = []
-    for a in arcs:
-        d = np.r_[a[:1], np.diff(a, axis=0)]
-        encoded.append(d.tolist())
-    return {"type": "Topology", "transform": {"scale": [float(kx), float(ky)], "translate": [float(x0), float(y0)]},
-            "arcs": encoded, "objects": {name: {"type": "GeometryCollection", "geometries": geometries}}}
+        junction = np.zeros(0, bool)
+    # each ring starts at its first junction (or, alone, at its smallest point: a ring shared whole by
+    # two areas, an island, starts at the same point either way round)
+    big = np.iinfo(np.int64).max
+    first_j = _segment_min(np.where(junction, pos, big), starts)
+    by_key = np.lexsort((key, local))
+    smallest = pos[by_key[starts]] if n_pts else pos
+    offset = np.where(first_j < big, first_j, smallest) if n_rings else first_j
+    # the rings again, rotated and closed: E holds point indices, one ring after the other
+    ext_start = starts + np.arange(n_rings)
+    ext = np.empty(n_pts + n_rings, dtype=np.int64)
+    ext[ext_start[local] + (pos - offset[local]) % n_of] = np.arange(n_pts)
+    ext[ext_start + sizes] = ext[ext_start] if n_rings else ext[:0]
+    ext_ring = np.repeat(np.arange(n_rings), sizes + 1)
+    cut = junction[ext] if len(ext) else np.zeros(0, bool)
+    if n_rings:
+        cut[ext_start] = True
+        cut[ext_start + sizes] = True
+    cuts = np.flatnonzero(cut)
+    same = ext_ring[cuts[:-1]] == ext_ring[cuts[1:]] if len(cuts) else np.zeros(0, bool)
+    a_start, a_end = cuts[:-1][same], cuts[1:][same]  # inclusive
+    a_ring = ext_ring[a_start]
+    # one arc per border: an arc and its reverse recognised by hashes of their point sequences
+    k_ext = key[ext].astype(np.uint64) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        w = np.cumprod(np.full(len(ext), _HASH_BASE, dtype=np.uint64)) if len(ext) else k_ext
+        iw = np.cumprod(np.full(len(ext), _HASH_BASE_INV, dtype=np.uint64)) if len(ext) else k_ext
+        c1 = np.r_[np.uint64(0), np.cumsum(k_ext * w, dtype=np.uint64)]
+        c2 = np.r_[np.uint64(0), np.cumsum(k_ext * iw, dtype=np.uint64)]
+        fwd = (c1[a_end + 1] - c1[a_start]) * iw[a_start]
+        rev = (c2[a_end + 1] - c2[a_start]) * w[a_end]
+    length = a_end - a_start + 1
+    canon = np.minimum(fwd, rev)
+    table = np.stack([canon, length.astype(np.uint64), np.minimum(k_ext[a_start], k_ext[a_end])], axis=1)
+    if len(table):
+        _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        # numbered in order of first use, for a stable and readable output
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        arc_of = rank[inverse]
+        first = np.sort(first)
+    else:
+        first, arc_of = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # each arc is written the way round its hash is smallest; a ring that goes the other way refers
+    # to it reversed (~index)
+    ref_fwd = fwd <= rev
+    refs = np.where(ref_fwd, arc_of, ~arc_of)
+    stored_fwd = ref_fwd[first]
+    # the arcs' points, quantised and delta-encoded
+    lens = length[first]
+    offs = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64)
+    step = np.arange(int(lens.sum())) - np.repeat(offs, lens)
+    src = np.where(np.repeat(stored_fwd, lens), np.repeat(a_start[first], lens) + step,
+                   np.repeat(a_end[first], lens) - step)
+    pts = q[ext[src]] if len(src) else np.zeros((0, 2), dtype=np.int64)
+    delta = pts.copy()
+    delta[1:] -= pts[:-1]
+    delta[offs] = pts[offs]
+    flat = delta.tolist()
+    arcs = [flat[o:o + n] for o, n in zip(offs.tolist(), lens.tolist())]
+    # geometries: rings of arcs, polygons of rings, per object
+    ring_refs: dict[int, list[int]] = {}
+    bounds = np.r_[0, np.flatnonzero(np.diff(a_ring)) + 1, len(a_ring)] if len(a_ring) else np.zeros(1, np.int64)
+    refs_l = refs.tolist()
+    for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        ring_refs[int(ring_ids[a_ring[b0]])] = refs_l[b0:b1]
+    ring_first = np.r_[True, ring_poly[1:] != ring_poly[:-1]] if len(ring_poly) else np.zeros(0, bool)
+    poly_rings: dict[int, list[list[int]]] = {}
+    dropped: set[int] = set()
+    for r, (p, is_ext) in enumerate(zip(ring_poly.tolist(), ring_first.tolist())):
+        if p in dropped:
+            continue
+        arcs_r = ring_refs.get(r)
+        if arcs_r is None:
+            if is_ext:
+                dropped.add(p)  # an outline too small to draw: its holes go with it
+            continue
+        poly_rings.setdefault(p, []).append(arcs_r)
+    per_geom: dict[tuple[int, int], list] = {}
+    for p, (o, g) in enumerate(zip(poly_obj.tolist(), poly_geom.tolist())):
+        if p in poly_rings:
+            per_geom.setdefault((o, g), []).append(poly_rings[p])
+    out_objects = {}
+    for k, name in enumerate(names):
+        props = objects[name][1]
+        props = props if props is not None else [{} for _ in range(counts[k])]
+        geometries = []
+        for g, pr in zip(range(counts[k]), props):
+            coded = per_geom.get((k, g))
+            if not coded:
+                geometries.append({"type": None, "properties": pr})
+            elif len(coded) == 1:
+                geometries.append({"type": "Polygon", "arcs": coded[0], "properties": pr})
+            else:
+                geometries.append({"type": "MultiPolygon", "arcs": coded, "properties": pr})
+        out_objects[name] = {"type": "GeometryCollection", "geometries": geometries}
+    return {"type": "Topology", "bbox": [float(x0), float(y0), float(x1), float(y1)],
+            "transform": {"scale": [kx, ky], "translate": [float(x0), float(y0)]},
+            "arcs": arcs, "objects": out_objects}
 
 
 def topology_features(topo: dict, name: str = "layer") -> list[tuple[object, dict]]:

@@ -82,8 +82,8 @@ def test_names_are_text_never_markup(layers, demo_result):
     st.loc[0, "nom"] = XSS
     html = render(layers, st, selected=[st.loc[0, "id_structure"]])
     assert XSS not in html
-    # escaped in the tooltips' data (JSON writes & as \u0026), and in the legend beside the map
-    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
+    # escaped in the tooltips' data (the map's topology), and in the legend beside the map
+    assert '"nom":"&lt;img src=x onerror=alert(1)&gt;"' in html
     items, _ = legend_items(layers, st, structure_colours(st["id_structure"].tolist()))
     legend = legend_html(items)
     assert XSS not in legend and "&lt;img src=x onerror=alert(1)&gt;" in legend
@@ -202,6 +202,61 @@ def test_streamlit_folium_internals_the_cached_map_relies_on():
 def test_communes_layer_goes_as_topojson_decoded_locally(layers, demo_result):
     html = render(layers, demo_result.diagnosis.structures,
                   show={"zones_blanches": False, "qpv": False, "zones_emploi": False, "epci": False, "communes": True})
-    assert "objects.communes" in html and "window.topojson" in html  # the decoder is in the map's own script
+    assert '.objects["communes"]' in html and "window.topojson" in html  # the decoder is in the map's own script
     assert not CDN.search(html), CDN.search(html)
-    assert '"type":"Topology"' in html
+    assert html.count('"type":"Topology"') == 1  # one topology for every polygon layer of the map
+    default = render(layers, demo_result.diagnosis.structures)
+    assert '.objects["communes"]' not in default and '.objects["blanches"]' in default
+
+
+def test_every_polygon_layer_shares_the_borders_of_the_communes(layers):
+    """One topology for the map: the outline of an EPCI, of the région and of a zone blanche follows
+    commune borders, so each of their arcs is one the communes already use (sent once)."""
+    from geo.display import topology_features, topology_of
+
+    com = layers.communes
+    topo = topology_of({"communes": (com.geometry.to_numpy(), None),
+                        "epci": (layers.epci.geometry.to_numpy(), None),
+                        "region": ([layers.region_outline], None),
+                        "blanches": (layers.blanches.geometry.to_numpy(), None)})
+
+    def arcs_of(name):
+        out = set()
+        for g in topo["objects"][name]["geometries"]:
+            polys = g["arcs"] if g["type"] == "MultiPolygon" else [g["arcs"]] if g["type"] else []
+            out |= {a if a >= 0 else ~a for poly in polys for ring in poly for a in ring}
+        return out
+
+    communes = arcs_of("communes")
+    for name in ("epci", "region", "blanches"):
+        assert arcs_of(name) <= communes, name
+    alone = topology_of({"communes": (com.geometry.to_numpy(), None)})
+    assert len(topo["arcs"]) == len(alone["arcs"])  # the EPCI, the région and the holes add no arc
+    for name, geoms in (("epci", layers.epci.geometry), ("region", [layers.region_outline]),
+                        ("blanches", layers.blanches.geometry)):
+        for original, (decoded, _) in zip(list(geoms), topology_features(topo, name)):
+            assert shapely.hausdorff_distance(original, decoded) < 1e-4, name
+
+
+def test_topology_reads_back_any_polygons():
+    """Shapes that are not a tiling (holes, islands, a multipolygon, an empty geometry, a point, two
+    identical squares, a square drawn the other way round) come back as they went, to the grid's step."""
+    from geo.display import topology_features, topology_of
+
+    square = shapely.box(0, 0, 1, 1)
+    holed = shapely.Polygon([(2, 0), (5, 0), (5, 3), (2, 3)], [[(3, 1), (4, 1), (4, 2), (3, 2)]])
+    multi = shapely.MultiPolygon([shapely.box(6, 0, 7, 1), shapely.box(8, 0, 9, 1)])
+    reversed_square = shapely.Polygon(list(square.exterior.coords)[::-1])
+    neighbour = shapely.box(1, 0, 2, 1)
+    geoms = [square, holed, multi, None, shapely.Point(0, 0), square, reversed_square, neighbour,
+             shapely.Polygon()]
+    topo = topology_of({"a": (geoms, [{"i": i} for i in range(len(geoms))])}, quantization=1001)
+    back = topology_features(topo, "a")
+    assert [p["i"] for _, p in back] == list(range(len(geoms)))
+    for original, (decoded, _) in zip(geoms, back):
+        if original is None or original.geom_type == "Point" or original.is_empty:
+            assert decoded is None
+        else:
+            assert shapely.equals_exact(shapely.normalize(original), shapely.normalize(decoded), tolerance=0.01)
+    # the square, its copy and its reverse are one ring; its border with the neighbour one arc
+    assert topo["objects"]["a"]["geometries"][5]["arcs"] == topo["objects"]["a"]["geometries"][0]["arcs"]
