@@ -35,7 +35,7 @@ browser:
 	fi
 
 run: install
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python cli.py serve --server.port $(PORT)
 
 test: install-dev browser
 	$(BIN)/python -m pytest -q

@@ -14,6 +14,7 @@
     python cli.py diagnose --region 76 --communes c.geojson --qpv q.geojson \\
         --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
     python cli.py journal [--workspace hauts-de-france-2026] [--csv journal.csv]
+    python cli.py serve [--server.port 8501 ...]   # the app, its usual maps prepared at start
 
 ``--user EMAIL`` (every workspace command): act as that person, with their rights in ``acces.toml``
 (``data.access``): only the workspaces they may see are listed or found, an import needs the role
@@ -371,6 +372,21 @@ def _diagnose_files(args) -> int:
     return _write_result(result, args)
 
 
+def cmd_serve(options: list[str]) -> int:
+    """``streamlit run app.py`` (same options), with the demo's and the recent workspaces' maps
+    prepared in the background from the start (``components.warmup``) rather than by the first visitor."""
+    import os
+
+    root = Path(__file__).resolve().parent
+    os.chdir(root)  # .streamlit/config.toml is read from here
+    from components import warmup
+
+    warmup.start()
+    from streamlit.web import cli as streamlit_cli
+
+    return streamlit_cli.main(["run", str(root / "app.py"), *options], prog_name="streamlit")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Diagnostic territorial des clauses sociales.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -433,6 +449,9 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--csv", help="écrire le journal dans ce fichier CSV")
     j.add_argument("--json", action="store_true")
     j.add_argument("--user", help=user_help)
+    # read by main() before this parser: every option after it goes to streamlit run as is
+    sub.add_parser("serve", help="lancer l'application (suivi des options de « streamlit run », --server.port…), "
+                   "cartes préparées au démarrage")
     return p
 
 
@@ -446,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     from data.access import AccessError
     from data.store.workspaces import StoreError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        return cmd_serve(argv[1:])
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

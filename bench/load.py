@@ -129,7 +129,7 @@ def run(sessions: int = 30) -> dict[str, float]:
         slug = prepare_store(Path(tmp))
         port = _free_port()
         log = open(Path(tmp) / "streamlit.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        proc = subprocess.Popen([sys.executable, "cli.py", "serve", "--server.port", str(port),
                                  "--server.address", "127.0.0.1", "--server.headless", "true"],
                                 cwd=ROOT, env={**os.environ, "DIAG_DONNEES": tmp}, stdout=log,
                                 stderr=subprocess.STDOUT)

@@ -775,6 +775,20 @@ window.feature_group.push(feature_group_feature_group_0);
 """
 
 
+def _ensure_registered(component) -> None:
+    """Register streamlit-folium's component with the server when it is not yet.
+
+    ``declare_component`` registers a component only when its module is imported inside a session;
+    imported first by a thread without one (``components.warmup`` rendering maps at start), it is
+    never registered, and the browser gets a 404 for the map's frame: every map stays blank."""
+    from streamlit import runtime
+
+    if runtime.exists():
+        registry = runtime.get_instance().component_registry
+        if registry.get_component(component.name) is None:
+            registry.register_component(component)
+
+
 def show(m: folium.Map | None, key: str, height: int = 760, returned_objects: list[str] | None = None,
          selection: str | None = None, on_change=None, cache_key: str | None = None, build=None):
     """Draw a map with streamlit-folium's component; by default nothing comes back, so panning never
@@ -791,6 +805,7 @@ def show(m: folium.Map | None, key: str, height: int = 760, returned_objects: li
     from components.assets import ensure_leaflet
 
     ensure_leaflet()
+    _ensure_registered(sf._component_func)
     returned = tuple(returned_objects or ())
     parts = (_cached_parts(cache_key, key, returned, build) if cache_key is not None
              else _parts(m, key, returned))

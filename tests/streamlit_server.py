@@ -30,13 +30,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(env: dict, log_name: str) -> Iterator[str]:
-    """``streamlit run app.py`` with ``env``; yields its address once it answers."""
+    """The app as ``make run`` serves it (``cli.py serve``, its warm-up included) with ``env``; yields its
+    address once it answers."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp, open(ARTIFACTS / log_name, "w") as log:
         secrets = Path(tmp) / "secrets.toml"
         secrets.write_text("", encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        proc = subprocess.Popen([sys.executable, "cli.py", "serve", "--server.port", str(port),
                                  "--server.address", "127.0.0.1", "--server.headless", "true",
                                  "--secrets.files", str(secrets)],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
