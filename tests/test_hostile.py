@@ -7,12 +7,16 @@ refused (or read, or neutralised) with a French message that names it and the li
 without the server's memory or disk growing with the file, and the workspace unchanged.
 
 The heavy cases run in a child process that reports its own time and the growth of its peak memory
-during the validation (``VmHWM``, reset once the libraries are imported).
+during the validation (``VmHWM``, reset once the libraries are imported). Time is bounded too: an
+import past its kind's time limit is stopped at its next check and refused, and while one person's
+import is refused, another person's page is drawn by the same server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -22,8 +26,11 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+import uuid
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -33,13 +40,14 @@ import pandas as pd
 import pytest
 
 from components.exports import table_csv, table_xlsx
-from data.formats import readers
+from data.formats import decp, readers
 from data.formats.decp import DECP_JSON_MAX_BYTES
 from data.formats.readers import LIMITS, Upload, limits_text
 from data.formats.writers import xlsx_bytes
 from data.store import imports, workspaces
 from data.validation import validate
 from tests.conftest import ROOT
+from tests.streamlit_server import serve
 
 MARKETS = ROOT / "tests" / "fixtures" / "marches_exemple.csv"
 MARKET_HEADER = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_type;lieu_code;"
@@ -154,8 +162,13 @@ def test_limits_are_stated_in_french_for_every_kind():
         text = limits_text(kind)
         assert text.startswith("Limites pour") and readers.fmt_size(lim.max_bytes) in text
         assert readers.fmt_int(lim.max_rows) in text
+        assert lim.max_seconds > 0 and f"lu et vérifié en {readers.fmt_seconds(lim.max_seconds)} au plus" in text
     assert "sommets" in limits_text("communes") and "sommets" not in limits_text("marches")
     assert "DECP" in limits_text("marches") and "2\u202f000\u202f000 lignes" in limits_text("marches")
+    assert "en 2\u00a0min au plus" in limits_text("marches") and "en 1\u00a0min au plus" in limits_text("facilitateurs")
+    assert f"en {readers.fmt_seconds(decp.DECP_MAX_SECONDS)} au plus." in limits_text("marches")
+    assert [readers.fmt_seconds(x) for x in (120, 60, 30, 0.5, 90)] == \
+        ["2\u00a0min", "1\u00a0min", "30\u00a0s", "0,5\u00a0s", "90\u00a0s"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,6 +479,305 @@ def test_layer_of_too_many_vertices_in_all_is_refused(monkeypatch, tmp_path):
     assert readers.read_geo(Upload.of(path), report, kind="qpv") is None
     assert re.search(r"la couche compte (au moins )?(9\u202f990|10\u202f005) sommets : la limite est de 5\u202f000 "
                      r"pour les QPV", report.text()), report.text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Time: one deadline per import, checked in every reading loop
+
+
+def market_csv(path: Path, rows: int, last_line: str | None = None) -> Path:
+    """A market table of ``rows`` short rows (40 bytes each), ``last_line`` instead of the last one."""
+    line = "M{};;;;;;;commune;31555;Clause sociale\n"
+    regular = rows if last_line is None else rows - 1
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(MARKET_HEADER)
+        for start in range(0, regular, 200_000):
+            fh.write("".join(line.format(i) for i in range(start, min(regular, start + 200_000))))
+        fh.write(last_line or "")
+    return path
+
+
+def test_import_past_its_time_limit_is_refused_naming_the_file(store, tmp_path, monkeypatch):
+    """A million markets (within every other limit; about 15 s to validate) and half a second allowed:
+    stopped at the next chunk, refused with the file and the limit named, nothing written."""
+    folder, slug = store
+    path = market_csv(tmp_path / "marches.csv", 1_000_000)
+    monkeypatch.setitem(LIMITS, "marches", dataclasses.replace(LIMITS["marches"], max_seconds=0.5))
+    before, history = snapshot(folder), workspaces.history(slug)
+    start = time.perf_counter()
+    loaded = validate("marches", [path])
+    seconds = time.perf_counter() - start
+    if loaded.ok:  # what the Données page and the command line do with an accepted file
+        new, record = imports.apply(workspaces.load(slug), loaded, [path.name])
+        workspaces.import_tables(slug, new, "marches", record)
+    errors_of(loaded)
+    assert not loaded.tables and len(loaded.report.errors) == 1
+    issue = loaded.report.errors[0]
+    assert issue.file == "marches.csv", issue
+    assert issue.message.startswith("lecture arrêtée après 0,5\u00a0s, la limite pour les marchés ; "), \
+        issue.message
+    assert "CSV" in issue.message and "découpez" in issue.message
+    assert f"{issue.file} : {issue.message}" in loaded.report.text()
+    assert seconds < 3, seconds  # the next check comes within one chunk of 100,000 rows
+    assert snapshot(folder) == before and workspaces.history(slug) == history
+    # the same file, with the kind's own limit, is not stopped (the deadline belonged to that import)
+    monkeypatch.setitem(LIMITS, "marches", dataclasses.replace(LIMITS["marches"], max_seconds=120))
+    assert validate("marches", [Upload("marches.csv", (MARKET_HEADER + MARKET_ROW).encode())]).ok
+
+
+def deadline_passes_in(monkeypatch, function: str) -> None:
+    """The deadlines' clock says the time is up only when asked from within ``function``: the
+    import is stopped exactly there, whatever the speed of the machine."""
+
+    def clock() -> float:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == function:
+                return 1e9
+            frame = frame.f_back
+        return 0.0
+
+    monkeypatch.setattr(readers, "CLOCK", clock)
+
+
+def _indicators_xlsx(path: Path) -> list[Path]:
+    rows = [text_row(r, ["2023", "76", "T01", "type d'acheteur", f"m{r}", "heures", str(r)]) for r in range(2, 3000)]
+    path.write_bytes(xlsx_with_sheet([SHEET, b"<sheetData>", text_row(1, INDICATOR_COLUMNS), *rows,
+                                      b"</sheetData></worksheet>"]))
+    return [path]
+
+
+def _qpv_layer(path: Path) -> list[Path]:
+    import geopandas as gpd
+    import shapely
+
+    boxes = [shapely.box(650000 + i * 10, 6860000, 650000 + i * 10 + 5, 6860005) for i in range(50)]
+    gdf = gpd.GeoDataFrame({"code_qp": [f"QN075{i:02d}I" for i in range(50)], "nom_qp": "q", "code_commune": "75056"},
+                           geometry=boxes, crs="EPSG:2154")
+    if path.suffix == ".zip":
+        shp = path.parent / "shp"
+        shp.mkdir()
+        with warnings.catch_warnings():  # field names cut to 10 characters: not what is looked at here
+            warnings.simplefilter("ignore")
+            gdf.to_file(shp / "qpv.shp")
+        with zipfile.ZipFile(path, "w") as z:
+            for part in shp.iterdir():
+                z.write(part, part.name)
+    else:
+        gdf.to_file(path, driver="GPKG" if path.suffix == ".gpkg" else "GeoJSON")
+    return [path]
+
+
+def _decp_parquet(path: Path) -> list[Path]:
+    n = 250_000  # three batches
+    pd.DataFrame({"uid": [f"U{i}" for i in range(n)], "lieuExecution_code": "31555",
+                  "lieuExecution_typeCode": "Code commune", "considerationsSociales": "Clause sociale",
+                  "montant": 1000.0}).to_parquet(path)
+    return [path]
+
+
+def _facilitators(folder: Path) -> list[Path]:
+    folder.mkdir()
+    n = 2000
+    pd.DataFrame({"id_structure": [f"S{i}" for i in range(n)], "nom": "PLIE", "type_structure": "PLIE",
+                  "code_commune": "31555", "nb_facilitateurs": 2, "etp": 1.5}
+                 ).to_csv(folder / "structures.csv", sep=";", index=False)
+    pd.DataFrame({"id_structure": [f"S{i}" for i in range(n)], "type_territoire": "commune",
+                  "code_territoire": "31555"}).to_csv(folder / "perimetres.csv", sep=";", index=False)
+    return [folder / "structures.csv", folder / "perimetres.csv"]
+
+
+@pytest.mark.parametrize("kind,make,where,named", [
+    ("marches", lambda p: [market_csv(p / "marches.csv", 250_000)], "read_csv_stream", "marches.csv"),  # CSV chunks
+    ("indicateurs", lambda p: _indicators_xlsx(p / "indicateurs.xlsx"), "read_xlsx", "indicateurs.xlsx"),  # XLSX rows
+    ("qpv", lambda p: _qpv_layer(p / "qpv.gpkg"), "_gpkg_vertices", "qpv.gpkg"),  # vertices, from the file
+    ("qpv", lambda p: _qpv_layer(p / "qpv.geojson"), "check_vertices", "qpv.geojson"),  # vertices, once read
+    ("qpv", lambda p: _qpv_layer(p / "qpv.zip"), "_extract_member", "qpv.zip"),  # archive members
+    ("qpv", lambda p: _qpv_layer(p / "qpv.geojson"), "to_work_crs", "qpv.geojson"),  # reprojection
+    ("marches", lambda p: _decp_parquet(p / "decp.parquet"), "batches", "decp.parquet"),  # DECP batches
+    ("facilitateurs", lambda p: _facilitators(p / "fac"), "check_cells", "structures.csv"),  # validation steps
+    ("facilitateurs", lambda p: _facilitators(p / "fac"), "check_territory_codes", "perimetres.csv"),
+])
+def test_every_reading_loop_is_stopped_by_the_deadline(tmp_path, monkeypatch, kind, make, where, named):
+    paths = make(tmp_path)
+    communes = None
+    if where == "check_territory_codes":  # perimeters are checked against a référentiel
+        communes = pd.DataFrame({"code_insee": ["31555"], "epci_siren": [""], "dep": ["31"], "reg": ["76"],
+                                 "ze2020": [""]})
+        assert validate(kind, paths, communes=communes).ok
+    deadline_passes_in(monkeypatch, where)
+    loaded = validate(kind, paths, communes=communes)
+    errors_of(loaded)
+    assert not loaded.tables and len(loaded.report.errors) == 1, loaded.report.text()
+    issue = loaded.report.errors[0]
+    label = "un fichier DECP tel que publié" if where == "batches" else LIMITS[kind].label
+    seconds = decp.DECP_MAX_SECONDS if where == "batches" else LIMITS[kind].max_seconds
+    assert issue.file == named, issue
+    expected = f"lecture arrêtée après {readers.fmt_seconds(seconds)}, la limite pour {label} ; "
+    assert issue.message.startswith(expected), issue.message
+
+
+def test_the_deadline_belongs_to_its_import_and_its_thread():
+    """Each Streamlit session runs its page in a thread of its own: one person's deadline never
+    stops another's reading; an import inside an import shares the outer deadline."""
+    seen = {}
+    with readers.time_limit("facilitateurs", "structures.csv", seconds=0.05) as outer:
+        with readers.time_limit("marches") as inner:
+            assert inner is outer  # one deadline per import
+        time.sleep(0.1)
+
+        def other_session():
+            try:
+                readers.check_time("autre.csv")
+                seen["other"] = "continue"
+            except readers.TimeUp:
+                seen["other"] = "arrêtée"
+
+        thread = threading.Thread(target=other_session)
+        thread.start()
+        thread.join()
+        with pytest.raises(readers.TimeUp) as stopped:
+            readers.check_time()
+    assert seen == {"other": "continue"}
+    assert stopped.value.file == "structures.csv"
+    assert stopped.value.message.startswith("lecture arrêtée après 0,05\u00a0s, la limite pour les facilitateurs")
+    readers.check_time()  # no import under way: nothing to stop
+
+
+# ---------------------------------------------------------------------------------------------
+# Another session is answered while an import is refused, by the same server
+
+
+async def _page(ws, slug: str, page: str, widgets=()) -> dict:
+    """Run ``page`` of workspace ``slug`` in a websocket session, as a browser asks it: the elements
+    drawn, the session's id, whether it failed, when it was asked and when it finished."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = f"espace={slug}"
+    msg.rerun_script.page_name = page
+    msg.rerun_script.widget_states.widgets.extend(widgets)
+    out = {"elements": [], "session_id": None, "failed": False, "asked": time.perf_counter()}
+    await ws.send(msg.SerializeToString())
+    while True:
+        fwd = ForwardMsg()
+        fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=60))
+        kind = fwd.WhichOneof("type")
+        if kind == "new_session" and fwd.new_session.initialize.session_id:
+            out["session_id"] = fwd.new_session.initialize.session_id
+        elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+            element = fwd.delta.new_element
+            what = element.WhichOneof("type")
+            out["elements"].append((what, getattr(element, what)))
+            if what == "exception" or (what == "alert" and "Erreur inattendue" in element.alert.body):
+                out["failed"] = True
+        elif kind == "script_finished":
+            out["finished"] = time.perf_counter()
+            return out
+
+
+async def _upload(ws, url: str, session_id: str, widget_id: str, name: str, data: bytes):
+    """Send a file to a file uploader as the browser does: ask its address on the websocket, send it
+    by HTTP (with the XSRF token of the server's cookie), and answer the widget's new state."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.Common_pb2 import UploadedFileInfo
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    msg = BackMsg()
+    msg.file_urls_request.request_id = "televersement"
+    msg.file_urls_request.file_names.append(name)
+    msg.file_urls_request.session_id = session_id
+    await ws.send(msg.SerializeToString())
+    while True:
+        fwd = ForwardMsg()
+        fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=60))
+        if fwd.WhichOneof("type") == "file_urls_response":
+            break
+    urls = fwd.file_urls_response.file_urls[0]
+    cookie = urllib.request.urlopen(f"{url}/_stcore/health", timeout=10).headers["Set-Cookie"]
+    xsrf = cookie.split(";", 1)[0].split("=", 1)[1]
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: text/csv\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + urls.upload_url, data=body, method="PUT", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf,
+        "Cookie": f"_streamlit_xsrf={xsrf}"})
+    status = (await asyncio.to_thread(urllib.request.urlopen, request, timeout=60)).status
+    assert status == 204, status
+    state = WidgetState(id=widget_id)
+    state.file_uploader_state_value.uploaded_file_info.append(
+        UploadedFileInfo(name=name, size=len(data), file_id=urls.file_id, file_urls=urls))
+    return state
+
+
+def _report_rows(elements) -> list[dict]:
+    """The rows of the validation report table drawn on the page."""
+    import pyarrow as pa
+
+    rows = []
+    for what, element in elements:
+        if what == "dataframe" and element.arrow_data.data:
+            table = pa.ipc.open_stream(element.arrow_data.data).read_all()
+            if "Message" in table.column_names:
+                rows += table.to_pylist()
+    return rows
+
+
+def test_another_session_is_answered_while_an_import_is_refused(tmp_path, monkeypatch):
+    """Through the app itself: one person uploads, on the Données page, 2,000,000 markets whose last
+    line is broken (read whole, then refused: seconds of work on the server); while the server reads
+    it, another person opens the map of the same workspace and gets it drawn, without error and
+    quickly. The refused file leaves the store as it was."""
+    websockets = pytest.importorskip("websockets")
+    folder = tmp_path / "store"
+    monkeypatch.setenv("DIAG_DONNEES", str(folder))
+    slug = workspaces.create_from_referentiel("Corse", "94")
+    cap = LIMITS["marches"].max_rows
+    data = market_csv(tmp_path / "marches.csv", cap,
+                      last_line="M;;;;;;;commune;2A004;Clause sociale;en trop;encore\n").read_bytes()
+    env = {**os.environ, "DIAG_DONNEES": str(folder)}
+
+    async def scenario(url: str) -> tuple[dict, dict, tuple, tuple]:
+        host = url.split("//", 1)[1]
+
+        def connect():
+            return websockets.connect(f"ws://{host}/_stcore/stream", subprotocols=["streamlit"], origin=url,
+                                      max_size=None, open_timeout=60)
+
+        async with connect() as first, connect() as second:
+            opened = await _page(first, slug, "donnees")
+            assert not opened["failed"]
+            uploader = next(e.id for what, e in opened["elements"]
+                            if what == "file_uploader" and e.id.endswith(f"donnees.upload.{slug}.marches"))
+            state = await _upload(first, url, opened["session_id"], uploader, "marches.csv", data)
+            before = snapshot(folder), workspaces.history(slug)
+            refusal = asyncio.create_task(_page(first, slug, "donnees", [state]))
+            await asyncio.sleep(0.5)  # the server is reading the file
+            other = await _page(second, slug, "carte_facilitateurs")
+            refused = await refusal
+            after = snapshot(folder), workspaces.history(slug)
+        return refused, other, before, after
+
+    with serve(env, "test_hostile_sessions.log") as url:
+        refused, other, before, after = asyncio.run(asyncio.wait_for(scenario(url), timeout=120))
+    work = refused["finished"] - refused["asked"]
+    drawn = other["finished"] - other["asked"]
+    print(f"import refusé en {work:.1f} s ; l'autre page dessinée en {drawn:.2f} s, "
+          f"{'pendant' if other['finished'] < refused['finished'] else 'juste après'} la lecture")
+    # the other person: asked while the import was being read, drawn without error, quickly
+    assert other["asked"] < refused["finished"]
+    assert not other["failed"] and any(what == "component_instance" for what, _ in other["elements"]), other
+    assert drawn < 15, drawn
+    # the person who imported: refused in French, the file and its line named, nothing changed
+    assert not refused["failed"]
+    alerts = [e.body for what, e in refused["elements"] if what == "alert"]
+    assert any("le fichier est refusé" in a and "n'ont pas été modifiées" in a for a in alerts), alerts
+    rows = [r for r in _report_rows(refused["elements"]) if r["Niveau"] == "erreur"]
+    assert rows and rows[0]["Fichier"] == "marches.csv" and rows[0]["Ligne"] == cap + 1, rows
+    assert_french(rows[0]["Message"])
+    assert before == after, "un fichier refusé a modifié le stockage"
 
 
 # ---------------------------------------------------------------------------------------------

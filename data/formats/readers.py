@@ -9,12 +9,21 @@ limits a person can read on the Données page (:func:`limits_text`). A file past
 refused with a French message naming it; nothing is written anywhere. Tables are read in chunks
 from the file (or from the uploaded bytes) so that memory stays bounded by the row limit, not by
 what the file claims; XLSX formulas are read as the values Excel saved, never evaluated.
+
+Time is bounded too: :func:`time_limit` starts the deadline of one import (``max_seconds`` of its
+kind) and :func:`check_time`, called in every chunk loop (CSV chunks, XLSX rows, archive members,
+vertex counts, DECP batches) and between the validation's heavy steps, raises :class:`TimeUp` once
+it has passed. The deadline is cooperative (a single library call, such as GDAL reading a layer,
+is not interrupted) and belongs to the thread that started it: one session's import never stops
+another's. Whoever starts the deadline turns :class:`TimeUp` into a French error of its report
+(``data.validation.validate``); without a deadline, :func:`check_time` does nothing.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import contextvars
 import csv
 import datetime as dt
 import io
@@ -23,6 +32,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -56,19 +66,27 @@ class Limit:
     max_xlsx_rows: int  # data rows of an XLSX sheet (read far more slowly than CSV)
     max_vertices: int = 0  # points of all the outlines of a layer
     max_vertices_feature: int = 0  # points of one outline
+    max_seconds: float = 0  # reading and checking one import of the kind (files, rows, outlines)
 
 
+# Time limits: about three times what a legitimate file at the kind's row (or vertex) limit takes on
+# a 2-core machine already busy with other work (load average 2 to 3.5), so that no legitimate file is
+# refused, while a file that slips past the other limits cannot hold a server thread for long:
+# 2,000,000 markets in CSV, cut to a région, 38 s (200,000 in XLSX 20 s); 100,000 structures and
+# 100,000 perimeters in one XLSX 23 s (in CSV 4 s); 500,000 indicator rows in CSV 12 s (200,000 in
+# XLSX 15 s); the French référentiel (34,875 communes, 4.9 million vertices) in GeoPackage 3 s, 2.2
+# million in GeoJSON 5 s; 19,000 QPV (1.9 million vertices) in GeoJSON 4 s.
 LIMITS: dict[str, Limit] = {
-    "communes": Limit("le référentiel des communes", 200 * MB, 100_000, 100_000, 5_000_000, 250_000),
-    "qpv": Limit("les QPV", 100 * MB, 20_000, 20_000, 2_000_000, 100_000),
-    "facilitateurs": Limit("les facilitateurs", 20 * MB, 100_000, 100_000),
-    "marches": Limit("les marchés", 200 * MB, 2_000_000, 200_000),
-    "indicateurs": Limit("les indicateurs", 50 * MB, 500_000, 200_000),
+    "communes": Limit("le référentiel des communes", 200 * MB, 100_000, 100_000, 5_000_000, 250_000, max_seconds=120),
+    "qpv": Limit("les QPV", 100 * MB, 20_000, 20_000, 2_000_000, 100_000, max_seconds=60),
+    "facilitateurs": Limit("les facilitateurs", 20 * MB, 100_000, 100_000, max_seconds=60),
+    "marches": Limit("les marchés", 200 * MB, 2_000_000, 200_000, max_seconds=120),
+    "indicateurs": Limit("les indicateurs", 50 * MB, 500_000, 200_000, max_seconds=60),
 }
 # a reader called without a kind applies the widest limits of every kind
 ANY = Limit("ce fichier", max(x.max_bytes for x in LIMITS.values()), max(x.max_rows for x in LIMITS.values()),
             max(x.max_xlsx_rows for x in LIMITS.values()), max(x.max_vertices for x in LIMITS.values()),
-            max(x.max_vertices_feature for x in LIMITS.values()))
+            max(x.max_vertices_feature for x in LIMITS.values()), max(x.max_seconds for x in LIMITS.values()))
 MAX_COLUMNS = 500  # columns of a table (the widest format has 14; a national DECP file a few dozen)
 MAX_HEADER_BYTES = 1 * MB  # a header line longer than this is not a header
 # archives (zipped Shapefile, and the XLSX container): checked from their directory, before extraction
@@ -100,6 +118,13 @@ def fmt_size(n: int) -> str:
     return f"{max(1, round(n / 1024))}\u00a0ko"
 
 
+def fmt_seconds(s: float) -> str:
+    """A duration as a person says it: ``2 min``, ``30 s``, ``0,5 s``."""
+    if s >= 60 and float(s) % 60 == 0:
+        return f"{int(s) // 60}\u00a0min"
+    return (f"{int(s)}" if float(s).is_integer() else f"{s:g}".replace(".", ",")) + "\u00a0s"
+
+
 def limits_text(kind: str) -> str:
     """The limits of a kind of file, in French, as the Données page states them."""
     lim = limit_of(kind)
@@ -107,6 +132,9 @@ def limits_text(kind: str) -> str:
              f"{fmt_int(lim.max_rows)} lignes au plus en CSV",
              f"{fmt_int(lim.max_xlsx_rows)} en XLSX" + (" (au-delà, enregistrez le tableau en CSV)"
                                                         if lim.max_xlsx_rows < lim.max_rows else "")]
+    if lim.max_seconds:
+        parts.append(f"lu et vérifié en {fmt_seconds(lim.max_seconds)} au plus (au-delà, la lecture est arrêtée "
+                     "et le fichier refusé)")
     text = f"Limites pour {lim.label} : " + ", ".join(parts)
     if lim.max_vertices:
         text += (f" ; contours : {fmt_int(lim.max_vertices)} sommets au plus pour la couche et "
@@ -118,8 +146,88 @@ def limits_text(kind: str) -> str:
 
         text += (f" ; fichier DECP tel que publié : {fmt_size(decp.DECP_MAX_BYTES)} au plus en Parquet ou CSV "
                  "depuis la ligne de commande (lu par morceaux, ramené à la région d'abord), "
-                 f"{fmt_size(decp.DECP_JSON_MAX_BYTES)} en JSON, {fmt_int(decp.DECP_MAX_ROWS)} lignes lues au plus")
+                 f"{fmt_size(decp.DECP_JSON_MAX_BYTES)} en JSON, {fmt_int(decp.DECP_MAX_ROWS)} lignes lues au plus, "
+                 f"en {fmt_seconds(decp.DECP_MAX_SECONDS)} au plus")
     return text + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# Time: one deadline per import, checked cooperatively
+
+CLOCK = time.monotonic  # the deadlines' clock (a test may replace it)
+
+
+class TimeUp(Exception):
+    """The reading of an import went past its time limit: ``file`` and a French ``message``."""
+
+    def __init__(self, file: str, message: str):
+        super().__init__(message)
+        self.file, self.message = file, message
+
+
+@dataclass
+class Deadline:
+    """The time limit of one import: ``seconds`` from ``start`` (``CLOCK``), for ``label``."""
+
+    seconds: float
+    label: str  # "les facilitateurs", "un fichier DECP tel que publié"
+    files: str  # the import's files, named when no reader names one
+    start: float
+    advice: str
+
+    def passed(self) -> bool:
+        return CLOCK() - self.start > self.seconds
+
+    def message(self) -> str:
+        return f"lecture arrêtée après {fmt_seconds(self.seconds)}, la limite pour {self.label} ; {self.advice}"
+
+
+_DEADLINE: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("diag_deadline", default=None)
+TABLE_ADVICE = ("enregistrez le tableau en CSV (lu bien plus vite que le XLSX), ne gardez que les lignes et les "
+                "colonnes utiles ou découpez-le, puis réimportez-le.")
+LAYER_ADVICE = ("enregistrez la couche en GeoPackage avec des contours simplifiés (par exemple avec QGIS ou "
+                "mapshaper), ou le tableau en CSV, ou découpez le fichier, puis réimportez-le.")
+
+
+@contextlib.contextmanager
+def time_limit(kind: str | None, files: str = "", seconds: float | None = None):
+    """The deadline of one import of ``kind`` (its ``max_seconds``, or ``seconds``), for the block.
+
+    Inside an import already timed, the block shares that deadline. The deadline is the calling
+    thread's (a context variable): each Streamlit session runs its page in its own thread.
+    """
+    if _DEADLINE.get() is not None:
+        yield _DEADLINE.get()
+        return
+    lim = limit_of(kind)
+    seconds = lim.max_seconds if seconds is None else seconds
+    if not seconds:
+        yield None
+        return
+    deadline = Deadline(seconds, lim.label, files or lim.label, CLOCK(),
+                        LAYER_ADVICE if lim.max_vertices else TABLE_ADVICE)
+    token = _DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _DEADLINE.reset(token)
+
+
+def allow_time(seconds: float, label: str, advice: str | None = None) -> None:
+    """Give the current import ``seconds`` in all (from its start) when it turns out to be of a
+    slower kind (a DECP file as published); nothing without a deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is not None:
+        deadline.seconds, deadline.label = seconds, label
+        if advice:
+            deadline.advice = advice
+
+
+def check_time(file: str | None = None) -> None:
+    """Raise :class:`TimeUp` (naming ``file``) when the current import's deadline has passed."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and deadline.passed():
+        raise TimeUp(file or deadline.files, deadline.message())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +289,7 @@ class Upload:
             while block := fh.read(BLOCK):
                 if block.strip():
                     return False
+                check_time(self.name)
         return True
 
     @property
@@ -283,6 +392,7 @@ def detect_encoding(src: Upload) -> tuple[str | None, str | None]:
         with src.open() as fh:
             while block := fh.read(BLOCK):
                 decoder.decode(block)
+                check_time(src.name)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return "cp1252", None
@@ -371,6 +481,7 @@ def _count_rows(src: Upload, encoding: str, sep: str) -> int:
         for chunk in pd.read_csv(fh, sep=sep, dtype=str, keep_default_na=False, na_filter=False, usecols=[0],
                                  quoting=csv.QUOTE_MINIMAL, chunksize=CHUNK_ROWS * 5):
             n += len(chunk)
+            check_time(src.name)
     return n
 
 
@@ -382,6 +493,7 @@ def _newlines_at_most(src: Upload, cap: int) -> bool:
             n += block.count(b"\n")
             if n > cap:
                 return False
+            check_time(src.name)
     return True
 
 
@@ -421,6 +533,9 @@ def read_csv_stream(src: Upload, report: Report, label: str, kind: str | None = 
                                  usecols=usecols, index_col=False)
             for chunk in reader:
                 chunks.append(chunk)
+                check_time(src.name)
+    except TimeUp:
+        raise  # reported by whoever started the deadline
     except Exception as exc:  # any parser failure becomes a French message
         log_failure(label, exc)
         message, line = csv_problem(exc)
@@ -489,6 +604,7 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) ->
         while left > 0 and (block := src.read(min(BLOCK, left))):
             out.write(block)
             left -= len(block)
+            check_time()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,6 +655,7 @@ def _workbook(src: Upload, label: str):
         report = Report()
         if not check_archive(zf, label, report):
             raise XlsxRefused(report.errors[0].message)
+        check_time(src.name)  # loading reads the shared strings at once (2 s for 100,000 distinct ones)
         try:
             wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         except Exception as exc:
@@ -572,6 +689,7 @@ def _unsaved_formula(wb, ws) -> str | None:
                 found = True
                 break
             tail = block[-64:]
+            check_time()
     if not found:
         return None
     with archive.open(path) as fh:
@@ -579,6 +697,7 @@ def _unsaved_formula(wb, ws) -> str | None:
             if el.tag.rsplit("}", 1)[-1] != "c":
                 if el.tag.rsplit("}", 1)[-1] == "row":
                     el.clear()
+                    check_time()
                 continue
             children = {child.tag.rsplit("}", 1)[-1]: child for child in el}
             if "f" in children and (children.get("v") is None or not (children["v"].text or "").strip()) \
@@ -610,7 +729,9 @@ def read_xlsx(src: Upload, report: Report, sheet: str | int | None, label: str,
         if max_col is not None and max_col > MAX_COLUMNS:
             raise XlsxRefused(f"la feuille « {ws.title} » déclare {fmt_int(max_col)} colonnes : au-delà de "
                               f"{MAX_COLUMNS}, ce n'est pas un tableau de ce type.")
+        check_time(src.name)
         cell = _unsaved_formula(wb, ws)
+        check_time(src.name)
         if cell is not None:
             col = re.match(r"[A-Z]+", cell)
             row = re.search(r"\d+", cell)
@@ -636,6 +757,8 @@ def read_xlsx(src: Upload, report: Report, sheet: str | int | None, label: str,
 
         for values in rows:
             n += 1
+            if not n % 1024:  # openpyxl reads about 20,000 rows a second: a check every 50 ms
+                check_time(src.name)
             if n > lim.max_xlsx_rows:
                 raise XlsxRefused(f"la feuille « {ws.title} » compte plus de {fmt_int(lim.max_xlsx_rows)} lignes, "
                                   f"la limite en XLSX pour {lim.label} : enregistrez le tableau en CSV.")
@@ -714,6 +837,8 @@ def read_table(src: Upload, report: Report, sheet: str | None = None, kind: str 
     except XlsxRefused as exc:
         report.error(label, str(exc), line=exc.line, column=exc.column)
         return None
+    except TimeUp:
+        raise  # reported by whoever started the deadline
     except MemoryError as exc:
         log_failure(label, exc)
         report.error(label, "le fichier demande trop de mémoire pour être lu : réduisez-le ou découpez-le.")
@@ -725,11 +850,13 @@ def read_table(src: Upload, report: Report, sheet: str | None = None, kind: str 
         return None
     if df is None:
         return None
+    check_time(label)
     # rows where every cell is blank (a classic trailing ",,,,") are skipped; the index keeps
     # each row's position so that line numbers stay those of the file
     if len(df.columns):
         blank = df.apply(lambda col: col.astype(str).str.strip().isin(["", "nan", "None"])).all(axis=1)
         df = df[~blank.to_numpy()]
+        check_time(label)
     df = df.loc[:, [c for c in df.columns if str(c).strip() and not str(c).startswith("Unnamed")]]
     if df.empty and not len(df.columns):
         report.error(label, "le fichier est vide.")
@@ -791,6 +918,7 @@ def _vertex_error(per_feature: np.ndarray, label: str, report: Report, lim: Limi
 
 def check_vertices(gdf: gpd.GeoDataFrame, label: str, report: Report, kind: str | None = None) -> bool:
     """Refuse outlines with more points than the kind allows, before any repair or reprojection."""
+    check_time(label)
     n = shapely.get_num_coordinates(gdf.geometry.to_numpy())
     return not _vertex_error(n, label, report, limit_of(kind))
 
@@ -812,7 +940,10 @@ def _gpkg_vertices(path: Path) -> np.ndarray | None:
         for table, column, z, m in layers:
             width = 16 if not z and not m else 32
             q = lambda name: '"' + str(name).replace('"', '""') + '"'  # noqa: E731
-            sizes = [row[0] or 0 for row in con.execute(f"SELECT length({q(column)}) FROM {q(table)}")]
+            sizes, cursor = [], con.execute(f"SELECT length({q(column)}) FROM {q(table)}")
+            while rows := cursor.fetchmany(10_000):
+                sizes += [row[0] or 0 for row in rows]
+                check_time()
             out.append(np.maximum(np.asarray(sizes, dtype=np.int64) - 100, 0) // width)
         return max(out, key=lambda a: int(a.sum())) if out else None
     except sqlite3.Error:
@@ -882,11 +1013,15 @@ def read_geo(src: Upload, report: Report, kind: str | None = None) -> gpd.GeoDat
                     estimate = _gpkg_vertices(path)
                     if estimate is not None and _vertex_error(estimate, src.name, report, lim, estimated=True):
                         return None
+                check_time(src.name)
                 gdf = gpd.read_file(path)
+    except TimeUp:
+        raise  # reported by whoever started the deadline
     except Exception as exc:
         log_failure(src.name, exc)
         report.error(src.name, _geo_problem(exc))
         return None
+    check_time(src.name)
     if gdf is None:
         return None
     if gdf.crs is None:
@@ -914,6 +1049,7 @@ def _read_geoparquet(src: Upload, report: Report, lim: Limit) -> gpd.GeoDataFram
         report.error(src.name, f"la couche compte {fmt_int(n)} entités : la limite est de {fmt_int(lim.max_rows)} "
                                f"pour {lim.label}.")
         return None
+    check_time(src.name)
     with src.open() as fh:
         return gpd.read_parquet(fh)
 
@@ -950,6 +1086,7 @@ def _read_zipped_shapefile(src: Upload, report: Report, tmp: Path, lim: Limit) -
                 return None
             for ext, info in parts.items():
                 _extract_member(zf, info, tmp / f"couche{ext}")
+    check_time(src.name)
     n = _count_features(tmp / "couche.shp")
     if n is not None and n > lim.max_rows:
         report.error(src.name, f"la couche compte {fmt_int(n)} entités : la limite est de {fmt_int(lim.max_rows)} "
@@ -958,6 +1095,7 @@ def _read_zipped_shapefile(src: Upload, report: Report, tmp: Path, lim: Limit) -
     estimate = _shapefile_vertices(tmp / "couche.shp")
     if estimate is not None and _vertex_error(estimate, src.name, report, lim, estimated=True):
         return None
+    check_time(src.name)
     return gpd.read_file(tmp / "couche.shp")
 
 
@@ -965,6 +1103,7 @@ def to_work_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Reproject to Lambert-93; reprojection may bend a valid ring into an invalid one, so
     such artefacts (ours, not the user's) are repaired silently."""
     out = gdf.to_crs(WORK_CRS)
+    check_time()
     geoms = out.geometry.to_numpy()
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if bad.any():

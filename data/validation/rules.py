@@ -20,7 +20,8 @@ import shapely
 from data import schemas as S
 from data.formats import decp
 from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
-from data.formats.readers import Upload, is_geo, read_geo, read_table, to_work_crs
+from data.formats.readers import (LOG, TimeUp, Upload, check_time, is_geo, read_geo, read_table, time_limit,
+                                  to_work_crs)
 from data.report import Loaded, Report
 from geo.places import outside_region
 from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
@@ -69,6 +70,7 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
     lines = df.index.to_numpy()  # the index holds the line numbers (see _table)
     out = pd.DataFrame(index=df.index)
     for f in schema.fields:
+        check_time(file)  # a column of a million cells is one step
         if f.name not in df.columns:
             out[f.name] = pd.Series(np.nan if f.kind in (S.INT, S.FLOAT) else "", index=df.index,
                                     dtype=float if f.kind in (S.INT, S.FLOAT) else object)
@@ -212,7 +214,9 @@ def remap_former_codes(values: pd.Series, file: str, report: Report, column: str
         return values
     seen: set[str] = set()
     out = []
-    for line, cell in zip(values.index, values.tolist()):
+    for n, (line, cell) in enumerate(zip(values.index, values.tolist())):
+        if not n % 65536:
+            check_time(file)
         parts = []
         for code in str(cell).split(";") if cell else []:
             hit = None if (known is not None and code in known) else referentiel.former_commune(code)
@@ -251,7 +255,9 @@ def _table(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
     if mapped is None:
         return None
     typed = check_cells(mapped, schema, file, report, unit=unit, first_line=first_line)
+    check_time(file)
     check_duplicates(typed, schema.key, file, report, unit=unit, first_line=first_line)
+    check_time(file)
     typed.attrs["present"] = list(mapped.columns)
     return typed
 
@@ -291,7 +297,10 @@ def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDa
         typed = _table(attrs, schema, src.name, report, unit="entité")
         if typed is None:
             return None
-        gdf = to_work_crs(repair_geometries(gdf, src.name, report))
+        gdf = repair_geometries(gdf, src.name, report)
+        check_time(src.name)
+        gdf = to_work_crs(gdf)
+        check_time(src.name)
         return gpd.GeoDataFrame(typed, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     raw = read_table(src, report, kind=schema.kind)
     if raw is None:
@@ -382,7 +391,9 @@ def keep_referentiel_qpv(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, file
     has_geom = ~(qpv.geometry.isna() | qpv.geometry.is_empty).to_numpy()
     com_geom = communes.geometry[communes.geometry.notna()]
     if has_geom.any() and len(com_geom):
+        check_time(file)
         pts = gpd.GeoDataFrame(geometry=qpv.geometry[has_geom].representative_point(), crs=qpv.crs)
+        check_time(file)
         hit = gpd.sjoin(pts, gpd.GeoDataFrame(geometry=com_geom, crs=communes.crs), predicate="within")
         inside = qpv.index.isin(hit.index)
     keep = inside | declared
@@ -437,6 +448,7 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
     p_name = f"{p_src.name} (feuille perimetres)" if same else p_src.name
     st = _table(s_raw, S.STRUCTURES, s_name, rep) if s_raw is not None else None
     pe = _table(p_raw, S.PERIMETRES, p_name, rep) if p_raw is not None else None
+    check_time(p_name)
     if st is not None:
         etp, pers = st["etp"].to_numpy(), st["nb_facilitateurs"].to_numpy()
         for i in np.flatnonzero(etp > pers + 1e-9):
@@ -456,6 +468,7 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
             if c and t in CODE_WIDTH else c
             for line, t, c in zip(pe.index, pe["type_territoire"], pe["code_territoire"])]
         check_duplicates(pe, S.PERIMETRES.key, p_name, rep)
+        check_time(p_name)
         known_com = set(communes["code_insee"]) if communes is not None else None
         is_com = pe["type_territoire"] == "commune"
         pe.loc[is_com, "code_territoire"] = remap_former_codes(pe.loc[is_com, "code_territoire"], p_name, rep,
@@ -467,6 +480,7 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
         st["code_commune"] = remap_former_codes(st["code_commune"], s_name, rep, "code_commune",
                                                 set(communes["code_insee"]) if communes is not None else None)
     if st is not None and pe is not None:
+        check_time(p_name)
         known = set(st["id_structure"])
         for line, sid in zip(pe.index, pe["id_structure"]):
             if sid and sid not in known:
@@ -478,7 +492,9 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
                 rep.error(s_name, f"la structure « {sid} » n'a aucun périmètre dans la table des périmètres.",
                           line=int(line), column="id_structure", rule="structure sans périmètre")
         if communes is not None:
+            check_time(p_name)
             check_territory_codes(pe, communes, p_name, rep)
+            check_time(s_name)
             known_com = set(communes["code_insee"])
             for line, c in zip(st.index, st["code_commune"]):
                 if c and c not in known_com and plm_parent(c) not in known_com:
@@ -501,7 +517,9 @@ def check_territory_codes(pe: pd.DataFrame, communes: pd.DataFrame, file: str, r
     }
     labels = {"commune": "commune", "epci": "EPCI", "departement": "département", "region": "région",
               "ze": "zone d'emploi"}
-    for line, t, c in zip(pe.index, pe["type_territoire"], pe["code_territoire"]):
+    for n, (line, t, c) in enumerate(zip(pe.index, pe["type_territoire"], pe["code_territoire"])):
+        if not n % 65536:
+            check_time(file)
         if t not in known or not c:
             continue
         if c in known[t] or (t == "commune" and plm_parent(c) in known[t]):
@@ -534,6 +552,7 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         out = decp.load_decp(src, cut=cut)
         if out.tables.get("marches") is not None:
             out.tables["marches"] = remap_market_places(out.tables["marches"], src.name, out.report, known, "marché")
+            check_time(src.name)
         return out
     out = Loaded("marches")
     rep = out.report
@@ -542,9 +561,12 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
     if df is not None:
         out.counts["lus"] = len(df)
         df = normalize_place_codes(df, src.name, rep)
+        check_time(src.name)
         if cut is not None:
             df = cut(df, out)
+            check_time(src.name)
         df = remap_market_places(df, src.name, rep, known)
+        check_time(src.name)
         out.tables["marches"] = df.reset_index(drop=True)
         out.counts["gardes"] = len(df)
     rep.close()
@@ -624,6 +646,7 @@ def validate_indicateurs(src: Upload) -> Loaded:
                 rep.error(src.name, f"territoire « {t} » invalide : code région sur 2 chiffres ou FR.",
                           line=int(line), column="territoire", rule="territoire invalide")
             terr.append("FR" if t == "FR" else code)
+        check_time(src.name)
         df["territoire"] = terr
         df["annee"] = df["annee"].astype("Int64")
         out.tables["indicateurs"] = df.reset_index(drop=True)
@@ -637,15 +660,24 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, regio
     ``communes`` is the workspace's référentiel (perimeter codes are checked against it) and
     ``region`` the région studied (a market file is cut to it). Whatever happens, the answer is a
     report: an unexpected failure becomes an error message.
+
+    The whole validation runs within the kind's time limit (``max_seconds`` of
+    :data:`~data.formats.readers.LIMITS`), from here: past it, the reading stops at its next check
+    and the file is refused with one error naming it and the limit; no table is returned.
     """
+    names = ", ".join(Path(str(getattr(p, "name", p))).name for p in paths) or kind
     try:
-        loaded = _validate(kind, paths, communes, region)
+        with time_limit(kind, names):
+            loaded = _validate(kind, paths, communes, region)
+    except TimeUp as exc:
+        LOG.warning("lecture de %s (%s) arrêtée par sa limite de temps", names, kind)  # the server's log only
+        loaded = Loaded(kind)
+        loaded.report.error(exc.file, exc.message)
     except (FileNotFoundError, IsADirectoryError):
         raise  # the command line names the missing file
     except Exception:  # a defect of ours must not reach the user as a traceback, nor in English
         logging.getLogger("diagnostic").exception("validation of %s", kind)
         loaded = Loaded(kind)
-        names = ", ".join(getattr(p, "name", str(p)) for p in paths) or kind
         loaded.report.error(names, "lecture impossible : le fichier n'a pas pu être analysé (le détail technique est "
                                    "consigné dans le journal du serveur). Vos données n'ont pas été modifiées.")
     if loaded.tables and "lus" not in loaded.counts:
