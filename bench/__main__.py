@@ -1,9 +1,14 @@
 """Benchmark of the diagnosis engine and of the maps, on a France-sized synthetic set.
 
-    python -m bench [--json FILE] [--quick]
+    python -m bench [--json FILE] [--quick] [--sans-charge] [--sans-navigateur]
 
 Times are medians of several runs, in seconds, on this machine; each ratio compares two
-methods measured in the same run (baseline / ours). Sizes are in bytes.
+methods measured in the same run (baseline / ours). Sizes are in bytes. After the load of a
+meeting (:mod:`bench.load`), the pages as a person waits for them in Debian's Chromium
+(:mod:`bench.browser`: the map drawn cold, warm from the navigation and as a new person's page load,
+its communes layer, a click on an area, the indicators' charts; page loads also against Streamlit's
+blank page, the baseline), unless ``--sans-navigateur`` is given or
+/usr/bin/chromium is missing.
 """
 
 from __future__ import annotations
@@ -157,6 +162,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="smaller set (a tenth), for a smoke run")
     p.add_argument("--sans-charge", dest="no_load", action="store_true",
                    help="skip the load of a meeting (30 simultaneous sessions on a local server, about a minute)")
+    p.add_argument("--sans-navigateur", dest="no_browser", action="store_true",
+                   help="skip the pages timed in Chromium (a local server and /usr/bin/chromium, about a minute)")
     args = p.parse_args(argv)
     scale = 10 if args.quick else 1
 
@@ -245,6 +252,10 @@ def main(argv=None) -> int:
         from bench import load
 
         out.update(load.run(sessions=30 // (3 if args.quick else 1)))
+    from bench import browser
+
+    if not args.no_browser and browser.CHROMIUM.exists():
+        out.update(browser.run())
 
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {"diagnose_france_s": ("<", 1.0), "markets_1m_s": ("<", 5.0), "markets_naive_ratio": (">", 10),
@@ -252,15 +263,20 @@ def main(argv=None) -> int:
                "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3),
                "map_payload_bytes_occitanie_all": ("<", 2e6),
                "workspace_read_s": ("<", 0.5), "load_p95_s": ("<", 5.0), "load_errors": ("<", 1),
-               "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6), "report_s": ("<", 30.0)}
-    print(f"{'mesure':34} {'valeur':>14}   cible")
+               "referentiel_region_s": ("<", 3.0), "referentiel_bytes": ("<", 25e6), "report_s": ("<", 30.0),
+               "map_draw_cold_s": ("<", 3.0), "map_draw_warm_s": ("<", 1.0),
+               "map_page_load_warm_beyond_blank_s": ("<", 1.0), "map_communes_layer_s": ("<", 2.0),
+               "indicators_draw_warm_s": ("<", 2.0), "indicators_page_load_warm_beyond_blank_s": ("<", 2.0),
+               "map_click_card_s": ("<", 1.0)}
+    width = max(34, *map(len, out))
+    print(f"{'mesure':{width}} {'valeur':>14}   cible")
     for k, v in out.items():
         target = targets.get(k)
         verdict = ""
         if target:
             ok = v < target[1] if target[0] == "<" else v > target[1]
             verdict = f"{target[0]} {target[1]:g}  {'OK' if ok else 'HORS CIBLE'}"
-        print(f"{k:34} {v:14.4g}   {verdict}")
+        print(f"{k:{width}} {v:14.4g}   {verdict}")
     if args.quick:
         print("(--quick : jeu dix fois plus petit, les cibles ne s'appliquent pas)")
     if args.json:

@@ -18,25 +18,18 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from tools.local_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("carte_facilitateurs", "diagnostic_couverture")
 PAGE_TIMEOUT_S = 120
 REGION = "32"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_store(folder: Path) -> str:
@@ -127,21 +120,7 @@ def run(sessions: int = 30) -> dict[str, float]:
     """Start a server, let ``sessions`` people open the map and diagnosis pages at once; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         slug = prepare_store(Path(tmp))
-        port = _free_port()
-        log = open(Path(tmp) / "streamlit.log", "w")
-        proc = subprocess.Popen([sys.executable, "cli.py", "serve", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, env={**os.environ, "DIAG_DONNEES": tmp}, stdout=log,
-                                stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                        break
-                except OSError:
-                    time.sleep(0.5)
+        with serving(tmp, Path(tmp) / "streamlit.log") as (url, proc):
             # one person first (a cold server computes the région once, for everybody)
             t = time.perf_counter()
             first, first_errors = asyncio.run(_crowd(url, slug, 1))
@@ -152,13 +131,6 @@ def run(sessions: int = 30) -> dict[str, float]:
             return {"load_sessions": sessions, "load_cold_first_s": cold, "load_p95_s": p95,
                     "load_median_s": statistics.median(times) if times else float("nan"),
                     "load_errors": errors + first_errors, "load_peak_rss_mb": _peak_rss_mb(proc.pid)}
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
 
 
 def main(argv=None) -> int:

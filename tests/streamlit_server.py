@@ -1,61 +1,33 @@
 """The app served on 127.0.0.1 for the real-browser tests: started as a user starts it, its log kept.
 
-One helper for every browser suite (map and pages, projection, French formats): the server's output
-goes to a file (an unread pipe fills up and freezes it), it reads an empty secrets file (a developer's
-own ``[auth]`` must not put a suite behind a login), and when it stops its log must hold no traceback.
+One helper for every browser suite (map and pages, projection, French formats, login), on top of
+``tools.local_server`` (which the benchmarks share): the server's log goes to ``tests/artifacts/`` and
+when it stops it must hold no traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import ARTIFACTS
+from tools.local_server import ServerError, serving
 
 
 @contextlib.contextmanager
-def serve(env: dict, log_name: str) -> Iterator[str]:
-    """The app as ``make run`` serves it (``cli.py serve``, its warm-up included) with ``env``; yields its
-    address once it answers."""
+def serve(env: dict, log_name: str, port: int | None = None, secrets: Path | None = None) -> Iterator[str]:
+    """The app as ``make run`` serves it (``cli.py serve``, its warm-up included) on the store of
+    ``env["DIAG_DONNEES"]``; yields its address once it answers. ``secrets``: a secrets file (an empty
+    one otherwise); ``port``: the port, when the secrets name it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, open(ARTIFACTS / log_name, "w") as log:
-        secrets = Path(tmp) / "secrets.toml"
-        secrets.write_text("", encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, "cli.py", "serve", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true",
-                                 "--secrets.files", str(secrets)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            proc.kill()
-            pytest.fail("le serveur Streamlit n'a pas démarré")
-        try:
+    log = ARTIFACTS / log_name
+    try:
+        with serving(env["DIAG_DONNEES"], log, port=port, secrets=secrets) as (url, _):
             yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-    text = (ARTIFACTS / log_name).read_text(encoding="utf-8", errors="replace")
+    except ServerError as exc:
+        pytest.fail(f"{exc}\n{log.read_text(encoding='utf-8', errors='replace')[-3000:]}")
+    text = log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in text, text[-3000:]  # no page failed on the server side either

@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -30,6 +28,9 @@ from streamlit.testing.v1 import AppTest
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, ROOT
+from tests.streamlit_server import serve
+from tools import local_server
+from tools.local_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -57,24 +58,12 @@ lecteur = ["@dreets-b.gouv.fr"]
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{what} s'est arrêté au démarrage")
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail(f"{what} n'a pas démarré")
+def wait_http(url: str, proc: subprocess.Popen, what: str) -> None:
+    try:
+        local_server.wait_http(url, proc, what)
+    except local_server.ServerError as exc:
+        proc.kill()
+        pytest.fail(str(exc))
 
 
 def make_store(path: Path) -> Path:
@@ -130,20 +119,8 @@ client_id = "diagnostic-clauses"
 client_secret = "{os.urandom(16).hex()}"
 server_metadata_url = "{oidc}/.well-known/openid-configuration"
 """, encoding="utf-8")
-    log = open(ARTIFACTS / "streamlit_auth.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--secrets.files", str(secrets)],
-                            cwd=ROOT, env={**os.environ, "DIAG_DONNEES": str(store)}, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/_stcore/health", proc, "le serveur Streamlit")
-    yield url, store
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-    text = (ARTIFACTS / "streamlit_auth.log").read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text, text[-3000:]
+    with serve({"DIAG_DONNEES": str(store)}, "streamlit_auth.log", port=port, secrets=secrets) as url:
+        yield url, store
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,7 @@ from data.store import imports, workspaces
 from data.validation import validate
 from tests.conftest import ROOT
 from tests.streamlit_server import serve
+from tools.local_server import free_port
 
 MARKETS = ROOT / "tests" / "fixtures" / "marches_exemple.csv"
 MARKET_HEADER = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_type;lieu_code;"
@@ -857,12 +858,6 @@ def test_markdown_of_names_is_inert(payload, forbidden):
 # Nothing leaves the machine: the shipped configuration
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listening_addresses(port: int) -> set[str]:
     """Local addresses listening on ``port`` (from /proc/net/tcp and tcp6)."""
     out = set()
@@ -882,10 +877,10 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def test_server_listens_on_localhost_only_and_asks_nothing_outside(tmp_path):
-    """``make run`` starts ``streamlit run app.py --server.port N`` with the shipped configuration:
-    it must listen on 127.0.0.1 only and resolve no external address (no "External URL")."""
+    """``make run`` starts ``cli.py serve --server.port N`` (the app and its warm-up) with the shipped
+    configuration: it must listen on 127.0.0.1 only and resolve no external address (no "External URL")."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    cmd = [sys.executable, "cli.py", "serve", "--server.port", str(port)]
     strace = Path("/usr/bin/strace")
     trace = tmp_path / "connect.trace"
     if strace.exists():  # every connection the server opens, if the tool is there
