@@ -1,7 +1,8 @@
 """Regional indicators: the 18 ABC Clauses tables, région against France and over time.
 
 One table at a time (a selector), so that the page fits a wall screen and draws in well under two
-seconds; the follow-up figures of fiche 3 § 6b first.
+seconds; the follow-up figures of fiche 3 § 6b first. What is hidden (the other tab, the closed
+expander) is drawn once opened, not before.
 """
 
 import streamlit as st
@@ -57,8 +58,11 @@ if len(fu):
     if hidden:
         st.caption(f"{hidden} part(s) calculée(s) sur moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
                    "(secret statistique).")
-    with st.expander("Tableau du suivi, toutes les années", key="indicateurs.suivi.ouvert"):
-        show_table(fu, key="indicateurs.suivi", export_name="suivi_fiche3", filterable=False)
+    # drawn only once opened: a data grid the page does not show costs its first visitor a second
+    suivi = st.expander("Tableau du suivi, toutes les années", key="indicateurs.suivi.ouvert", on_change="rerun")
+    if suivi.open:
+        with suivi:
+            show_table(fu, key="indicateurs.suivi", export_name="suivi_fiche3", filterable=False)
 
 tables = [t for t in table_order() if t not in absent and measures_of(ind, t)]
 if not tables:
@@ -101,10 +105,12 @@ if not cross:
     view = view.drop(columns="modalite_2")
 view = view.sort_values(["annee", "territoire_lib", "part"], ascending=[False, False, False])
 has_evolution = data["annee"].nunique() > 1 and table != "T18" and not cross
-tabs = st.tabs(["Valeurs"] + (["Évolution"] if has_evolution else []), key=f"{key}.onglets")
-with tabs[0]:
-    show_table(view, key=key, export_name=f"{table}_{measure}", height=320, filterable=False, labels=labels)
-if has_evolution:
+# only the open tab is drawn (a hidden chart and its grid cost the page's first visitor a second)
+tabs = st.tabs(["Valeurs"] + (["Évolution"] if has_evolution else []), key=f"{key}.onglets", on_change="rerun")
+if tabs[0].open:
+    with tabs[0]:
+        show_table(view, key=key, export_name=f"{table}_{measure}", height=320, filterable=False, labels=labels)
+if has_evolution and tabs[1].open:
     with tabs[1]:
         st.altair_chart(charts.evolution_chart(data, unit), key=f"{key}.evolution", width="stretch", theme=None)
         evo = evolution(data)

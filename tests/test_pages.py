@@ -137,6 +137,28 @@ def test_indicators_page_shows_every_table():
         assert any("Part" in d.value.columns for d in at.dataframe), table
 
 
+def test_indicators_page_draws_what_is_hidden_once_opened(demo_ds):
+    """The closed expander and the other tab are not drawn with the page (a first visitor would wait
+    for a chart and grids nobody sees), and are drawn, whole, once opened."""
+    from data.indicators import measures_of
+
+    at = open_page("app_pages/indicateurs.py")
+    table = at.selectbox(key="indicateurs.tableau").value
+    measure = measures_of(demo_ds.indicateurs, table)[0]
+    assert len(elements(at, "vega_lite_chart")) == 1 and len(at.dataframe) == 1  # the chart, its values
+    at.session_state[f"indicateurs.{table}.{measure}.onglets"] = "Évolution"
+    at.run()
+    assert not failed(at), failed(at)
+    assert len(elements(at, "vega_lite_chart")) == 2  # the table's chart and the evolution's
+    years = sorted(str(y) for y in demo_ds.indicateurs["annee"].unique())
+    assert [list(d.value.columns)[1:] for d in at.dataframe] == [years]  # the evolution's, not the values'
+    at.session_state["indicateurs.suivi.ouvert"] = True
+    at.run()
+    assert not failed(at), failed(at)
+    assert [list(d.value.columns)[:3] for d in at.dataframe][0] == ["Indicateur", "Année", "Région"]
+    assert len(at.dataframe) == 2  # the follow-up table, all years, beside the evolution's
+
+
 def test_app_router_draws_the_shared_sidebar():
     at = AppTest.from_file(APP, default_timeout=180).run()
     assert not failed(at)
