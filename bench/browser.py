@@ -47,6 +47,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import print_figures
 from tools.local_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -339,10 +340,7 @@ def main(argv=None) -> int:
         print("Chromium de Debian absent (apt-get install chromium) : rien n'est mesuré.", file=sys.stderr)
         return 1
     out = run(detail=args.detail)
-    for k, v in out.items():
-        print(f"{k:28} {v:10.4g}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print_figures(out, args.json)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -24,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import print_figures
 from tools.local_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,10 +139,7 @@ def main(argv=None) -> int:
     p.add_argument("--json")
     args = p.parse_args(argv)
     out = run(args.sessions)
-    for k, v in out.items():
-        print(f"{k:24} {v:10.4g}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print_figures(out, args.json)
     return 0
 
 
