@@ -9,10 +9,17 @@ person is logged in; a broken ``[auth]`` section stops every page too (never an 
 What a logged-in person may see and do is decided by ``data.access`` from their e-mail, as the
 provider states it in the ID token (``email`` claim; an address the provider marks unverified,
 ``email_verified = false``, is not used).
+
+A link sent by e-mail survives the login: Streamlit always brings a person back from the provider to
+the app's home page, so the login screen keeps the address it was opened at (page, workspace, région,
+structures, layers) in the browser's ``localStorage``, and the first page drawn once logged in goes
+back to it (:data:`SAVE_SCRIPT`, :func:`return_script`). Only an address of this site, saved less than
+:data:`RETURN_WITHIN_MIN` minutes before, is followed.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -26,6 +33,28 @@ REQUIRED = ("client_id", "client_secret", "server_metadata_url")
 NO_SECRETS_RECHECK_S = 5.0
 _no_secrets_since: dict[int, float] = {}  # id(st.secrets) -> when no file was found (AppTest swaps it)
 _lock = threading.Lock()
+
+RETURN_KEY = "diag.retour"  # localStorage: the address the login screen was opened at
+RETURN_WITHIN_MIN = 15
+SAVE_SCRIPT = """<style>[class*="st-key-diag-scripts"] { display: none !important; }</style><script>(function () {
+  try {
+    localStorage.setItem(%(key)s, JSON.stringify({path: location.pathname + location.search, at: Date.now()}));
+  } catch (e) {}
+})();</script>"""
+RETURN_SCRIPT = """<script>(function () {
+  var saved = null;
+  try { saved = JSON.parse(localStorage.getItem(%(key)s) || "null"); localStorage.removeItem(%(key)s); }
+  catch (e) { return; }
+  if (!saved || typeof saved.path !== "string" || Date.now() - saved.at > %(within)d * 60000) return;
+  // an address of this site only, never another origin ("//host", "/\\host", "scheme:")
+  var target;
+  try { target = new URL(saved.path, location.href); } catch (e) { return; }
+  if (target.origin !== location.origin) return;
+  // already there (the same page, with at least the link's parameters): nothing to do
+  var here = new URLSearchParams(location.search), same = target.pathname === location.pathname;
+  new URLSearchParams(target.search).forEach(function (v, k) { same = same && here.getAll(k).indexOf(v) >= 0; });
+  if (!same) location.replace(target.pathname + target.search);
+})();</script>"""
 
 
 def _auth_section() -> dict | None:
@@ -108,6 +137,17 @@ def gate() -> str | None:
     return current_user()
 
 
+def return_script() -> str:
+    """The script that brings a person just logged in back to the address of the login screen: once a
+    session, for the first page drawn with a login configured, ``""`` otherwise. The router's scripts
+    carry it (``components.style.apply``): an element of its own, there only once, would shift the
+    page's elements at the next run (and reset its tabs)."""
+    if not login_configured() or not st.user.is_logged_in or st.session_state.get("auth.retour"):
+        return ""
+    st.session_state["auth.retour"] = True
+    return RETURN_SCRIPT % {"key": json.dumps(RETURN_KEY), "within": RETURN_WITHIN_MIN}
+
+
 def _login_screen(provider: str | None) -> None:
     st.title("Diagnostic territorial des clauses sociales")
     st.markdown("Cet outil est réservé aux personnes habilitées : connectez-vous avec votre compte professionnel. "
@@ -115,7 +155,9 @@ def _login_screen(provider: str | None) -> None:
     st.button("Se connecter", key="auth.login", type="primary", icon=":material/login:", on_click=st.login,
               args=(provider,) if provider else ())
     st.caption("La connexion passe par le fournisseur d'identité de votre organisation ; l'outil ne conserve "
-               "aucun mot de passe.")
+               "aucun mot de passe. Une fois connecté, vous revenez à l'adresse que vous aviez ouverte.")
+    with st.container(key="diag-scripts-auth-adresse"):
+        st.html(SAVE_SCRIPT % {"key": json.dumps(RETURN_KEY)}, unsafe_allow_javascript=True)
 
 
 def sidebar_account() -> None:

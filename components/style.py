@@ -20,6 +20,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from components import auth
+
 PRESENTATION_PARAM = "presentation"
 
 # Streamlit's own test ids (1.67), checked in the browser tests
@@ -137,15 +139,17 @@ def presentation_mode() -> bool:
 
 
 def apply() -> None:
-    """Once per run, before the page: language, top band, print stylesheet, projection mode."""
+    """Once per run, before the page: language, top band, print stylesheet, projection mode, and the way
+    back to a link opened before logging in (``components.auth.return_script``)."""
+
     css = BASE_CSS + PRINT_CSS + (PRESENTATION_CSS if presentation_mode() else "")
     st.html(f"<style>{css}</style>")
     on = presentation_mode()
     params = {k: st.query_params.get_all(k) for k in st.query_params if k != PRESENTATION_PARAM}
     with st.container(key="diag-scripts"):
         st.html(LANG_SCRIPT + EXIT_SCRIPT % {"on": json.dumps(on), "href": json.dumps(
-            "?" + urlencode([(k, v) for k, vals in params.items() for v in vals]) if on else "")},
-            unsafe_allow_javascript=True)
+            "?" + urlencode([(k, v) for k, vals in params.items() for v in vals]) if on else "")}
+            + auth.return_script(), unsafe_allow_javascript=True)
 
 
 def hide_chrome() -> None:

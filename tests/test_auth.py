@@ -248,6 +248,55 @@ def test_a_user_of_team_a_sees_only_team_a_and_a_link_to_b_shows_nothing_of_it(a
 
 
 @needs_chromium
+def test_a_link_opened_before_the_login_is_reopened_after_it(auth_app, browser):
+    """A link sent by e-mail (a page, a workspace, a région): the person logs in and lands on it, not
+    on the home page where Streamlit brings everyone back from the provider."""
+    url, _ = auth_app
+    who = Person(browser)
+    page = who.page
+    link = f"{url}/diagnostic_couverture?espace=hdf&region=32"
+    open_app(page, link)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
+    page.locator('input[name="sub"]').fill(LECTEUR_A)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(lambda u: "/diagnostic_couverture?" in u, timeout=60_000)
+    wait_app(page)
+    expect(page.get_by_role("heading", name="Diagnostic de couverture")).to_be_visible(timeout=60_000)
+    assert "espace=hdf" in page.url and "region=32" in page.url, page.url
+    # once there, the home page stays the home page (the address was followed once)
+    open_app(page, url)
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert "/diagnostic_couverture" not in page.url, page.url
+    # logging in from the home page, a person stays there (no second load of the page)
+    who.close()
+    who = Person(browser)
+    page = who.page
+    open_app(page, url)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
+    page.locator('input[name="sub"]').fill(LECTEUR_A)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{url}/**", timeout=30_000)
+    page.evaluate("window.__sansRechargement = true")  # before the app's first run: a reload would lose it
+    wait_app(page)
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.evaluate("window.__sansRechargement === true"), page.url
+    # a saved address that is not of this site is never followed
+    for elsewhere in ("//example.org/x", "/\\example.org/x", "https://example.org/x", "javascript:alert(1)"):
+        page.evaluate("p => localStorage.setItem('diag.retour', JSON.stringify({path: p, at: Date.now()}))",
+                      elsewhere)
+        open_app(page, f"{url}/?espace=hdf")
+        page.wait_for_timeout(1500)
+        assert page.url.startswith(url + "/"), (elsewhere, page.url)
+        expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
+    assert not who.external, who.external
+    who.close()
+
+
+@needs_chromium
 def test_a_lecteur_cannot_import_on_the_page_nor_with_the_cli(auth_app, browser, tmp_path):
     url, store = auth_app
     who = log_in(browser, url, LECTEUR_A)
