@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geo.markets import SOCIAL_CONSIDERATIONS  # the diagnosis decides which markets are social
+
 # Field kinds
 CODE = "code"  # a code kept as a string (leading zeros matter)
 COMMUNE = "commune"  # a commune COG code (5 characters), leading zero repaired
@@ -62,8 +64,7 @@ STRUCTURE_TYPES = ("PLIE", "MDE", "EPCI", "Département", "Région", "Associatio
 TERRITORY_TYPES = ("commune", "epci", "departement", "region", "ze")
 PLACE_TYPES = ("commune", "code_postal", "departement", "region", "pays")
 MARKET_STATUSES = ("programmé", "en cours", "terminé")
-SOCIAL_CONSIDERATIONS = ("Clause sociale", "Critère social", "Marché réservé")
-NO_SOCIAL_CONSIDERATION = ("Pas de considération sociale", "Sans objet")
+NO_SOCIAL_CONSIDERATION = "Pas de considération sociale"  # also written « Sans objet », « Aucune »...
 # Contracting authorities as the instruction counts them (table T01, fiche 3 § 3c).
 BUYER_TYPES = (
     "État et services déconcentrés",
@@ -216,7 +217,7 @@ MARCHES = TableSchema(
         Field("lieu_code", CODE, True, ("lieuexecution_code",), label="Code(s) du lieu, séparés par « ; »",
               example="31555;31069"),
         Field("considerations_sociales", ENUM_LIST, False, ("considerationssociales",),
-              values=SOCIAL_CONSIDERATIONS + NO_SOCIAL_CONSIDERATION,
+              values=SOCIAL_CONSIDERATIONS + (NO_SOCIAL_CONSIDERATION,),
               label="Considérations sociales, séparées par « ; »", example="Clause sociale"),
         Field("heures_insertion", FLOAT, False, ("heures",), minimum=0, label="Heures d'insertion prévues",
               example="1200"),
@@ -255,7 +256,9 @@ SYNONYMS: dict[str, dict[str, str]] = {
                   "dep": "departement", "reg": "region"},
     "type_structure": {"maisondelemploi": "MDE", "departement": "Département", "conseildepartemental": "Département",
                        "region": "Région", "conseilregional": "Région"},
-    "considerations_sociales": {"sansobjet": "Pas de considération sociale"},
+    "considerations_sociales": dict.fromkeys(("sansobjet", "aucune", "aucun", "neant", "non", "sans",
+                                              "pasdeconsiderationsociale", "pasdeclausesociale"),
+                                             NO_SOCIAL_CONSIDERATION),
     "statut": {"encours": "en cours", "programme": "programmé", "termine": "terminé", "attribue": "en cours",
                "notifie": "en cours", "clos": "terminé", "acheve": "terminé"},
     "type_acheteur": {

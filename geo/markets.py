@@ -32,9 +32,23 @@ UNKNOWN_LABEL = {"commune": "commune inconnue", "code_postal": "code postal inco
                  "departement": "département inconnu", "region": "région inconnue", "pays": "pays inconnu"}
 
 
+# The social considerations that put a market in the diagnosis (DOMAIN.md, « Marchés »); anything else
+# in the column (« Pas de considération sociale », « Sans objet », older spellings kept by an earlier
+# import) means none.
+SOCIAL_CONSIDERATIONS = ("Clause sociale", "Critère social", "Marché réservé")
+
+
+def _is_social(cell: str) -> bool:
+    return any(item.strip() in SOCIAL_CONSIDERATIONS for item in cell.split(";"))
+
+
 def has_social_consideration(values: pd.Series) -> np.ndarray:
+    """For each market, whether one of its ``;``-separated considerations is a social one.
+
+    Decided once per distinct cell (a million markets hold a few dozen)."""
     s = values.fillna("").astype(str)
-    return (s.str.strip() != "").to_numpy() & ~s.str.contains("Pas de considération", regex=False).to_numpy()
+    distinct = pd.unique(s.to_numpy())
+    return s.map({cell: _is_social(cell) for cell in distinct}).to_numpy(dtype=bool)
 
 
 def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_type: str,
@@ -121,7 +135,7 @@ def naive_classify(ref: Referentiel, cov: Coverage, marches: pd.DataFrame) -> li
     covered = set().union(*areas) if areas else set()
     out = []
     for t, c, cs in zip(marches["lieu_type"], marches["lieu_code"], marches["considerations_sociales"]):
-        if not cs or "Pas de considération" in cs:
+        if not _is_social(str(cs or "")):
             out.append("")
             continue
         idx, _ = ref.expand_many(t, [x for x in str(c).split(";") if x])

@@ -184,6 +184,36 @@ def test_market_table_valid_and_multi_considerations():
     assert m["considerations_sociales"].tolist() == ["Clause sociale", "Clause sociale;Critère social"]
 
 
+# « no social consideration » as people write it: the market is counted, never diagnosed
+CONSIDERATION_SPELLINGS = [
+    ("Clause sociale", "Clause sociale", True),
+    ("clause sociale ; critère social", "Clause sociale;Critère social", True),
+    ("Marche reserve", "Marché réservé", True),
+    ("Sans objet", "Pas de considération sociale", False),
+    ("SANS OBJET", "Pas de considération sociale", False),
+    ("Aucune", "Pas de considération sociale", False),
+    ("Néant", "Pas de considération sociale", False),
+    ("Pas de considération sociale", "Pas de considération sociale", False),
+    ("", "", False),
+]
+
+
+def test_social_considerations_as_people_write_them():
+    from geo.markets import has_social_consideration
+
+    header = MARCHES.split("\n")[0] + "\n"
+    rows = "".join(f"M{i};Objet;Acheteur;Commune;1000;2024-01-01;en cours;commune;31555;\"{written}\";\n"
+                   for i, (written, _, _) in enumerate(CONSIDERATION_SPELLINGS))
+    loaded = validate("marches", [up("marches.csv", header + rows)])
+    assert loaded.ok, loaded.report.text()
+    m = loaded.tables["marches"]
+    assert m["considerations_sociales"].tolist() == [c for _, c, _ in CONSIDERATION_SPELLINGS]
+    assert has_social_consideration(m["considerations_sociales"]).tolist() == [s for _, _, s in CONSIDERATION_SPELLINGS]
+    # a value an earlier import kept as written is not a social consideration either
+    stored = pd.Series(["Sans objet", "Clause sociale;Sans objet", None, "Pas de considération sociale"])
+    assert has_social_consideration(stored).tolist() == [False, True, False, False]
+
+
 @pytest.mark.parametrize("old,new,column,words", [
     (";commune;31555;", ";canton;31555;", "lieu_type", "valeur inconnue"),
     (";Clause sociale;1200", ";Clause verte;1200", "considerations_sociales", "valeur inconnue"),
