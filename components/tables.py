@@ -69,8 +69,12 @@ def display(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = N
     config = {}
     if df.size <= styler_cells:
         formats = {}
-        for name, kind in zip(names, kinds):
-            if kind in FORMATTERS:
+        for j, (name, kind) in enumerate(zip(names, kinds)):
+            if kind in FORMATTERS and view.iloc[:, j].isna().any():
+                # the data grid writes « None » over the Styler's text of a missing number: French text
+                view[name] = view.iloc[:, j].map(FORMATTERS[kind])
+                config[name] = st.column_config.TextColumn(name, alignment="right")
+            elif kind in FORMATTERS:
                 formats[name] = FORMATTERS[kind]
                 config[name] = st.column_config.NumberColumn(name)  # no format: the Styler's text shows
             else:

@@ -133,6 +133,20 @@ def test_small_tables_show_french_numbers_and_keep_numbers():
     assert "Type d'entreprise" in config
 
 
+def test_a_missing_number_reads_a_dash_not_none():
+    """A validation report's file-level line has no line number: the data grid wrote « None » over the
+    Styler's text of a missing number; such a column is sent as French text instead."""
+    from components.tables import display
+
+    df = pd.DataFrame({"Ligne": pd.array([2, None, 12345], dtype="Int64"), "Message": ["a", "b", "c"]})
+    data, config = display(df)
+    data = getattr(data, "data", data)  # a Styler's frame, or the frame itself when nothing is left to style
+    assert data["Ligne"].tolist() == ["2", "–", f"12{NNBSP}345"]
+    assert config["Ligne"]["type_config"]["type"] == "text"
+    full = display(pd.DataFrame({"Ligne": pd.array([2, 3], dtype="Int64")}))[0]
+    assert full.data["Ligne"].dtype.kind == "i"  # without a gap, the number stays a number (numeric sort)
+
+
 def test_large_tables_never_use_the_browsers_format():
     from components.tables import display
 
