@@ -165,17 +165,21 @@ STRUCTURES = TableSchema(
     label="Structures porteuses de facilitateurs",
     key=("id_structure",),
     fields=(
-        Field("id_structure", CODE, True, ("id", "identifiant"), label="Identifiant de la structure",
+        Field("id_structure", CODE, True, ("id", "identifiant", "code_structure", "numero_structure"),
+              label="Identifiant de la structure",
               example="S01"),
-        Field("nom", TEXT, True, ("nom_structure", "raison_sociale"), label="Nom de la structure",
+        Field("nom", TEXT, True, ("nom_structure", "raison_sociale", "structure", "structure_porteuse",
+                                  "nom_de_la_structure_porteuse", "denomination"), label="Nom de la structure",
               example="PLIE de l'agglomération"),
-        Field("type_structure", LABEL, True, ("type",), values=STRUCTURE_TYPES,
+        Field("type_structure", LABEL, True, ("type", "type_de_structure", "nature", "categorie"),
+              values=STRUCTURE_TYPES,
               label="Type : " + ", ".join(STRUCTURE_TYPES), example="PLIE"),
-        Field("code_commune", COMMUNE, True, ("commune", "code_insee"),
+        Field("code_commune", COMMUNE, True, ("commune", "code_insee", "insee", "code_commune_implantation"),
               label="Commune d'implantation (code INSEE)", example="31555"),
-        Field("nb_facilitateurs", INT, True, ("personnes", "nb_personnes"), minimum=0,
+        Field("nb_facilitateurs", INT, True, ("personnes", "nb_personnes", "facilitateurs", "effectif"), minimum=0,
               label="Nombre de facilitateurs (personnes physiques)", example="3"),
-        Field("etp", FLOAT, True, ("etp_total",), minimum=0, label="Équivalents temps plein", example="2,5"),
+        Field("etp", FLOAT, True, ("etp_total", "equivalent_temps_plein", "nombre_etp"), minimum=0,
+              label="Équivalents temps plein", example="2,5"),
         Field("annee", INT, False, ("millesime",), minimum=2000, maximum=2100, label="Année des données",
               example="2025"),
         Field("adresse", TEXT, False, (), label="Adresse", example="1 place du Capitole"),
@@ -190,9 +194,9 @@ PERIMETRES = TableSchema(
     key=("id_structure", "type_territoire", "code_territoire"),
     fields=(
         Field("id_structure", CODE, True, ("id",), label="Identifiant de la structure", example="S01"),
-        Field("type_territoire", ENUM, True, ("type",), values=TERRITORY_TYPES,
+        Field("type_territoire", ENUM, True, ("type", "niveau", "type_de_territoire"), values=TERRITORY_TYPES,
               label="Type : " + ", ".join(TERRITORY_TYPES), example="epci"),
-        Field("code_territoire", CODE, True, ("code",), label="Code du territoire", example="243100518"),
+        Field("code_territoire", CODE, True, ("code", "code_du_territoire"), label="Code du territoire", example="243100518"),
     ),
 )
 
@@ -284,6 +288,25 @@ SYNONYMS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("entrepriseprivee", "prive", "privee", "societeprivee"), "Entreprise privée"),
         **dict.fromkeys(("autre", "autres", "divers"), "Autre"),
     },
+}
+
+# When no spelling above matches: how a value begins (folded), for the words people put around the
+# category (« Asso loi 1901 », « Communauté d'agglo du Grand Albigeois », « Mairie de Foix »). First match wins.
+_STATE = "État et services déconcentrés"
+PREFIXES: dict[str, tuple[tuple[str, str], ...]] = {
+    "type_structure": (("asso", "Association"), ("plie", "PLIE"), ("planlocal", "PLIE"),
+                       ("maisondelemploi", "MDE"), ("maisondeslemploi", "MDE"), ("mde", "MDE"),
+                       ("communaute", "EPCI"), ("metropole", "EPCI"), ("intercommunal", "EPCI"), ("epci", "EPCI"),
+                       ("syndicatintercommunal", "EPCI"), ("conseildepartemental", "Département"),
+                       ("conseilgeneral", "Département"), ("departement", "Département"),
+                       ("conseilregional", "Région"), ("region", "Région")),
+    "type_acheteur": (("mairie", _LOCAL), ("ville", _LOCAL), ("commune", _LOCAL), ("communaute", _LOCAL),
+                      ("metropole", _LOCAL), ("syndicat", _LOCAL), ("ccas", _LOCAL),
+                      ("conseildepartemental", "Département"), ("conseilgeneral", "Département"),
+                      ("departement", "Département"), ("conseilregional", "Région"), ("region", "Région"),
+                      ("prefecture", _STATE), ("ministere", _STATE), ("directiondepartementale", _STATE),
+                      ("directionregionale", _STATE), ("oph", "Bailleur social"), ("officepublic", "Bailleur social"),
+                      ("bailleur", "Bailleur social"), ("hlm", "Bailleur social")),
 }
 
 SCHEMAS: dict[str, TableSchema] = {

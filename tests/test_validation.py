@@ -84,7 +84,7 @@ def test_valid_facilitators_are_accepted():
 # one defect per file: (structures, perimetres, level, file, line, column, words in the message)
 CORPUS = [
     ("missing column", STRUCTURES.replace(";etp", "").replace(";1,5", "").replace(";1\n", "\n"), PERIMETRES,
-     "erreur", "structures.csv", 1, "etp", "colonne obligatoire absente"),
+     "erreur", "structures.csv", 1, "etp", "colonne obligatoire « etp » (Équivalents temps plein) absente"),
     ("wrong type", STRUCTURES.replace("S2;MDE Sud;MDE;31069;1;1", "S2;MDE Sud;MDE;31069;un;1"), PERIMETRES,
      "erreur", "structures.csv", 3, "nb_facilitateurs", "n'est pas un nombre"),
     ("negative FTE", STRUCTURES.replace("31555;2;1,5", "31555;2;-1"), PERIMETRES,
@@ -149,6 +149,13 @@ BUYER_SPELLINGS = [
     ("Entreprise publique", "Entreprise publique"),
     ("CPAM", "Organisme de sécurité sociale"),
     ("Autre", "Autre"),
+    # the words people put around the category
+    ("Mairie de Foix", "Commune, EPCI et établissement public local"),
+    ("Ville de Toulouse", "Commune, EPCI et établissement public local"),
+    ("Toulouse Métropole", "Toulouse Métropole"),  # a name, not a category: kept as written, warned
+    ("Région Occitanie", "Région"),
+    ("OPH de l'Ariège", "Bailleur social"),
+    ("Préfecture du Gers", "État et services déconcentrés"),
 ]
 
 
@@ -164,6 +171,45 @@ def test_buyer_types_as_people_write_them():
     warnings = [i for i in loaded.report.warnings if i.column == "type_acheteur"]
     assert len(warnings) == 1 and "Groupement hospitalier" in warnings[0].message  # one summarised warning
     assert any(i.column == "statut" and "annulé" in i.message for i in loaded.report.warnings)
+
+
+# Structure types as teams write them: (written, canonical; None = kept as written with one warning)
+STRUCTURE_SPELLINGS = [
+    ("PLIE", "PLIE"), ("Plan local pour l'insertion et l'emploi", "PLIE"), ("Maison de l'emploi", "MDE"),
+    ("Maison de l'Emploi et de la Solidarité", "MDE"), ("Asso loi 1901", "Association"),
+    ("association", "Association"), ("Communauté d'agglo", "EPCI"), ("Intercommunalité", "EPCI"),
+    ("Métropole", "EPCI"), ("Conseil départemental", "Département"), ("Région", "Région"),
+    ("Régie de quartier", None), ("Club", None),
+]
+
+
+def test_structure_types_as_teams_write_them():
+    rows = "".join(f"S{i};Structure {i};{written};31555;1;1\n" for i, (written, _) in enumerate(STRUCTURE_SPELLINGS))
+    perimetres = "id_structure;type_territoire;code_territoire\n" + "".join(
+        f"S{i};commune;31555\n" for i in range(len(STRUCTURE_SPELLINGS)))
+    loaded = facil(STRUCTURES.split("\n")[0] + "\n" + rows, perimetres)
+    assert loaded.ok, loaded.report.text()
+    assert loaded.tables["structures"]["type_structure"].tolist() == [
+        canon or written for written, canon in STRUCTURE_SPELLINGS]
+    warnings = [i for i in loaded.report.warnings if i.column == "type_structure"]
+    assert len(warnings) == 1 and "Régie de quartier" in warnings[0].message and "Club" in warnings[0].message
+
+
+def test_headers_as_the_templates_label_them_or_people_write_them():
+    """« Nom de la structure » is the template's own label for ``nom``: a team that typed its headers
+    from the template, or in its own words, is not refused."""
+    structures = ("Identifiant de la structure;Nom de la structure;Type de structure;Commune d'implantation;"
+                  "Nombre de facilitateurs;ETP\n" + "\n".join(STRUCTURES.split("\n")[1:]))
+    perimetres = "Identifiant de la structure;Type de territoire;Code du territoire\n" + "\n".join(
+        PERIMETRES.split("\n")[1:])
+    loaded = facil(structures, perimetres)
+    assert loaded.ok and not loaded.report.issues, loaded.report.text()
+    assert loaded.tables["structures"]["nom"].tolist() == ["PLIE Nord", "MDE Sud"]
+    # a header nobody can read as « nom »: refused, the message names the column and the headers found
+    bad = facil(structures.replace("Nom de la structure", "Libellé court"), perimetres)
+    issue = next(i for i in bad.report.errors if i.column == "nom")
+    assert issue.line == 1 and "« nom » (Nom de la structure)" in issue.message
+    assert "« Libellé court »" in issue.message
 
 
 def test_qpv_cell_with_several_codes_is_a_list():

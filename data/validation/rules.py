@@ -30,14 +30,26 @@ from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune
 # Generic column and cell checks
 
 
+def label_header(label: str) -> str:
+    """The header a person writes from a column's French label: « Nom de la structure » from « Nom de la
+    structure », « Type » from « Type : PLIE, MDE… », « Commune d'implantation » from « Commune
+    d'implantation (code INSEE) », « Code du lieu » from « Code(s) du lieu, séparés par « ; » »."""
+    head = label.split(" : ")[0].split(",")[0]
+    return re.sub(r"\s*\([^)]*\)", "", head).strip()
+
+
 def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report) -> pd.DataFrame | None:
-    """Rename official aliases to canonical names; ``None`` if a required column is missing."""
+    """Rename official aliases, and the headers of the templates' French labels, to canonical names;
+    ``None`` if a required column is missing."""
     by_fold: dict[str, str] = {}
     for f in schema.fields:
         by_fold.setdefault(fold(f.name), f.name)
     for f in schema.fields:
         for alias in f.aliases:
             by_fold.setdefault(fold(alias), f.name)
+    for f in schema.fields:
+        if f.label:
+            by_fold.setdefault(fold(label_header(f.label)), f.name)
     rename: dict[str, str] = {}
     taken: set[str] = set()
     # Exact canonical names first, so that an alias never hides the real column.
@@ -47,21 +59,26 @@ def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
             rename[col] = target
             taken.add(target)
     out = df[list(rename)].rename(columns=rename)
-    missing = [f.name for f in schema.fields if f.required and f.name not in out.columns]
-    for name in missing:
-        report.error(file, f"colonne obligatoire absente. Colonnes attendues : {', '.join(schema.columns)}.",
-                     line=1, column=name)
+    missing = [f for f in schema.fields if f.required and f.name not in out.columns]
+    found = ", ".join(f"« {c} »" for c in df.columns[:12]) + (" …" if len(df.columns) > 12 else "")
+    for f in missing:
+        report.error(file, f"colonne obligatoire « {f.name} » ({label_header(f.label) or f.name}) absente ; "
+                           f"en-têtes du fichier : {found or 'aucun'}.", line=1, column=f.name)
     return None if missing else out
 
 
 @functools.lru_cache(maxsize=65536)  # a million cells hold a few distinct values
 def enum_value(column: str, raw: str, values: tuple[str, ...]) -> str | None:
-    """The canonical spelling of ``raw`` among ``values`` (case and accents ignored)."""
+    """The canonical spelling of ``raw`` among ``values`` (case and accents ignored), or of one of its
+    everyday spellings (``S.SYNONYMS``), or of how it begins (``S.PREFIXES``)."""
     key = fold(raw)
     for v in values:
         if fold(v) == key:
             return v
-    return S.SYNONYMS.get(column, {}).get(key)
+    found = S.SYNONYMS.get(column, {}).get(key)
+    if found is None:
+        found = next((canon for prefix, canon in S.PREFIXES.get(column, ()) if key.startswith(prefix)), None)
+    return found
 
 
 def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report,
