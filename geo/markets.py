@@ -51,17 +51,36 @@ def has_social_consideration(values: pd.Series) -> np.ndarray:
     return s.map({cell: _is_social(cell) for cell in distinct}).to_numpy(dtype=bool)
 
 
+def unlocatable(ref: Referentiel, place_type: str, codes: list[str]) -> str | None:
+    """Why a place (type + codes) designates no commune of the référentiel, ``None`` when it does."""
+    if place_type in UNRESOLVABLE_TYPES:
+        return UNRESOLVABLE_TYPES[place_type]
+    idx, _ = ref.expand_many(place_type, codes)
+    if len(idx) == 0:
+        what = UNKNOWN_LABEL.get(place_type, f"type de lieu « {place_type} » inconnu")
+        return f"{what} ({', '.join(codes) or 'vide'})"
+    return None
+
+
+def unlocatable_markets(ref: Referentiel, lieu_type: pd.Series, lieu_code: pd.Series) -> pd.Series:
+    """For each market, why its place cannot be located (``""`` when it can); once per distinct place."""
+    keys = lieu_type.fillna("").astype(str) + "|" + lieu_code.fillna("").astype(str)
+    reasons = {}
+    for key in pd.unique(keys.to_numpy()):
+        t, c = key.split("|", 1)
+        reasons[key] = unlocatable(ref, t, [x for x in c.split(";") if x]) or ""
+    return keys.map(reasons)
+
+
 def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_type: str,
                    codes: list[str], names: np.ndarray) -> dict:
     """Classification of one place (type + codes); ``names`` are the structures' names."""
-    if place_type in UNRESOLVABLE_TYPES:
-        return {"couverture": NON_LOCALISABLE, "regional": False, "nb_communes": 0, "nb_aires": 0,
-                "raison": UNRESOLVABLE_TYPES[place_type], "structure": ""}
+    reason = unlocatable(ref, place_type, codes)
+    if reason is not None:
+        return {"couverture": NON_LOCALISABLE, "regional": False if place_type in UNRESOLVABLE_TYPES
+                else place_type in REGIONAL_TYPES, "nb_communes": 0, "nb_aires": 0, "raison": reason,
+                "structure": ""}
     idx, unknown = ref.expand_many(place_type, codes)
-    if len(idx) == 0:
-        what = UNKNOWN_LABEL.get(place_type, f"type de lieu « {place_type} » inconnu")
-        return {"couverture": NON_LOCALISABLE, "regional": place_type in REGIONAL_TYPES, "nb_communes": 0,
-                "nb_aires": 0, "raison": f"{what} ({', '.join(codes) or 'vide'})", "structure": ""}
     n = len(idx)
     n_cov = int(covered[idx].sum())
     sub = cov.membership[:, idx]

@@ -133,6 +133,30 @@ MARCHES = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_t
            "M2;Nettoyage;État;État;90000;14/02/2025;terminé;departement;31;Clause sociale;Critère social;300\n")
 
 
+def test_unlocatable_market_places_each_get_a_line_and_are_kept():
+    """Nothing vanishes silently: a social market whose place designates no commune of the référentiel
+    is kept (« non localisable ») and named, line by line; a market without a social clause is not
+    diagnosed, so its place is not looked at."""
+    communes = pd.DataFrame({"code_insee": ["31555", "31069"], "epci_siren": ["243100518", "243100518"],
+                             "dep": ["31", "31"], "reg": ["76", "76"], "ze2020": ["7613", "7613"],
+                             "population": [500000, 10000], "codes_postaux": ["31000;31100", "31150"]})
+    header = MARCHES.split("\n")[0] + "\n"
+    rows = ("A;O;A;Commune;1;2024-01-01;en cours;commune;31555;Clause sociale;\n"
+            "B;O;A;Commune;1;2024-01-01;en cours;commune;99999;Clause sociale;\n"
+            "C;O;A;Commune;1;2024-01-01;en cours;code_postal;31999;Clause sociale;\n"
+            "D;O;A;Commune;1;2024-01-01;en cours;commune;00000;Sans objet;\n"
+            "E;O;A;Commune;1;2024-01-01;en cours;code_postal;31150;Marché réservé;\n")
+    loaded = validate("marches", [up("marches.csv", header + rows)], communes=communes, region="76")
+    assert loaded.ok, loaded.report.text()
+    assert loaded.tables["marches"]["id_marche"].tolist() == ["A", "B", "C", "D", "E"]  # all kept
+    hits = [i for i in loaded.report.warnings if "non localisable" in i.message]
+    assert [(i.line, i.column) for i in hits] == [(3, "lieu_code"), (4, "lieu_code")]
+    assert "commune inconnue (99999)" in hits[0].message and "code postal inconnu (31999)" in hits[1].message
+    assert loaded.counts["non_localisables"] == 2
+    # without a référentiel (the command line's validate), nothing is said of places
+    assert "non_localisables" not in validate("marches", [up("marches.csv", header + rows)]).counts
+
+
 # Buyer types as people write them (DOMAIN.md, "Strict and lenient columns"): (written, canonical)
 BUYER_SPELLINGS = [
     ("Commune", "Commune, EPCI et établissement public local"),

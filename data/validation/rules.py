@@ -23,7 +23,9 @@ from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
 from data.formats.readers import (LOG, TimeUp, Upload, check_time, is_geo, read_geo, read_table, time_limit,
                                   to_work_crs)
 from data.report import Loaded, Report
+from geo.markets import has_social_consideration, unlocatable_markets
 from geo.places import outside_region
+from geo.territory import Referentiel
 from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
 
 # ---------------------------------------------------------------------------------------------
@@ -570,6 +572,8 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         if out.tables.get("marches") is not None:
             out.tables["marches"] = remap_market_places(out.tables["marches"], src.name, out.report, known, "marché")
             check_time(src.name)
+            report_unlocatable(out.tables["marches"], communes, src.name, out, unit="marché")
+            out.report.close()
         return out
     out = Loaded("marches")
     rep = out.report
@@ -583,6 +587,8 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
             df = cut(df, out)
             check_time(src.name)
         df = remap_market_places(df, src.name, rep, known)
+        check_time(src.name)
+        report_unlocatable(df, communes, src.name, out)
         check_time(src.name)
         out.tables["marches"] = df.reset_index(drop=True)
         out.counts["gardes"] = len(df)
@@ -602,6 +608,25 @@ def remap_market_places(df: pd.DataFrame, file: str, report: Report, known: set[
         codes = pd.Series(codes.to_numpy(), index=np.flatnonzero(is_com) + 1)
     df.loc[is_com, "lieu_code"] = remap_former_codes(codes, file, report, "lieu_code", known, unit).to_numpy()
     return df
+
+
+def report_unlocatable(df: pd.DataFrame, communes: pd.DataFrame | None, file: str, loaded: Loaded,
+                       unit: str = "ligne") -> None:
+    """A line for each market with a social consideration whose place designates no commune of the
+    référentiel (kept, shown « Non localisable »), and their count; nothing without a référentiel.
+
+    ``df``'s index holds the spreadsheet lines; for ``unit="marché"`` (DECP) markets are numbered from 1."""
+    if communes is None or df.empty:
+        return
+    social = has_social_consideration(df["considerations_sociales"])
+    reasons = unlocatable_markets(Referentiel.from_communes(communes), df["lieu_type"], df["lieu_code"])
+    bad = social & (reasons != "").to_numpy()
+    lines = df.index.to_numpy() if unit == "ligne" else np.arange(1, len(df) + 1)
+    for line, reason in zip(lines[bad], reasons[bad]):
+        loaded.report.warning(file, f"lieu d'exécution non localisable ({reason}) : le marché est gardé et compté "
+                                    "« non localisable ».", line=int(line), column="lieu_code", unit=unit,
+                              rule="lieu non localisable")
+    loaded.counts["non_localisables"] = int(bad.sum())
 
 
 def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
