@@ -186,13 +186,15 @@ if not hist:
     st.caption("Aucune version : rien n'a encore été importé dans cet espace.")
 else:
     rows = pd.DataFrame([{
-        "Version": h["version"], "Date": str(h["date"]).replace("T", " "),
+        "Version": h["version"], "Date": fmt.date(h["date"]),
         "Action": {"import": "import", "restauration": "restauration", "génération": "génération"}.get(
             h["action"], h["action"]),
         "Type": KIND_LABELS.get(h["kind"], h["kind"]), "Fichier": h["file"],
         "Lignes lues": fmt.integer(h["counts"].get("lus")) if h["counts"].get("lus") is not None else "",
         "Gardées": fmt.integer(h["counts"].get("gardes")) if h["counts"].get("gardes") is not None else "",
         "Hors région": fmt.integer(h["counts"].get("hors_region")) if h["counts"].get("hors_region") else "",
+        "Non localisables": (fmt.integer(h["counts"].get("non_localisables"))
+                             if h["counts"].get("non_localisables") else ""),
         "Millésime": h["vintage"], "Par": h.get("user", ""),
     } for h in reversed(hist)])
     st.dataframe(rows, hide_index=True, key="donnees.historique")
@@ -200,7 +202,9 @@ else:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         back = c1.selectbox("Revenir à une version (une nouvelle version est créée, rien n'est effacé)",
                             [h["version"] for h in reversed(hist) if h["version"] != space.version],
-                            key="donnees.restaurer.version", format_func=lambda v: f"version {v}")
+                            # a key per current version: after an import, the choice starts again
+                            # from the version just before, not from the one chosen earlier
+                            key=f"donnees.restaurer.version.{space.version}", format_func=lambda v: f"version {v}")
         if c2.button("Restaurer cette version", key="donnees.restaurer", icon=":material/history:"):
             try:
                 workspaces.restore(slug, int(back), user=who)

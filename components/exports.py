@@ -17,12 +17,14 @@ Text that a spreadsheet would run as a formula is neutralised in cells, headers 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
 import numpy as np
 import pandas as pd
 
+from components import fmt
 from data.formats.writers import csv_bytes, neutralise, safe_header, safe_sheet_name
 from data.indicators import dimension_label
 
@@ -65,7 +67,7 @@ KINDS = {
 SHARE_COLUMNS = {c for c, k in KINDS.items() if k in ("pct", "points")}  # kept for callers of the old API
 NUMERIC_KINDS = {"int", "dec1", "dec2", "pct", "points", "year", "euros", "num"}
 XLSX_FORMATS = {"int": "#,##0", "euros": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "pct": "0.0%",
-                "points": '+0.0" pt";-0.0" pt";0.0" pt"', "year": "0"}
+                "points": '+0.0" pt";-0.0" pt";0.0" pt"', "year": "0", "date": "dd/mm/yyyy"}
 PERCENT_SUFFIX = " (%)"
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file
 
@@ -86,12 +88,12 @@ def label_of(col, labels: dict | None = None) -> str:
 
 def column_kind(col, series: pd.Series) -> str:
     """How a column is shown and exported: ``int``, ``dec1``, ``dec2``, ``pct``, ``points``, ``year``,
-    ``euros``, ``bool`` or ``text``. Numeric kinds apply only to numeric data (a structure named "part"
+    ``euros``, ``bool``, ``date`` (ISO text, the markets' ``date``) or ``text``. Numeric kinds apply only to numeric data (a structure named "part"
     in a comparison table stays text)."""
     if series.dtype == bool:
         return "bool"
     if not pd.api.types.is_numeric_dtype(series):
-        return "text"
+        return "date" if col == "date" else "text"
     kind = KINDS.get(col)
     if kind == "num" or kind is None:
         if kind is None and str(col) in ("Année", "Annee"):
@@ -155,6 +157,8 @@ def csv_frame(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None =
                 name += " (points)"
         elif kind == "bool":
             s = s.map({True: "oui", False: "non"})
+        elif kind == "date":
+            s = s.map(lambda v: "" if fmt.date(v) == "–" else fmt.date(v))  # what a French Excel reads as a date
         cols[j] = s.reset_index(drop=True)
         names.append(name)
     out = pd.DataFrame(cols)
@@ -168,6 +172,13 @@ def table_csv(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None =
 
 
 def _xlsx_value(v, kind: str):
+    if kind == "date":  # a real date (shown 16/12/2024), or the text as written when it is not one
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+            return None
+        try:
+            return dt.date.fromisoformat(str(v).strip()[:10])
+        except ValueError:
+            return str(v)
     if kind == "text":
         if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return None

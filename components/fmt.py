@@ -66,6 +66,19 @@ def year(x) -> str:
     return str(int(round(float(x))))
 
 
+def date(x) -> str:
+    """``16/12/2024`` from ``2024-12-16`` (a time after it kept: ``04/12/2026 10:53``); other text as is,
+    ``–`` when missing."""
+    if _missing(x) or str(x).strip() == "":
+        return "–"
+    text = str(x).strip().replace("T", " ")
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})(?:[ ](\d{2}:\d{2}))?", text)
+    if not m:
+        return text
+    day = f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    return f"{day} {m.group(4)}" if m.group(4) else day
+
+
 def euros(x) -> str:
     if _missing(x):
         return "–"

@@ -32,6 +32,7 @@ FORMATTERS = {
     "dec1": lambda v: fmt.decimal(v, 1), "dec2": lambda v: fmt.decimal(v, 2),
     "pct": lambda v: fmt.percent(v, 1), "points": fmt.points,
 }
+TEXT_FORMATTERS = {"date": fmt.date}  # text columns written the French way (the cell keeps its ISO text)
 
 
 def filter_rows(df: pd.DataFrame, text: str) -> pd.DataFrame:
@@ -77,6 +78,9 @@ def display(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = N
             elif kind in FORMATTERS:
                 formats[name] = FORMATTERS[kind]
                 config[name] = st.column_config.NumberColumn(name)  # no format: the Styler's text shows
+            elif kind in TEXT_FORMATTERS:  # 16/12/2024 shown, sorted by its ISO text: by date
+                formats[name] = TEXT_FORMATTERS[kind]
+                config[name] = st.column_config.TextColumn(name)
             else:
                 config[name] = st.column_config.TextColumn(name)
         return (view.style.format(formats) if formats else view), config
@@ -93,6 +97,9 @@ def display(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = N
         elif kind in FORMATTERS:  # decimals: French text (a decimal comma no printf format gives)
             view[name] = col.map(FORMATTERS[kind])
             config[name] = st.column_config.TextColumn(name, alignment="right")
+        elif kind in TEXT_FORMATTERS:
+            view[name] = col.map(TEXT_FORMATTERS[kind])
+            config[name] = st.column_config.TextColumn(name)
         else:
             config[name] = st.column_config.TextColumn(name)
     return view, config

@@ -147,6 +147,26 @@ def test_a_missing_number_reads_a_dash_not_none():
     assert full.data["Ligne"].dtype.kind == "i"  # without a gap, the number stays a number (numeric sort)
 
 
+def test_dates_read_the_french_way_on_screen_and_in_exports():
+    """A market's date « 2024-12-16 » reads 16/12/2024 in a table (sorted by date), in the CSV, and is a
+    real date shown dd/mm/yyyy in the XLSX."""
+    from components.exports import csv_frame, table_xlsx
+    from components.tables import display
+
+    df = pd.DataFrame({"id_marche": ["A", "B", "C"], "date": ["2024-12-16", "", "2025-01-03"]})
+    data, _ = display(df)
+    html = data.to_html()
+    assert ">16/12/2024<" in html and ">03/01/2025<" in html and ">–<" in html and "2024-12-16<" not in html
+    assert data.data["Date"].tolist()[0] == "2024-12-16"  # the cell keeps its ISO text: sorting is by date
+    assert display(pd.concat([df] * 20_000), styler_cells=10)[0]["Date"].iloc[0] == "16/12/2024"
+    assert csv_frame(df)["Date"].tolist() == ["16/12/2024", "", "03/01/2025"]
+    ws = openpyxl.load_workbook(io.BytesIO(table_xlsx(df))).active
+    cell = ws["B2"]
+    assert cell.is_date and cell.value.date().isoformat() == "2024-12-16" and cell.number_format == "dd/mm/yyyy"
+    assert ws["B3"].value is None
+    assert [fmt.date(x) for x in ("2026-12-04T10:53:57", "hier", None)] == ["04/12/2026 10:53", "hier", "–"]
+
+
 def test_large_tables_never_use_the_browsers_format():
     from components.tables import display
 
