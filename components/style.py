@@ -117,7 +117,61 @@ a.diag-exit { position: fixed; bottom: 10px; right: 12px; z-index: 999991; font-
 [data-testid="stAppViewContainer"] > section, [data-testid="stMain"] { margin-left: 0 !important; }
 """ % {"chrome": ", ".join(CHROME)}
 
-LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
+# Streamlit's own words that the app cannot set (no locale option): the data grids' toolbar and column
+# menu, a select box's empty search. Each is replaced where it appears (text, tooltip, aria-label,
+# placeholder), exact matches only, by one observer installed once per page.
+STREAMLIT_FRENCH = {
+    "No results": "Aucun résultat", "No options": "Aucune option", "No data": "Aucune donnée",
+    "Download as CSV": "Télécharger en CSV", "Download as PNG": "Télécharger en PNG", "Search": "Rechercher",
+    "Close Search": "Fermer la recherche", "Next Result": "Résultat suivant", "Previous Result": "Résultat précédent",
+    "Fullscreen": "Plein écran", "Close fullscreen": "Quitter le plein écran",
+    "Toggle fullscreen": "Plein écran", "Show/hide columns": "Afficher ou masquer des colonnes",
+    "Select all": "Tout sélectionner", "Clear selection": "Effacer la sélection", "Show data": "Voir les données",
+    "Show chart": "Voir le graphique", "Sort ascending": "Trier par ordre croissant",
+    "Sort descending": "Trier par ordre décroissant", "Autosize": "Largeur automatique",
+    "Pin column": "Épingler la colonne", "Unpin column": "Détacher la colonne", "Hide column": "Masquer la colonne",
+    "Copy column name": "Copier le nom de la colonne", "Automatic": "Automatique", "Localized": "Selon la langue",
+    "Plain": "Brut", "Scientific": "Scientifique", "Percent": "Pourcentage",
+    "Accounting": "Comptable", "Copy to clipboard": "Copier", "Clear all": "Tout effacer",
+}
+FRENCH_UI_SCRIPT = """<script>
+(function () {
+  document.documentElement.lang = 'fr';
+  if (window.__diagFrench) return;
+  window.__diagFrench = true;
+  var words = %(words)s, attrs = ['aria-label', 'title', 'placeholder'];
+  function element(el) {
+    attrs.forEach(function (a) {
+      var v = el.getAttribute && el.getAttribute(a);
+      if (v && words[v.trim()]) el.setAttribute(a, words[v.trim()]);
+    });
+  }
+  function node(n) {
+    if (n.nodeType === 3) {
+      var t = n.nodeValue.trim();
+      if (t && words[t]) n.nodeValue = n.nodeValue.replace(t, words[t]);
+      return;
+    }
+    if (n.nodeType !== 1 || n.tagName === 'SCRIPT' || n.tagName === 'STYLE') return;
+    element(n);
+    var walker = document.createTreeWalker(n, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+    while (walker.nextNode()) {
+      var c = walker.currentNode;
+      if (c.nodeType === 3) { var u = c.nodeValue.trim(); if (u && words[u]) c.nodeValue = c.nodeValue.replace(u, words[u]); }
+      else element(c);
+    }
+  }
+  new MutationObserver(function (records) {
+    records.forEach(function (r) {
+      if (r.type === 'childList') r.addedNodes.forEach(node);
+      else if (r.type === 'characterData') node(r.target);
+      else element(r.target);
+    });
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                             attributeFilter: attrs});
+  node(document.body);
+})();
+</script>""" % {"words": json.dumps(STREAMLIT_FRENCH, ensure_ascii=False)}
 # ?presentation=1 on any page hides the sidebar: a small way out, bottom right (the presentation page has
 # its own « Quitter » and hides this one)
 EXIT_SCRIPT = """<script>
@@ -147,7 +201,7 @@ def apply() -> None:
     on = presentation_mode()
     params = {k: st.query_params.get_all(k) for k in st.query_params if k != PRESENTATION_PARAM}
     with st.container(key="diag-scripts"):
-        st.html(LANG_SCRIPT + EXIT_SCRIPT % {"on": json.dumps(on), "href": json.dumps(
+        st.html(FRENCH_UI_SCRIPT + EXIT_SCRIPT % {"on": json.dumps(on), "href": json.dumps(
             "?" + urlencode([(k, v) for k, vals in params.items() for v in vals]) if on else "")}
             + auth.return_script(), unsafe_allow_javascript=True)
 

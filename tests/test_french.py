@@ -465,6 +465,42 @@ def test_no_english_word_on_any_page(french_server, english_browser):
     context.close()
 
 
+def test_streamlit_words_translated_never_loop():
+    """The observer replaces each English word by its French: a French word that is itself a key would
+    be replaced again, endlessly."""
+    from components.style import STREAMLIT_FRENCH
+
+    assert not set(STREAMLIT_FRENCH.values()) & set(STREAMLIT_FRENCH)
+    assert all(w in STREAMLIT_FRENCH for w in ("No results", "Download as CSV", "Search", "Fullscreen"))
+
+
+@browser_only
+def test_streamlit_words_shown_on_use_are_french(french_server, english_browser):
+    """What only shows when used: a select box's empty search, a table's toolbar and its tooltips, a
+    column's menu."""
+    context, page, external = open_page(english_browser, french_server["url"])
+    go(page, "Indicateurs régionaux")
+    page.get_by_label("Tableau", exact=True).click()
+    page.keyboard.type("zzz")
+    expect_text = page.get_by_text("Aucun résultat", exact=True)
+    expect_text.wait_for(timeout=10_000)
+    assert not english_words(page), english_words(page)
+    page.keyboard.press("Escape")
+    go(page, "Diagnostic de couverture")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.hover()
+    toolbar = page.locator('[data-testid="stElementToolbar"]').first
+    toolbar.wait_for(timeout=10_000)
+    labels = [b.get_attribute("aria-label") or "" for b in toolbar.locator("button").all()]
+    assert labels and not [x for x in labels if ENGLISH_RE.search(x)], labels
+    toolbar.locator("button").first.hover()
+    page.wait_for_timeout(800)
+    assert not english_words(page), english_words(page)  # the tooltip shown
+    page.screenshot(path=str(ARTIFACTS / "fr_barre_tableau_en_us.png"))
+    assert not external, external
+    context.close()
+
+
 @browser_only
 def test_real_region_pages_speak_french(french_server, english_browser):
     if not french_server["occ"]:
