@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import fmt, state
+from components.exports import MARKETS_KEPT, MARKETS_KEPT_HELP
 from components.sidebar import current_region
 
 ds = state.dataset()
@@ -46,9 +47,10 @@ c = st.columns(4)
 c[0].metric("Structures porteuses", fmt.integer(summary["structures"]["total"]))
 c[1].metric("Facilitateurs (personnes)", fmt.integer(summary["structures"]["personnes"]))
 c[2].metric("ETP", fmt.decimal(summary["structures"]["etp"]))
-c[3].metric("Marchés lus", fmt.integer(result.market_summary["total"]) if ds.has("marches") else "–")
+c[3].metric(MARKETS_KEPT, fmt.integer(result.market_summary["total"]) if ds.has("marches") else "–",
+            help=MARKETS_KEPT_HELP)
 
-st.caption("Sources : " + " ; ".join(f"{k} : {fmt.md(v)}" for k, v in ds.meta.get("sources", {}).items()))
+st.caption("Sources – " + " ; ".join(f"{label} : {fmt.md(text)}" for label, text in ds.sources()))
 
 st.markdown("""
 ### Ce que chaque page permet de répondre

@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from components import fmt, maps, state, uploads
+from components.exports import MARKETS_KEPT, MARKETS_KEPT_HELP
 from components.sidebar import basemap_on, current_region
 from components.tables import show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
-from geo.markets import CLASS_LABELS, CLASSES, buyers, filter_markets, place_points
+from geo.markets import CLASS_LABELS, CLASSES, amount_steps, buyers, filter_markets, place_points
 
 MAP_LIMIT = 3000
 CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
@@ -60,8 +61,10 @@ with st.sidebar:
                                placeholder="Tous")
     montants = pd.to_numeric(social["montant_ht"], errors="coerce")
     top = float(montants.max()) if montants.notna().any() else 0.0
-    montant = st.slider("Montant HT (€)", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="marches.filtre.montant",
-                        format="%.0f €")
+    # round stops written the French way: a slider's printf format has no thousands separator
+    steps = amount_steps(top)
+    montant = st.select_slider("Montant HT", steps, (steps[0], steps[-1]), format_func=fmt.euros,
+                               key="marches.filtre.montant")
     years = sorted({d[:4] for d in social["date"].astype(str) if d[:4].isdigit()})
     annees = st.multiselect("Année", years, key="marches.filtre.annee", placeholder="Toutes")
     classes = st.multiselect("Couverture", list(CLASSES), format_func=CLASS_LABELS.get, key="marches.filtre.classe",
@@ -72,12 +75,13 @@ regional = {"Tous": None, "Régionaux seulement": True, "Non régionaux": False}
 shown = filter_markets(social, statuts, acheteurs, montant, annees, classes, regional)
 
 c = st.columns(4)
-c[0].metric("Marchés lus", fmt.integer(len(table)))
+c[0].metric(MARKETS_KEPT, fmt.integer(len(table)), help=MARKETS_KEPT_HELP)
 c[1].metric("Avec considération sociale", fmt.integer(len(social)), f"{fmt.integer(len(shown))} après filtres",
             delta_color="off", delta_arrow="off")
-c[2].metric("Montant HT (filtrés)", fmt.euros(pd.to_numeric(shown["montant_ht"], errors="coerce").sum()))
+# min_count: a file without amounts or hours shows « – », not 0
+c[2].metric("Montant HT (filtrés)", fmt.euros(pd.to_numeric(shown["montant_ht"], errors="coerce").sum(min_count=1)))
 c[3].metric("Heures d'insertion (filtrés)", fmt.integer(pd.to_numeric(shown["heures_insertion"],
-                                                                      errors="coerce").sum()))
+                                                                      errors="coerce").sum(min_count=1)))
 counts = shown["couverture"].value_counts()
 c = st.columns(len(CLASSES))
 for col, cls in zip(c, CLASSES):

@@ -72,6 +72,13 @@ PERCENT_SUFFIX = " (%)"
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file
 
 
+# The markets a workspace keeps: not all the file's lines (those located in another région are dropped at
+# import, and counted in the history), hence not « lus »
+MARKETS_KEPT = "Marchés retenus"
+MARKETS_KEPT_HELP = ("Les marchés du fichier situés dans la région, ou dont le lieu n'est pas localisable ; ceux "
+                     "d'autres régions sont écartés à l'import et comptés dans l'historique (page « Données »).")
+
+
 def label_of(col, labels: dict | None = None) -> str:
     """The French header of a column: ``labels`` first, then the app's labels; an identifier that
     neither knows (``type_entreprise``) is written as words (``Type d'entreprise``), never raw; any
@@ -287,7 +294,7 @@ def summary_frame(result) -> tuple[pd.DataFrame, list[str]]:
         ("Facilitateurs (personnes)", s["structures"]["personnes"], "int"),
         ("ETP", s["structures"]["etp"], "dec2"),
         ("ETP pour 100 000 habitants", s["structures"]["etp_pour_100k_hab"], "dec2"),
-        ("Marchés lus", m["total"], "int"),
+        (MARKETS_KEPT, m["total"], "int"),
         ("Marchés avec considération sociale", m["avec_consideration_sociale"], "int"),
         ("Marchés couverts par une structure", m["couvert"], "int"),
         ("Marchés sur plusieurs aires", m["multi_facilitateurs"], "int"),

@@ -191,6 +191,18 @@ def place_points(ref: Referentiel, xy: np.ndarray, marches: pd.DataFrame) -> pd.
     return pd.DataFrame({"x": out[:, 0], "y": out[:, 1]}, index=marches.index)
 
 
+def amount_steps(top: float) -> list[float]:
+    """Round amounts from 0 to the first at or above ``top`` (1, 2, 5 times a power of ten, from
+    1 000 €): the stops of an amount filter, each written simply (« 50 k€ », « 2,0 M€ »)."""
+    steps = [0.0]
+    for e in range(3, 13):
+        for m in (1, 2, 5):
+            steps.append(float(m * 10 ** e))
+            if steps[-1] >= top:
+                return steps
+    return steps
+
+
 def filter_markets(df: pd.DataFrame, statuts=None, types_acheteur=None, montant=None, annees=None,
                    classes=None, regional: bool | None = None) -> pd.DataFrame:
     """Rows matching every given filter (``None`` or empty means no filter on that field)."""

@@ -351,3 +351,13 @@ def test_comparison_columns_keep_structures_of_the_same_name_apart(demo_result):
     ids = list(demo_result.diagnosis.structures["id_structure"][:2])
     qpv, ze = coverage_matrix(demo_result.diagnosis, ids, {s: "PLIE" for s in ids})
     assert [c for c in ze.columns if c.startswith("PLIE")] == [f"PLIE ({s})" for s in ids]
+
+
+@pytest.mark.parametrize("top,last,count", [(0, 1_000, 2), (1_000, 1_000, 2), (8_984_835, 10_000_000, 14),
+                                            (123_456, 200_000, 9)])
+def test_amount_steps_round_and_reach_the_largest_market(top, last, count):
+    from geo.markets import amount_steps
+
+    steps = amount_steps(top)
+    assert steps[0] == 0 and steps[-1] == last and len(steps) == count
+    assert steps == sorted(set(steps)) and steps[-1] >= top and (len(steps) < 3 or steps[-2] < top)

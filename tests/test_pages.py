@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -89,11 +90,11 @@ def test_coverage_page_figures_equal_cli(cli_json):
     assert sorted(zones["Code"]) == sorted(z["code"] for z in cli_json["zones_emploi"])
 
 
-def test_markets_page_figures_equal_cli(cli_json):
+def test_markets_page_figures_equal_cli(cli_json, demo_ds):
     at = open_page("app_pages/marches.py")
     assert len(at.metric) >= 3 and len(at.dataframe) >= 1
     m = cli_json["marches"]
-    assert metric(at, "Marchés lus") == fmt.integer(m["total"])
+    assert metric(at, "Marchés retenus") == fmt.integer(m["total"])
     assert metric(at, "Avec considération sociale") == fmt.integer(m["avec_consideration_sociale"])
     assert metric(at, "Hors couverture") == fmt.integer(m["hors_couverture"])
     assert metric(at, "Plusieurs facilitateurs") == fmt.integer(m["multi_facilitateurs"])
@@ -102,6 +103,19 @@ def test_markets_page_figures_equal_cli(cli_json):
     # a filter narrows the list
     at.multiselect(key="marches.filtre.classe").set_value(["hors_couverture"]).run()
     assert len(at.dataframe[0].value) == m["hors_couverture"]
+    at.multiselect(key="marches.filtre.classe").set_value([]).run()
+    # the amount filter: round stops written the French way, up to the largest market
+    from geo.markets import has_social_consideration
+
+    slider = at.select_slider(key="marches.filtre.montant")
+    assert slider.options[:3] == ["0\u202f€", "1\u202fk€", "2\u202fk€"] and slider.options[-1].endswith("M€")
+    slider.set_value((0.0, 100_000.0)).run()
+    assert not failed(at), failed(at)
+    demo = demo_ds.marches
+    amounts = pd.to_numeric(demo["montant_ht"], errors="coerce")[has_social_consideration(demo["considerations_sociales"])]
+    expected = int((amounts.isna() | (amounts <= 100_000)).sum())  # a market without an amount stays
+    shown = next(x for x in at.metric if x.label == "Avec considération sociale")
+    assert shown.delta == f"{fmt.integer(expected)} après filtres", (shown.delta, expected)
 
 
 def test_comparison_page_has_overlap_table(cli_json):
@@ -217,7 +231,7 @@ def test_workspace_of_real_imports_shows_no_demo_table(tmp_path, monkeypatch, de
     assert not at.metric and not at.get("arrow_vega_lite_chart")
     at = open_page("app_pages/accueil.py", slug)
     assert any("les marchés" in i.value and "les indicateurs" in i.value for i in at.info)
-    assert next(m.value for m in at.metric if m.label == "Marchés lus") == "–"
+    assert next(m.value for m in at.metric if m.label == "Marchés retenus") == "–"
 
 
 def test_two_sessions_on_two_workspaces(tmp_path, monkeypatch, demo_ds):

@@ -3,6 +3,7 @@ and what they are (workspace, version, vintages, sources)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -80,6 +81,13 @@ class Dataset:
         vint = self.vintages
         parts = [f"{labels[k]} {vint.get(k) or 'non précisé'}" for k in labels if self.has(k)]
         return " · ".join(parts) if parts else "non précisé"
+
+    def sources(self) -> list[tuple[str, str]]:
+        """For each table present, its French name and where it comes from (the files imported, or the
+        référentiel's credit), without a leading « Sources : »."""
+        src = self.meta.get("sources", {}) or {}
+        return [(S.KINDS[k], re.sub(r"^\s*Sources?\s*:\s*", "", str(src.get(k) or "non précisé")))
+                for k in S.KINDS if self.has(k)]
 
     def sources_note(self) -> str:
         """What the maps, tables and exports credit: the official référentiel's sources when it is used."""
