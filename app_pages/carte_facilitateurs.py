@@ -44,7 +44,7 @@ def _on_map_click() -> None:
         st.session_state["carte.structure"] = sid
 
 
-c_layers, c_structure = st.columns([3, 2], vertical_alignment="bottom")
+c_layers, c_structure = st.columns([3.3, 1.7], vertical_alignment="bottom")  # five layers on one line at 1280 px
 chosen_layers = c_layers.pills("Couches de la carte", LAYERS, selection_mode="multi", key="carte.couches",
                                format_func=lambda k: maps.LAYER_LABELS[k])
 choice = c_structure.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",

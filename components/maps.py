@@ -182,6 +182,9 @@ class FitView(RawRender, MacroElement):
 # streamlit-folium sets the map's height in pixels, this makes it follow the frame instead.
 FILL_FRAME_CSS = ("<style>html,body{margin:0;padding:0;overflow:hidden;height:100%}"
                   "#map_div{height:100vh !important}"
+                  # a click on an area drew the browser's focus box around it (a black rectangle); the
+                  # keyboard's focus stays visible
+                  ".leaflet-interactive:focus:not(:focus-visible){outline:none}"
                   ".leaflet-container{background:#F6F6F6;font-size:16px}"
                   ".ze-label{position:absolute;left:0;top:0;transform:translate(-50%,-50%);white-space:nowrap;"
                   "font:bold 15px 'Source Sans Pro','DejaVu Sans',Arial,sans-serif;color:#4B2480;"

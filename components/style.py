@@ -34,6 +34,13 @@ BASE_CSS = """
   padding-left: 2.5rem !important; padding-right: 2.5rem !important; }
 [data-testid="stHeader"] { height: 2.5rem !important; min-height: 2.5rem !important; }
 [data-testid="stHeading"] h1 { padding-top: 0.25rem; padding-bottom: 0.5rem; }
+/* every chosen value of a multiselect in view (the structures compared, the filters): chips wrap onto
+   more lines instead of scrolling out of sight */
+[data-testid="stMultiSelectTagsContainer"] { flex-wrap: wrap !important; overflow: visible !important;
+  max-height: none !important; min-width: 0 !important; flex: 1 1 0 !important; }
+[data-testid="stMultiSelectTagsContainer"] > span[role="group"] { flex-wrap: wrap !important; }
+[data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]) { height: auto !important;
+  max-height: none !important; }
 /* the hidden container of the page scripts (language, keyboard, link copy helpers) */
 [class*="st-key-diag-scripts"] { display: none !important; }
 /* a map that fills the height of the screen under the page's title and controls */
@@ -143,7 +150,9 @@ FRENCH_UI_SCRIPT = """<script>
   function element(el) {
     attrs.forEach(function (a) {
       var v = el.getAttribute && el.getAttribute(a);
-      if (v && words[v.trim()]) el.setAttribute(a, words[v.trim()]);
+      if (!v) return;
+      if (words[v.trim()]) el.setAttribute(a, words[v.trim()]);
+      else if (v.indexOf('Remove ') === 0) el.setAttribute(a, 'Retirer ' + v.slice(7));  // a chosen value's ×
     });
   }
   function node(n) {
