@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import auth, fmt, state, uploads
 from components.sidebar import current_region
-from components.tables import show_table
+from components.tables import refusal_text, show_table
 from data.formats.readers import Upload, limits_text
 from data.formats.writers import template_csv, template_xlsx
 from data import access, referentiel
@@ -144,7 +144,7 @@ if allowed("importer"):
                     st.success(report.summary() + (f" Version {version} de l'espace." if version else ""),
                                icon=":material/check_circle:")
                 else:
-                    st.error(report.summary() + " Vos données actuelles n'ont pas été modifiées.",
+                    st.error(refusal_text(report, "Vos données actuelles n'ont pas été modifiées."),
                              icon=":material/error:")
                 if report.issues:
                     show_table(report.to_frame(), key=f"donnees.rapport.{kind}", title="Rapport de validation",

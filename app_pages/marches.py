@@ -6,7 +6,7 @@ import streamlit as st
 from components import fmt, maps, state, uploads
 from components.exports import MARKETS_KEPT, MARKETS_KEPT_HELP
 from components.sidebar import basemap_on, current_region
-from components.tables import show_table
+from components.tables import refusal_text, show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from geo.markets import CLASS_LABELS, CLASSES, amount_steps, buyers, filter_markets, place_points
 
@@ -38,8 +38,10 @@ else:
         st.stop()
     loaded, classified = state.uploaded_markets(region, up.file_id, up.name, up.getvalue())
     if loaded.report.issues:
-        (st.warning if loaded.ok else st.error)(loaded.report.summary() + ("" if loaded.ok else
-                                                " Aucun marché de ce fichier n'est analysé."))
+        if loaded.ok:
+            st.warning(loaded.report.summary())
+        else:
+            st.error(refusal_text(loaded.report, "Aucun marché de ce fichier n'est analysé."))
         show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
                    export_name="rapport_marches")
     if not loaded.ok:

@@ -192,4 +192,17 @@ def show_table(df: pd.DataFrame | SharedFrame, key: str, title: str | None = Non
     return shown.df if isinstance(shown, SharedFrame) else shown
 
 
-__all__ = ["SharedFrame", "column_config", "display", "export_buttons", "filter_rows", "label_of", "show_frame", "show_table"]
+def refusal_text(report, tail: str) -> str:
+    """The French text of a refusal's alert: the summary, ``tail``, then the first errors written out
+    whole (a data grid cuts a long message at the width of its column); names from files stay text."""
+    lines = [f"{report.summary()} {tail}".strip()]
+    first = report.first_errors()
+    if first:
+        more = len(report.errors) - len(first)
+        lines.append("\n".join(f"- {fmt.md(e)}" for e in first)
+                     + (f"\n- … et {fmt.integer(more)} autre(s) erreur(s), dans le tableau ci-dessous." if more > 0 else ""))
+    return "\n\n".join(lines)
+
+
+__all__ = ["SharedFrame", "column_config", "display", "export_buttons", "filter_rows", "label_of", "refusal_text",
+           "show_frame", "show_table"]

@@ -101,6 +101,10 @@ class Report:
     def text(self) -> str:
         return "\n".join([*(str(i) for i in self.issues), self.summary()])
 
+    def first_errors(self, n: int = 3) -> list[str]:
+        """The first ``n`` errors in full (where, then what): what a refusal says before its table."""
+        return [f"{i.where} : {i.message}" for i in self.errors[:n]]
+
 
 @dataclass
 class Loaded:

@@ -179,6 +179,9 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path, m
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(3).set_input_files(str(bad))
     page.get_by_text("le fichier est refusé").first.wait_for(timeout=60_000)
     assert page.get_by_text("Vos données actuelles n'ont pas été modifiées").first.is_visible()
+    # the error itself, whole, in the alert (a data grid cuts a long message at 1280 px)
+    alert = page.locator('[data-testid="stAlertContentError"]').first.inner_text().replace("\u2060", "")
+    assert "marches.csv, ligne 3, colonne « lieu_type » : valeur inconnue « canton »" in alert, alert
     page.get_by_text("Rapport de validation").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "donnees_fichier_refuse.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
