@@ -172,8 +172,10 @@ st.markdown("#### Contenu de l'espace")
 counts = ds.counts()
 kind_of = {"communes": "communes", "qpv": "qpv", "structures": "facilitateurs", "perimetres": "facilitateurs",
            "marches": "marches", "indicateurs": "indicateurs"}
+TABLE_LABELS = {"communes": "Communes", "qpv": "QPV", "structures": "Structures porteuses",
+                "perimetres": "Périmètres d'intervention", "marches": "Marchés", "indicateurs": "Indicateurs"}
 content = pd.DataFrame({
-    "Table": list(counts),
+    "Table": [TABLE_LABELS.get(t, t) for t in counts],
     "Lignes": [fmt.integer(n) if ds.has(t) else "non importée" for t, n in counts.items()],
     "Millésime": [ds.vintages.get(kind_of[t], "") for t in counts],
     "Fichier": [ds.meta.get("sources", {}).get(kind_of[t], "") for t in counts],
