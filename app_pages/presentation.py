@@ -43,17 +43,22 @@ region_name = ds.regions().get(region, region) if region else ""
 subtitle = " · ".join(x for x in (region_name if region_name not in ds.label else "", ds.label,
                                   "millésimes : " + ds.vintages_text()) if x)
 
-c_title, c_nav = st.columns([2.4, 1.6], vertical_alignment="center")
-c_title.html(P.header(n, subtitle))
-with c_nav, st.container(key="presentation-nav", horizontal=True, horizontal_alignment="right",
-                         vertical_alignment="center", gap="small"):
-    st.button("Précédent", key="presentation-precedent", on_click=_go, args=(-1,), disabled=n == 1,
-              icon=":material/chevron_left:", shortcut="Left")
-    st.html(f'<div class="diag-p-count" aria-live="polite">{n} / {TOTAL}</div>', width="content")
-    st.button("Suivant", key="presentation-suivant", on_click=_go, args=(1,), disabled=n == TOTAL,
-              icon=":material/chevron_right:", icon_position="right", shortcut="Right")
-    st.button("Quitter", key="presentation-quitter", on_click=_quit, icon=":material/close:",
-              help="Quitter le mode présentation (retour à l'accueil)")
+# the title and the buttons, then the workspace and its vintages across the whole width (wrapped, never cut)
+with st.container(key="presentation-head", gap=None):
+    c_title, c_nav = st.columns([2.4, 1.6], vertical_alignment="center")
+    c_title.html(P.header(n))
+    with c_nav, st.container(key="presentation-nav", horizontal=True, horizontal_alignment="right",
+                             vertical_alignment="center", gap="small"):
+        st.button("Précédent", key="presentation-precedent", on_click=_go, args=(-1,), disabled=n == 1,
+                  icon=":material/chevron_left:", shortcut="Left")
+        st.html(f'<div class="diag-p-count" aria-live="polite">{n} / {TOTAL}</div>', width="content")
+        st.button("Suivant", key="presentation-suivant", on_click=_go, args=(1,), disabled=n == TOTAL,
+                  icon=":material/chevron_right:", icon_position="right", shortcut="Right")
+        st.button("Quitter", key="presentation-quitter", on_click=_quit, icon=":material/close:",
+                  help="Quitter le mode présentation (retour à l'accueil)")
+    st.html(P.subtitle(subtitle))
+sub_lines = P.subtitle_lines(subtitle)
+st.html(f"<style>{P.map_height_css(sub_lines)}</style>")
 # a presenter's remote sends Page Up / Page Down: the same two buttons, not shown
 with st.container(key="diag-scripts-telecommande"):
     st.button("Écran précédent", key="presentation-page-precedente", on_click=_go, args=(-1,), shortcut="PageUp")

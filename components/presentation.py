@@ -34,8 +34,8 @@ CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partie
 CSS = """
 .diag-p-head { line-height: 1.1; }
 .diag-p-title { font-size: max(34px, 4.7vh); font-weight: 700; color: #000091; margin: 0; line-height: 1.1; }
-.diag-p-sub { font-size: max(18px, 2.3vh); color: #3a3a3a; margin-top: 2px; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; }
+.diag-p-sub { font-size: max(18px, 2.3vh); line-height: 1.25; color: #3a3a3a; margin-top: 2px; }
+.st-key-presentation-head { gap: 0 !important; }
 .diag-p-figs { display: flex; flex-direction: column; gap: max(10px, 1.6vh); }
 .diag-p-figs.grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: max(16px, 2.6vh) 28px; }
 .diag-p-fig { border-left: 6px solid #000091; padding-left: 14px; }
@@ -57,8 +57,7 @@ CSS = """
 .diag-p-count { font-size: max(24px, 3vh); font-weight: 700; color: #3a3a3a; text-align: center; white-space: nowrap; }
 .st-key-presentation-nav button { min-height: max(44px, 5.6vh); }
 .st-key-presentation-nav button p { font-size: max(20px, 2.5vh); }
-/* the map fills the height under the title; its legend is beside it, never over the région */
-.st-key-presentation-carte iframe { height: calc(100vh - max(128px, 15.5vh)) !important; }
+/* the map fills the height under the title (map_height_css); its legend is beside it, never over the région */
 .diag-p-legend.diag-legend { font-size: max(24px, 3.2vh); line-height: 1.25; margin-top: max(14px, 2vh); }
 .diag-p-legend.diag-legend .diag-legend-item { gap: 10px; margin: 0 0 2px 0; }
 .diag-p-legend.diag-legend .diag-swatch { flex-basis: max(26px, 3.4vh); height: max(18px, 2.3vh); }
@@ -75,9 +74,29 @@ def e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def header(n: int, subtitle: str) -> str:
-    return (f'<div class="diag-p-head"><h1 class="diag-p-title">{e(SCREENS[n - 1])}</h1>'
-            f'<div class="diag-p-sub">{e(subtitle)}</div></div>')
+def header(n: int) -> str:
+    return f'<div class="diag-p-head"><h1 class="diag-p-title">{e(SCREENS[n - 1])}</h1></div>'
+
+
+def subtitle(text: str) -> str:
+    """The workspace and its vintages, under the title and the buttons, across the whole screen: never cut,
+    it wraps when a workspace's name and vintages are longer than the screen is wide."""
+    return f'<div class="diag-p-sub">{e(text)}</div>'
+
+
+# characters of the subtitle on one line across a 16:9 screen (its type follows the height): about 165;
+# counted short so that a longer one takes its second line from the map's height
+SUBTITLE_LINE = 150
+
+
+def subtitle_lines(text: str) -> int:
+    return max(1, -(-len(text) // SUBTITLE_LINE))
+
+
+def map_height_css(lines: int) -> str:
+    """The map fills the height under the title and the subtitle's lines."""
+    return (f".st-key-presentation-carte iframe {{ height: calc(100vh - max(136px, 16.3vh) - {lines - 1} * "
+            "max(23px, 2.9vh)) !important; }")
 
 
 def figures(items: list[tuple[str, str] | tuple[str, str, str]], grid: bool = False) -> str:

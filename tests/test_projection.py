@@ -165,6 +165,9 @@ def occitanie_facilitators(path: Path) -> Path:
 
 
 STORE: dict[str, str] = {}
+# a vintage as people write them: the subtitle (workspace and vintages) takes two lines at 1280×720 and 1920×1080
+LONG_VINTAGE = ("2025 (enquête régionale auprès des structures porteuses de facilitateurs, mise à jour après le "
+                "comité de pilotage régional de janvier 2026)")
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +183,7 @@ def server(tmp_path_factory):
                                  capture_output=True, text=True, timeout=300)
             assert out.returncode == 0, out.stdout + out.stderr
         cli("workspace", "create", "--name", "Occitanie", "--region", "76")
-        cli("import", "--workspace", "occitanie", "--kind", "facilitateurs",
+        cli("import", "--workspace", "occitanie", "--kind", "facilitateurs", "--millesime", LONG_VINTAGE,
             str(occitanie_facilitators(Path(STORE["dir"]) / "facilitateurs.xlsx")))
         STORE["occitanie"] = "occitanie"
     with serve(env, "streamlit_projection.log") as url:
@@ -245,6 +248,11 @@ OVERFLOW_JS = """() => {
           main: main ? main.scrollHeight : 0, mainClient: main ? main.clientHeight : 0};
 }"""
 
+SUBTITLE_JS = """() => { const s = document.querySelector('.diag-p-sub'); const r = s.getBoundingClientRect();
+  const lh = parseFloat(getComputedStyle(s).lineHeight);
+  return {text: s.textContent, scroll: s.scrollWidth, client: s.clientWidth, scrollH: s.scrollHeight,
+          clientH: s.clientHeight, right: r.right, bottom: r.bottom, lines: Math.round(r.height / lh)}; }"""
+
 SIZES_JS = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => e.offsetParent !== null)
   .map(e => [e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
 
@@ -291,6 +299,12 @@ def test_each_screen_fits_the_wall(server, browser, size, espace):
         assert not page.locator('[data-testid="stHeader"]').is_visible()
         box = page.evaluate(OVERFLOW_JS)
         assert box["doc"] <= height + TOLERANCE and box["main"] <= box["mainClient"] + TOLERANCE, (n, box)
+        # the workspace and its vintages, whole: wrapped when long, never cut, inside the screen
+        sub = page.evaluate(SUBTITLE_JS)
+        assert sub["scroll"] <= sub["client"] and sub["scrollH"] <= sub["clientH"] + 1, (n, sub)  # 1: rounding
+        assert sub["right"] <= width + TOLERANCE and sub["bottom"] <= height and "millésimes : " in sub["text"]
+        if espace != "demo":
+            assert LONG_VINTAGE in sub["text"] and sub["lines"] >= 2, (n, sub)
         if size == "1280x720":
             values = page.evaluate(SIZES_JS, ".diag-p-value")
             labels = page.evaluate(SIZES_JS, ".diag-p-label, .diag-p-compare, .diag-p-bar-name, .diag-p-bar-value, "
