@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 
 from components import fmt
+from reports import screens
 from reports import text as T
 
 SCREENS = list(T.SCREENS)
@@ -53,6 +53,8 @@ CSS = """
 .diag-p-bar-track { display: flex; align-items: center; gap: 10px; min-width: 0; }
 .diag-p-bar-fill { height: max(26px, 3.6vh); border-radius: 3px; min-width: 3px; }
 .diag-p-bar-value { font-size: max(24px, 3.2vh); font-weight: 700; white-space: nowrap; }
+.diag-p-bar-gap > div:last-child { font-size: max(18px, 2.3vh); font-style: italic; color: #3a3a3a;
+  line-height: 1.2; border-top: 2px dashed #9a9a9a; border-bottom: 2px dashed #9a9a9a; }
 .diag-p-source { font-size: max(16px, 1.9vh); color: #3a3a3a; margin-top: max(8px, 1.2vh); }
 .diag-p-count { font-size: max(24px, 3vh); font-weight: 700; color: #3a3a3a; text-align: center; white-space: nowrap; }
 .st-key-presentation-nav button { min-height: max(44px, 5.6vh); }
@@ -116,12 +118,17 @@ def message(text: str, hint: str = "") -> str:
     return f'<div class="diag-p-message" role="status">{e(text)}{extra}</div>'
 
 
-def bars(title: str, rows: list[tuple[str, float, str, str]], note: str = "") -> str:
+def bars(title: str, rows: list[tuple[str, float, str, str] | str], note: str = "") -> str:
     """A horizontal bar chart in HTML (no truncated label, type the size of the wall's labels):
-    rows of (label, value, value as text, colour)."""
-    top = max([v for _, v, _, _ in rows if v == v] + [0]) or 1
+    rows of (label, value, value as text, colour); a row that is a plain string is a gap in the ranking,
+    written in small type where the bars would be (« 3 autres structures, de 0,96 à 0,76 »)."""
+    top = max([r[1] for r in rows if not isinstance(r, str) and r[1] == r[1]] + [0]) or 1
     lines = []
-    for label, value, text_value, colour in rows:
+    for row in rows:
+        if isinstance(row, str):
+            lines.append(f'<div class="diag-p-bar diag-p-bar-gap"><div></div><div>{e(row)}</div></div>')
+            continue
+        label, value, text_value, colour = row
         width = 0 if value != value else max(0.0, float(value)) / top * 100
         lines.append(f'<div class="diag-p-bar"><div class="diag-p-bar-name">{e(label)}</div>'
                      f'<div class="diag-p-bar-track"><div class="diag-p-bar-fill" style="width:{width * 0.8:.1f}%;'
@@ -159,67 +166,30 @@ def screen_from_url(total: int) -> int:
 # What each screen says (figures from reports.content.Content, as the deck)
 
 
-def glance_figures(c) -> list[tuple[str, str]]:
-    s = c.summary
-    items = [(fmt.integer(s["population"]["totale"]), "habitants"), (fmt.integer(s["communes"]["total"]), "communes")]
-    if c.has["facilitateurs"]:
-        share = 1 - (s["population"]["part_non_couverte"] or 0)
-        items += [(fmt.integer(s["structures"]["total"]), "structures porteuses"),
-                  (fmt.percent(share), "de la population couverte")]
-    else:
-        items += [(fmt.integer(s["qpv"]["total"]) if c.has["qpv"] else "–", "quartiers prioritaires (QPV)"),
-                  (fmt.integer(len(c.zones_emploi)), "zones d'emploi")]
-    return items
+# the figures and their words are the deck's (reports.screens): one place, the same agreement
+glance_figures = screens.glance
+means_figures = screens.means
+gaps_figures = screens.gaps
+employment_figures = screens.employment
+markets_figures = screens.markets
+MAX_BARS = screens.MAX_BARS
 
 
-def means_figures(c) -> list[tuple[str, str]]:
-    s = c.summary["structures"]
-    quotite = s["etp"] / s["personnes"] if s["personnes"] else None
-    return [(fmt.integer(s["personnes"]), "facilitateurs (personnes)"), (fmt.decimal(s["etp"]), "ETP"),
-            (fmt.decimal(s["etp_pour_100k_hab"], 2), "ETP pour 100 000 hab."),
-            (fmt.decimal(quotite, 2), "ETP par personne")]
+def bars_for(subtitle_lines: int) -> int:
+    """Bars of the load chart that fit 1280×720 under a subtitle of that many lines (each line, two bars less)."""
+    return max(4, MAX_BARS - 2 * (subtitle_lines - 1))
 
 
-MAX_BARS = 8
+def means_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
+    """The load of each facilitator (fiche 3): structures ranked by ETP per 100,000 inhabitants covered,
+    highest first; past ``max_bars``, the highest and the lowest, the ones left out said between them."""
+    r = screens.load_ranking(c.structures, max_bars)
 
+    def rows(df):
+        return [(x.nom, float(x.etp_pour_100k_hab), fmt.decimal(x.etp_pour_100k_hab, 2),
+                 colours.get(x.id_structure, "#000091")) for x in df.itertuples(index=False)]
 
-def means_chart(c, colours: dict[str, str]) -> str:
-    st_ = c.structures[c.structures["etp_pour_100k_hab"].notna()]
-    st_ = st_.sort_values(["etp", "id_structure"], ascending=[False, True]).head(MAX_BARS)  # as the deck
-    st_ = st_.sort_values(["etp_pour_100k_hab", "id_structure"], ascending=[False, True])  # read top down
-    more = (f"Les {MAX_BARS} structures aux ETP les plus élevés, sur {fmt.integer(len(c.structures))}."
-            if len(c.structures) > MAX_BARS else "")
-    rows = [(r.nom, float(r.etp_pour_100k_hab), fmt.decimal(r.etp_pour_100k_hab, 2), colours.get(r.id_structure, "#000091"))
-            for r in st_.itertuples(index=False)]
-    return bars("ETP pour 100 000 habitants couverts", rows, more)
-
-
-def gaps_figures(c) -> list[tuple[str, str]]:
-    s = c.summary
-    items = [(fmt.integer(s["population"]["non_couverte"]), "habitants non couverts"),
-             (fmt.integer(s["communes"]["non_couvertes"]), "zones blanches (communes)")]
-    if c.has["qpv"]:
-        items += [(fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts"),
-                  (fmt.integer(s["qpv"]["population_non_couverte"]), "hab. des QPV non couverts")]
-    else:
-        items += [("–", "QPV : non importés")]
-    return items
-
-
-def employment_figures(c) -> list[tuple[str, str]]:
-    ze = c.zones_emploi
-    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
-    shared = int((ze["nb_structures"] >= 2).sum())
-    spread = int((c.structures["nb_ze"] > 3).sum()) if len(c.structures) else 0
-    return [(fmt.integer(len(ze)), "zones d'emploi"), (fmt.integer(low), "couvertes à moins de 50 %"),
-            (fmt.integer(shared), "partagées entre structures"), (fmt.integer(spread), "aires sur plus de 3 zones")]
-
-
-def markets_figures(c) -> list[tuple[str, str]]:
-    m = c.market_summary
-    return [(fmt.integer(m["avec_consideration_sociale"]), "marchés à clause sociale"),
-            (fmt.integer(c.markets_not_single), "sans structure unique"),
-            (fmt.integer(m["hors_couverture"]), "hors couverture"), (fmt.integer(m["regional"]), "marchés régionaux")]
+    return bars(screens.LOAD_TITLE, rows(r.top) + ([r.between] if r.between else []) + rows(r.bottom), r.note)
 
 
 def markets_chart(c) -> str:

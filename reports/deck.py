@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pandas as pd
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
@@ -19,6 +18,7 @@ from pptx.util import Emu, Inches, Pt
 
 from components import fmt
 from geo.markets import CLASS_LABELS, CLASSES
+from reports import screens
 from reports import text as T
 
 BLUE = RGBColor(0x00, 0x00, 0x91)
@@ -32,7 +32,7 @@ SOURCE_PT = 16  # the source line at the foot of each slide
 SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
 TOP = Inches(1.35)
 BOTTOM = Inches(6.85)
-MAX_BARS = 8
+MAX_BARS = screens.MAX_BARS
 
 SHORT = {  # fiche 3 § 6b indicators, in the words of a slide
     "Sorties positives": "Emploi durable 12 mois après le premier contrat",
@@ -159,7 +159,7 @@ def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], te
     val.visible = False
     val.has_major_gridlines = False
     val.minimum_scale = 0
-    val.maximum_scale = max(values + [0]) * 1.25 or 1  # room for the labels after the longest bar
+    val.maximum_scale = max([v for v in values if v is not None] + [0]) * 1.25 or 1  # room for the labels
     return gf
 
 
@@ -210,11 +210,7 @@ def _glance(prs, c, maps):
     s = c.summary
     slide = _frame(prs, c, 1)
     _map(slide, maps, "couverture", "carte_couverture")
-    share = 1 - (s["population"]["part_non_couverte"] or 0)
-    _column(slide, [(fmt.integer(s["population"]["totale"]), "habitants"),
-                    (fmt.integer(s["communes"]["total"]), "communes"),
-                    (fmt.integer(s["structures"]["total"]), "structures porteuses"),
-                    (fmt.percent(share), "de la population couverte")])
+    _column(slide, screens.glance(c))
     slide.notes_slide.notes_text_frame.text = (
         f"{c.region_name} ({c.region}) – espace de travail « {c.workspace} ». "
         f"{fmt.integer(s['qpv']['total'])} QPV, {fmt.integer(len(c.zones_emploi))} zones d'emploi. "
@@ -224,43 +220,36 @@ def _glance(prs, c, maps):
 
 
 def _means(prs, c):
-    s = c.summary["structures"]
     slide = _frame(prs, c, 2)
     if not c.has["facilitateurs"]:
         _message(slide, c.missing["facilitateurs"])
         return
-    quotite = s["etp"] / s["personnes"] if s["personnes"] else None
-    _column(slide, [(fmt.integer(s["personnes"]), "facilitateurs (personnes)"), (fmt.decimal(s["etp"]), "ETP"),
-                    (fmt.decimal(s["etp_pour_100k_hab"], 2), "ETP pour 100 000 hab."),
-                    (fmt.decimal(quotite, 2), "ETP par personne")])
-    st = c.structures[c.structures["etp_pour_100k_hab"].notna()]
-    st = st.sort_values(["etp", "id_structure"], ascending=[False, True]).head(MAX_BARS)
+    _column(slide, screens.means(c))
+    # the load of each facilitator, ranked by its ratio, highest first (the wall's chart)
+    rank = screens.load_ranking(c.structures, MAX_BARS)
     x, y, w, h = VISUAL
-    if len(st):
-        more = f" ({MAX_BARS} structures aux ETP les plus élevés)" if len(c.structures) > MAX_BARS else ""
-        _text(slide, x, y, w, Inches(0.9), "ETP pour 100 000 habitants couverts" + more, LABEL_PT,
-              "legende_graphique", bold=True)
-        values = [round(float(v), 2) for v in st["etp_pour_100k_hab"]]
-        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), [_short(n, 24) for n in st["nom"]], values,
-                   [fmt.decimal(v, 2) for v in values], "#,##0.00", "graphique_charge")
+    if len(rank.top):
+        _text(slide, x, y, w, Inches(0.9), screens.LOAD_TITLE + (f" : {rank.short}" if rank.short else ""),
+              LABEL_PT, "legende_graphique", bold=True)
+        top = [round(float(v), 2) for v in rank.top["etp_pour_100k_hab"]]
+        bottom = [round(float(v), 2) for v in rank.bottom["etp_pour_100k_hab"]]
+        gap = [rank.between] if rank.between else []  # a category without a bar: the structures left out
+        names = [_short(n, 24) for n in rank.top["nom"]] + gap + [_short(n, 24) for n in rank.bottom["nom"]]
+        values = top + [None] * len(gap) + bottom
+        texts = [fmt.decimal(v, 2) for v in top] + [""] * len(gap) + [fmt.decimal(v, 2) for v in bottom]
+        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), names, values, texts, "#,##0.00",
+                   "graphique_charge")
     notes = [f"{r.nom} : {fmt.integer(r.nb_facilitateurs)} personne(s), {fmt.decimal(r.etp)} ETP, "
              f"{fmt.decimal(r.etp_pour_100k_hab, 2)} ETP pour 100 000 hab." + (f" – {r.alerte}" if r.alerte else "")
              for r in c.structures.itertuples(index=False)]
-    slide.notes_slide.notes_text_frame.text = "\n".join(notes)
+    slide.notes_slide.notes_text_frame.text = "\n".join(([rank.note] if rank.note else []) + notes)
 
 
 def _gaps(prs, c, maps):
     s = c.summary
     slide = _frame(prs, c, 3)
     _map(slide, maps, "qpv" if c.has["qpv"] else "zones_blanches", "carte_zones_blanches_qpv")
-    figures = [(fmt.integer(s["population"]["non_couverte"]), "habitants non couverts"),
-               (fmt.integer(s["communes"]["non_couvertes"]), "zones blanches (communes)")]
-    if c.has["qpv"]:
-        figures += [(fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts"),
-                    (fmt.integer(s["qpv"]["population_non_couverte"]), "hab. des QPV non couverts")]
-    else:
-        figures += [("–", "QPV : non importés")]
-    _column(slide, figures)
+    _column(slide, screens.gaps(c))
     top = c.zones_blanches.head(10)
     slide.notes_slide.notes_text_frame.text = (
         f"{fmt.percent(s['population']['part_non_couverte'])} de la population n'est pas couverte. "
@@ -272,13 +261,8 @@ def _gaps(prs, c, maps):
 def _employment(prs, c, maps):
     slide = _frame(prs, c, 4)
     ze = c.zones_emploi
-    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
-    shared = int((ze["nb_structures"] >= 2).sum())
-    spread = int((c.structures["nb_ze"] > 3).sum()) if len(c.structures) else 0
     _map(slide, maps, "zones_emploi", "carte_zones_emploi")
-    _column(slide, [(fmt.integer(len(ze)), "zones d'emploi"), (fmt.integer(low), "couvertes à moins de 50 %"),
-                    (fmt.integer(shared), "partagées entre structures"),
-                    (fmt.integer(spread), "aires sur plus de 3 zones")])
+    _column(slide, screens.employment(c))
     slide.notes_slide.notes_text_frame.text = "\n".join(
         f"{r.nom} ({r.code}) : {fmt.percent(r.part_couverte)} de la population couverte, "
         f"{fmt.integer(r.nb_structures)} structure(s)" for r in ze.itertuples(index=False))
@@ -290,10 +274,7 @@ def _markets(prs, c):
         _message(slide, c.missing["marches"])
         return
     m = c.market_summary
-    _column(slide, [(fmt.integer(m["avec_consideration_sociale"]), "marchés à clause sociale"),
-                    (fmt.integer(c.markets_not_single), "sans structure unique"),
-                    (fmt.integer(m["hors_couverture"]), "hors couverture"),
-                    (fmt.integer(m["regional"]), "marchés régionaux")])
+    _column(slide, screens.markets(c))
     x, y, w, h = VISUAL
     _text(slide, x, y, w, Inches(0.9), "Marchés à clause sociale, par couverture", LABEL_PT, "legende_graphique",
           bold=True)

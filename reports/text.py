@@ -84,3 +84,13 @@ SCREENS = [
 ]
 
 STATUS_LABELS = {"couvert": "Couvert", "partiel": "Partiellement couvert", "non couvert": "Non couvert"}
+
+
+def agree(n, singular: str, plural: str) -> str:
+    """The words that follow a count, agreed in French: the singular for 0 and 1 (any number below 2),
+    the plural from 2 on (« 0 aire », « 1 aire », « 2 aires »)."""
+    try:
+        value = abs(float(n))
+    except (TypeError, ValueError):
+        return plural
+    return singular if value < 2 else plural

@@ -139,6 +139,66 @@ def test_empty_workspace_says_what_to_import(tmp_path, monkeypatch):
     assert MISSING["communes"].replace("'", "&#x27;") in html_of(at)
 
 
+def test_load_chart_ranks_structures_by_their_ratio(demo_ds, demo_result):
+    """Screen 2: ETP per 100,000 inhabitants covered, highest first; past eight structures, the four highest
+    and the four lowest (the most loaded), the ones between said in words, and the footnote says so."""
+    import re
+
+    from components import presentation as P
+    from reports.content import collect
+
+    c = collect(demo_ds, demo_result, "99")
+    html = P.means_chart(c, {})
+    ranked = c.structures.dropna(subset=["etp_pour_100k_hab"]).sort_values("etp_pour_100k_hab", ascending=False)
+    assert len(ranked) > P.MAX_BARS
+    names = re.findall(r'class="diag-p-bar-name">([^<]*)<', html)
+    expected = list(ranked["nom"].head(4)) + list(ranked["nom"].tail(4))
+    assert names == [n.replace("'", "&#x27;") for n in expected]
+    values = [float(v.replace(",", ".")) for v in re.findall(r'class="diag-p-bar-value">([^<]*)<', html)]
+    assert values == sorted(values, reverse=True)
+    gap = re.findall(r'diag-p-bar-gap"><div></div><div>([^<]*)<', html)
+    assert len(gap) == 1 and gap[0].startswith(f"{len(ranked) - 8} autres structures, de ")
+    assert (f"Les 4 structures aux ratios les plus élevés et les 4 aux ratios les plus faibles (les plus chargées), "
+            f"sur {len(ranked)}.") in html
+    # a longer subtitle leaves room for fewer bars, still both ends
+    assert P.bars_for(1) == 8 and P.bars_for(2) == 6 and P.bars_for(9) == 4
+    assert len(re.findall(r'class="diag-p-bar-name"', P.means_chart(c, {}, P.bars_for(2)))) == 6
+
+
+def test_figures_agree_with_their_count(demo_ds, demo_result):
+    """« 1 aire », « 2 aires », « 0 QPV non couvert »: every count written on the screens agrees with it."""
+    import copy
+    import dataclasses
+
+    from components import presentation as P
+    from reports.content import collect
+
+    c = collect(demo_ds, demo_result, "99")
+    for n, agreed in ((0, "singular"), (1, "singular"), (2, "plural"), (1234, "plural")):
+        s = copy.deepcopy(c.summary)
+        s["population"].update(totale=n, non_couverte=n)
+        s["communes"].update(total=n, non_couvertes=n)
+        s["structures"].update(total=n, personnes=n)
+        s["qpv"].update(non_couverts=n)
+        m = dict(c.market_summary, avec_consideration_sociale=n, regional=n, couvert=0)
+        st_ = c.structures.assign(nb_ze=[5] * min(n, len(c.structures)) + [1] * (len(c.structures) - min(n, len(
+            c.structures))))
+        ze = c.zones_emploi.head(min(n, len(c.zones_emploi)) if n < 2 else len(c.zones_emploi))
+        cc = dataclasses.replace(c, summary=s, market_summary=m, structures=st_, zones_emploi=ze)
+        labels = dict((label, value) for value, label in P.glance_figures(cc) + P.gaps_figures(cc)
+                      + P.means_figures(cc) + P.markets_figures(cc) + P.employment_figures(cc))
+        words = {"singular": ["habitant", "commune", "structure porteuse", "habitant non couvert",
+                              "zone blanche (commune)", "QPV non couvert", "facilitateur (personne)",
+                              "marché à clause sociale", "marché régional", "aire sur plus de 3 zones"],
+                 "plural": ["habitants", "communes", "structures porteuses", "habitants non couverts",
+                            "zones blanches (communes)", "QPV non couverts", "facilitateurs (personnes)",
+                            "marchés à clause sociale", "marchés régionaux", "aires sur plus de 3 zones"]}[agreed]
+        assert all(w in labels for w in words), (n, sorted(labels))
+        if n < 2:
+            assert labels["aire sur plus de 3 zones"] == fmt.integer(n)
+            assert f"zone{'s' if len(ze) >= 2 else ''} d'emploi" in labels
+
+
 # ---------------------------------------------------------------------------------------------
 # The browser: a server on a temporary store holding the demo and a real région
 
@@ -305,6 +365,9 @@ def test_each_screen_fits_the_wall(server, browser, size, espace):
         assert sub["right"] <= width + TOLERANCE and sub["bottom"] <= height and "millésimes : " in sub["text"]
         if espace != "demo":
             assert LONG_VINTAGE in sub["text"] and sub["lines"] >= 2, (n, sub)
+        if n == 2:  # the load chart, ranked by its ratio, highest first
+            shown = [float(v.replace(",", ".")) for v in page.locator(".diag-p-bar-value").all_inner_texts()]
+            assert shown and shown == sorted(shown, reverse=True), shown
         if size == "1280x720":
             values = page.evaluate(SIZES_JS, ".diag-p-value")
             labels = page.evaluate(SIZES_JS, ".diag-p-label, .diag-p-compare, .diag-p-bar-name, .diag-p-bar-value, "

@@ -465,3 +465,77 @@ def test_pdf_table_cells_never_outgrow_a_page(tmp_path, demo_ds):
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "99")
     pdf.write(tmp_path / "r.pdf", collect(ds, result, "99"), {}, {})  # a LayoutError would raise here
     assert "(suite dans le classeur XLSX)" in " ".join(pdf_pages(tmp_path / "r.pdf")).replace("\n", " ")
+
+
+# ------------------------------------------------------------------------------------------------
+# the launch meeting's words: load ranking, agreement
+
+
+def _structures(ratios: dict[str, float], etp: dict[str, float] | None = None) -> pd.DataFrame:
+    etp = etp or {k: 1.0 for k in ratios}
+    return pd.DataFrame({"id_structure": list(ratios), "nom": [f"Structure {k}" for k in ratios],
+                         "etp": [etp[k] for k in ratios], "etp_pour_100k_hab": list(ratios.values())})
+
+
+def test_load_ranking_is_by_ratio_with_both_ends_and_says_so():
+    from reports.screens import load_ranking
+
+    # as in Occitanie: a small structure (1 ETP) with a high ratio, a large one (3.5 ETP) with the lowest
+    ratios = {"A": 2.82, "B": 1.73, "C": 1.26, "D": 0.97, "E": 0.96, "F": 0.89, "G": 0.76, "H": 0.65, "I": 0.51,
+              "J": 0.49, "K": 0.36}
+    etp = {"A": 1.5, "B": 1.0, "C": 1.6, "D": 2.6, "E": 1.7, "F": 2.5, "G": 2.0, "H": 0.5, "I": 0.8, "J": 2.8,
+           "K": 3.5}
+    r = load_ranking(_structures(ratios, etp), 8)
+    assert list(r.top["id_structure"]) == ["A", "B", "C", "D"]  # B (1.73, 1 ETP) is not left out
+    assert list(r.bottom["id_structure"]) == ["H", "I", "J", "K"]  # the most loaded: each ETP for the most people
+    shown = list(r.top["etp_pour_100k_hab"]) + list(r.bottom["etp_pour_100k_hab"])
+    assert shown == sorted(shown, reverse=True)
+    assert plain(r.between) == "3 autres structures, de 0,96 à 0,76"
+    assert plain(r.note) == ("Les 4 structures aux ratios les plus élevés et les 4 aux ratios les plus faibles "
+                             "(les plus chargées), sur 11.")
+    assert plain(r.short) == "les 4 plus élevés et les 4 plus faibles, sur 11"
+    # nine structures: one left out, in the singular
+    nine = load_ranking(_structures(dict(list(ratios.items())[:9])), 8)
+    assert plain(nine.between) == "1 autre structure (0,96)"
+    # as many as the chart holds: all of them, highest first, nothing to say
+    few = load_ranking(_structures({"X": 0.5, "Y": 1.5, "Z": 1.0}), 8)
+    assert list(few.top["id_structure"]) == ["Y", "Z", "X"] and few.bottom.empty and not few.between
+    assert few.note == ""
+    # a structure that covers no one in the région has no ratio: not ranked, and said so
+    none = load_ranking(_structures({"X": 0.5, "Y": float("nan")}), 8)
+    assert list(none.top["id_structure"]) == ["X"]
+    assert plain(none.note) == "1 structure sans population couverte dans la région, non classée."
+
+
+def test_counts_agree_in_french():
+    from types import SimpleNamespace
+
+    from reports.screens import employment
+    from reports.text import agree
+
+    assert [agree(n, "aire", "aires") for n in (0, 1, 1.5, 2, 11)] == ["aire", "aire", "aire", "aires", "aires"]
+    for n, label in ((0, "aire sur plus de 3 zones"), (1, "aire sur plus de 3 zones"),
+                     (2, "aires sur plus de 3 zones")):
+        c = SimpleNamespace(zones_emploi=pd.DataFrame({"part_couverte": [0.9, 0.2], "nb_structures": [2, 1]}),
+                            structures=pd.DataFrame({"nb_ze": [5] * n + [1] * (3 - n)}))
+        figures = employment(c)
+        assert figures[3] == (str(n), label), figures
+        assert figures[0] == ("2", "zones d'emploi") and figures[1] == ("1", "couverte à moins de 50 %")
+        assert figures[2] == ("1", "partagée entre structures")
+
+
+def test_deck_load_chart_is_ranked_by_ratio(demo_files, demo_result):
+    st = demo_result.diagnosis.structures.dropna(subset=["etp_pour_100k_hab"])
+    assert len(st) > 8  # more than the chart holds
+    slide = Presentation(str(demo_files["pptx"])).slides[1]
+    chart = next(sh.chart for sh in slide.shapes if sh.has_chart)
+    names = list(chart.plots[0].categories)
+    values = list(chart.plots[0].series[0].values)
+    shown = [v for v in values if v is not None]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 8
+    ranked = st.sort_values("etp_pour_100k_hab", ascending=False)
+    assert shown[0] == round(ranked["etp_pour_100k_hab"].iloc[0], 2)
+    assert shown[-1] == round(ranked["etp_pour_100k_hab"].iloc[-1], 2)
+    assert values[4] is None and names[4].startswith(f"{len(st) - 8} autres structures, de ")
+    title = next(sh for sh in slide.shapes if sh.name == "legende_graphique").text_frame.text
+    assert plain(title) == f"ETP pour 100 000 habitants couverts : les 4 plus élevés et les 4 plus faibles, sur {len(st)}"

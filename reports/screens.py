@@ -1,0 +1,120 @@
+"""What the launch meeting's six screens say (fiche 3), once for the wall (``components.presentation``)
+and the deck (``reports.deck``): the key figures, each label agreed with its count (« 1 aire », « 2 aires »),
+and the ranking of the structures by their means for the population they cover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from components import fmt
+from reports.text import agree
+
+MAX_BARS = 8  # bars of the load chart: as many as a 1280×720 wall and a slide hold
+
+
+def count(n, singular: str, plural: str) -> tuple[str, str]:
+    """A key figure: the count and its label agreed with it."""
+    return fmt.integer(n), agree(n, singular, plural)
+
+
+def glance(c) -> list[tuple[str, str]]:
+    s = c.summary
+    items = [count(s["population"]["totale"], "habitant", "habitants"),
+             count(s["communes"]["total"], "commune", "communes")]
+    if c.has["facilitateurs"]:
+        share = 1 - (s["population"]["part_non_couverte"] or 0)
+        items += [count(s["structures"]["total"], "structure porteuse", "structures porteuses"),
+                  (fmt.percent(share), "de la population couverte")]
+    elif c.has["qpv"]:
+        items += [count(s["qpv"]["total"], "quartier prioritaire (QPV)", "quartiers prioritaires (QPV)"),
+                  count(len(c.zones_emploi), "zone d'emploi", "zones d'emploi")]
+    else:
+        items += [("–", "quartiers prioritaires (QPV)"), count(len(c.zones_emploi), "zone d'emploi", "zones d'emploi")]
+    return items
+
+
+def means(c) -> list[tuple[str, str]]:
+    s = c.summary["structures"]
+    quotite = s["etp"] / s["personnes"] if s["personnes"] else None
+    return [count(s["personnes"], "facilitateur (personne)", "facilitateurs (personnes)"),
+            (fmt.decimal(s["etp"]), "ETP"),
+            (fmt.decimal(s["etp_pour_100k_hab"], 2), "ETP pour 100 000 hab."),
+            (fmt.decimal(quotite, 2), "ETP par personne")]
+
+
+def gaps(c) -> list[tuple[str, str]]:
+    s = c.summary
+    items = [count(s["population"]["non_couverte"], "habitant non couvert", "habitants non couverts"),
+             count(s["communes"]["non_couvertes"], "zone blanche (commune)", "zones blanches (communes)")]
+    if c.has["qpv"]:
+        items += [count(s["qpv"]["non_couverts"], "QPV non couvert", "QPV non couverts"),
+                  (fmt.integer(s["qpv"]["population_non_couverte"]), "hab. des QPV non couverts")]
+    else:
+        items += [("–", "QPV : non importés")]
+    return items
+
+
+def employment(c) -> list[tuple[str, str]]:
+    ze = c.zones_emploi
+    low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
+    shared = int((ze["nb_structures"] >= 2).sum())
+    spread = int((c.structures["nb_ze"] > 3).sum()) if len(c.structures) else 0
+    return [count(len(ze), "zone d'emploi", "zones d'emploi"),
+            count(low, "couverte à moins de 50 %", "couvertes à moins de 50 %"),
+            count(shared, "partagée entre structures", "partagées entre structures"),
+            count(spread, "aire sur plus de 3 zones", "aires sur plus de 3 zones")]
+
+
+def markets(c) -> list[tuple[str, str]]:
+    m = c.market_summary
+    return [count(m["avec_consideration_sociale"], "marché à clause sociale", "marchés à clause sociale"),
+            (fmt.integer(c.markets_not_single), "sans structure unique"),
+            (fmt.integer(m["hors_couverture"]), "hors couverture"),
+            count(m["regional"], "marché régional", "marchés régionaux")]
+
+
+@dataclass
+class Ranking:
+    """The structures by ETP per 100,000 inhabitants covered, highest first, as a chart shows them."""
+
+    top: pd.DataFrame  # the highest ratios (every structure when they all fit)
+    bottom: pd.DataFrame  # the lowest ratios, the most loaded structures (empty when they all fit)
+    between: str  # the structures left out between the two, in words (empty when none)
+    note: str  # what is shown, for the chart's footnote (empty when every structure is)
+    short: str = ""  # what is shown, for a chart's title (« les 4 plus élevés et les 4 plus faibles, sur 11 »)
+
+
+LOAD_TITLE = "ETP pour 100 000 habitants couverts"
+
+
+def load_ranking(structures: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
+    """The load of each facilitator (fiche 3): every structure when they fit; otherwise the best endowed
+    and the most loaded (the lowest ratios: each ETP for the most inhabitants), both of which a launch
+    meeting discusses, and what lies between in words."""
+    ratio = pd.to_numeric(structures["etp_pour_100k_hab"], errors="coerce")
+    ranked = structures.assign(etp_pour_100k_hab=ratio)[ratio.notna()]
+    ranked = ranked.sort_values(["etp_pour_100k_hab", "id_structure"], ascending=[False, True])
+    n, unranked = len(ranked), int(ratio.isna().sum())
+    short = ""
+    if n <= max_bars:
+        top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
+        note = ""
+    else:
+        k = max_bars // 2
+        top, bottom, left = ranked.head(k), ranked.tail(max_bars - k), ranked.iloc[k:n - (max_bars - k)]
+        note = (f"Les {fmt.integer(k)} {agree(k, 'structure', 'structures')} aux ratios les plus élevés et les "
+                f"{fmt.integer(max_bars - k)} aux ratios les plus faibles (les plus chargées), sur {fmt.integer(n)}.")
+        short = f"les {fmt.integer(k)} plus élevés et les {fmt.integer(max_bars - k)} plus faibles, sur {fmt.integer(n)}"
+    between = ""
+    if len(left):
+        lo, hi = (fmt.decimal(left["etp_pour_100k_hab"].min(), 2), fmt.decimal(left["etp_pour_100k_hab"].max(), 2))
+        others = f"{fmt.integer(len(left))} {agree(len(left), 'autre structure', 'autres structures')}"
+        between = f"{others} ({hi})" if lo == hi else f"{others}, de {hi} à {lo}"
+    if unranked:
+        note = (note + " " if note else "") + (
+            f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans population couverte dans "
+            f"la région, {agree(unranked, 'non classée', 'non classées')}.")
+    return Ranking(top, bottom, between, note, short)
