@@ -26,6 +26,7 @@ from components import fmt
 from components.maps import BLANCHE, QPV_COLOURS, structure_colours
 from geo.codes import as_text
 from geo.display import simplify_coverage
+from reports.text import agree
 
 REGION_LINE = "#000091"
 COVERED = "#DCE9F5"
@@ -236,7 +237,9 @@ def _scale_bar(ax, bounds) -> None:
 
 
 def _legend(fig, place: str, handles, labels, title, fontsize=14.0) -> None:
-    anchor = {"right": ("upper left", (1.01, 1.0), 1), "below": ("upper left", (0.0, -0.01), 2)}[place]
+    # under a wide région, a long legend takes three columns: short enough that the map keeps the page's width
+    below = 3 if len(handles) > 8 else 2
+    anchor = {"right": ("upper left", (1.01, 1.0), 1), "below": ("upper left", (0.0, -0.01), below)}[place]
     fig.legend(handles, labels, loc=anchor[0], bbox_to_anchor=anchor[1], ncols=anchor[2], frameon=False,
                fontsize=fontsize, title=title, title_fontproperties={"weight": "bold", "size": fontsize + 0.5},
                alignment="left", handlelength=1.6, handleheight=1.1, labelspacing=0.55, columnspacing=1.5,
@@ -289,9 +292,11 @@ def coverage_map(g: Geometry, content) -> MapImage:
         etp = float(st.loc[sid, "etp"] or 0)
         ax.scatter([g.points[i].x], [g.points[i].y], s=30 + 50 * np.sqrt(max(etp, 0)), color=colours[sid],
                    edgecolor="black", linewidth=1.0, zorder=9)
-    for sid, _ in drawn[:MAX_LEGEND_STRUCTURES]:
+    shown = drawn[:MAX_LEGEND_STRUCTURES]
+    narrow = place == "below" and len(shown) + 4 > 8  # three columns of the legend (see _legend)
+    for sid, _ in shown:
         handles.append(Patch(facecolor=colours[sid], alpha=0.6, edgecolor=colours[sid]))
-        labels.append(_wrap(f"{sid} – {st.loc[sid, 'nom'] if sid in st.index else sid}"))
+        labels.append(_wrap(f"{sid} – {st.loc[sid, 'nom'] if sid in st.index else sid}", 22 if narrow else 25))
     if len(drawn) > MAX_LEGEND_STRUCTURES:
         handles.append(Patch(facecolor="white", edgecolor="white"))
         labels.append(f"… et {len(drawn) - MAX_LEGEND_STRUCTURES} autres structures")
@@ -299,14 +304,15 @@ def coverage_map(g: Geometry, content) -> MapImage:
                                                                 markerfacecolor="#999999", markeredgecolor="black",
                                                                 markersize=10),
                 Line2D([], [], color=DEP_LINE, linewidth=1), Line2D([], [], color=REGION_LINE, linewidth=2)]
-    labels += ["Zone blanche (commune non couverte)", "Structure porteuse\n(taille selon les ETP)",
+    labels += ["Zone blanche\n(commune non couverte)" if narrow else "Zone blanche (commune non couverte)",
+               "Structure porteuse\n(taille selon les ETP)",
                "Limite de département", "Limite de la région"]
     _legend(fig, place, handles, labels, "Aires d'intervention", fontsize=11.5 if len(drawn) > 10 else 13.0)
     png, size = _png(fig)
     n = len(drawn)
     return MapImage("couverture", "Couverture par structure", png, size,
-                    f"{n} structure(s) dont l'aire touche la région ; aires limitées aux communes de la région. "
-                    "Aires superposées : les couleurs se mélangent.")
+                    f"{fmt.integer(n)} {agree(n, 'structure', 'structures')} dont l'aire touche la région ; aires "
+                    "limitées aux communes de la région. Aires superposées : les couleurs se mélangent.")
 
 
 def zones_blanches_map(g: Geometry, content) -> MapImage:

@@ -248,6 +248,33 @@ def _fit(text: str, width: float, size: float) -> str:
     return text.rstrip() + "…"
 
 
+def _wrap_at(text: str, width: float, size: float) -> list[str]:
+    """``text`` in lines of at most ``width`` points, broken between its parts (`` · ``) where it can,
+    between words otherwise; no word is cut."""
+    from reportlab.lib.utils import simpleSplit
+
+    lines: list[str] = []
+    for part in text.split(" · "):
+        joined = f"{lines[-1]} · {part}" if lines else part
+        if lines and pdfmetrics.stringWidth(joined, FONT, size) <= width:
+            lines[-1] = joined
+        elif pdfmetrics.stringWidth(part, FONT, size) <= width:
+            lines.append(part)
+        else:
+            lines += simpleSplit(part, FONT, size, width)
+    return lines
+
+
+def footer_lines(text: str, width: float) -> tuple[float, list[str], float]:
+    """The page foot (edition date and every vintage) whole: (type size, lines, leading) — one line when it
+    fits at 7.5 pt, else wrapped on two, else on three at 6.5 pt, else on as many as it takes (no word cut)."""
+    for size, most in ((7.5, 2), (6.5, 3)):
+        lines = _wrap_at(text, width, size)
+        if len(lines) <= most:
+            return size, lines, size * 1.2
+    return 6.5, lines, 6.5 * 1.2
+
+
 PLACE_TYPES = {"commune": "commune", "code_postal": "code postal", "departement": "département", "region": "région",
                "pays": "pays"}
 
@@ -295,10 +322,17 @@ class _Doc(BaseDocTemplate):
         canv.setStrokeColor(RULE)
         canv.line(MARGIN, A4[1] - MARGIN + 0.5 * mm, A4[0] - MARGIN, A4[1] - MARGIN + 0.5 * mm)
         number = f"page {canv.getPageNumber()}"
-        room = WIDTH - pdfmetrics.stringWidth(number, FONT, 7.5) - 8 * mm
-        canv.drawString(MARGIN, MARGIN - 4 * mm, _fit(f"Édité le {c.generated} – millésimes : {c.vintages}", room,
-                                                      7.5))
-        canv.drawRightString(A4[0] - MARGIN, MARGIN - 4 * mm, number)
+        size, lines, leading = footer_lines(f"Édité le {c.generated} – millésimes : {c.vintages}",
+                                            WIDTH - pdfmetrics.stringWidth(number, FONT, 7.5) - 8 * mm)
+        # every vintage, whole: the foot wraps between vintages, its first line where a one-line foot sits, the
+        # second under it (three lines or more, in smaller type, start one line higher, still under the body)
+        y = MARGIN - 4 * mm + (leading if len(lines) > 2 else 0)
+        canv.setFont(FONT, 7.5)
+        canv.drawRightString(A4[0] - MARGIN, y, number)
+        canv.setFont(FONT, size)
+        for line in lines:
+            canv.drawString(MARGIN, y, line)
+            y -= leading
         canv.restoreState()
 
     def afterFlowable(self, flowable):
@@ -410,9 +444,16 @@ def _maps_section(c, maps, st) -> list:
         m = maps.get(key)
         if m is None:
             continue
-        out.append(KeepTogether([Paragraph(_e(m.title), st["H2"]), _image(m.png, m.size, max_h=105 * mm),
+        out.append(KeepTogether([Paragraph(_e(m.title), st["H2"]), _image(m.png, m.size, max_h=MAP_HEIGHT[key]),
                                  Paragraph(_e(m.caption) + " " + _source_line(c), st["caption"])]))
     return out
+
+
+# the coverage map, the report's main one, has its page (its legend names every structure), and so has the
+# zones d'emploi's, which follows the page of the zones blanches and QPV maps, two to a page
+FULL_PAGE_MAP = 205 * mm  # the body's frame (259 mm) less the section's title, the map's and its caption
+MAP_HEIGHT = {"couverture": FULL_PAGE_MAP, "zones_blanches": 105 * mm, "qpv": 105 * mm,
+              "zones_emploi": FULL_PAGE_MAP}
 
 
 def _zones_blanches(c, st, annex: list) -> list:

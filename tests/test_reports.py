@@ -39,6 +39,8 @@ SECTIONS = ["Chiffres clés", "Cartes", "Couverture par structure", "Zones blanc
             "Suivi de l'impact sur les bénéficiaires", "Bilan des facilitateurs (fiche 3, § 6c)",
             "Aires d'intervention", "Coordinations régionale et départementales", "Postes de facilitateurs",
             "Financements mobilisés", "Définitions", "Annexes"]
+MAP_TITLES = ["Couverture par structure", "Zones blanches", "Quartiers prioritaires par statut de couverture",
+              "Zones d'emploi et aires des structures"]
 EXCEL_FORMATS = {"General", "#,##0", "#,##0.0", "#,##0.00", "0.0%", "0", '+0.0" pt";-0.0" pt";0.0" pt"'}
 
 
@@ -160,8 +162,10 @@ def test_pdf_pages_rendered_show_the_maps(demo_files, tmp_path):
         shutil.copy(png, ARTIFACTS / f"rapport_page_{n}.png")
         img = np.asarray(Image.open(png).convert("RGB")).astype(int)
         h, w, _ = img.shape
-        # the map sits under its title, in the upper half or the lower half of the page
-        half = img[int(0.1 * h):int(0.5 * h), int(0.1 * w):int(0.9 * w)] if pages[n - 1].index(title) < 200 \
+        # the map sits under its title: in the upper half of the page when it is the page's first map, else lower
+        page = pages[n - 1]
+        first = all(page.index(title) < page.index(t) for t in MAP_TITLES if t != title and t in page)
+        half = img[int(0.1 * h):int(0.5 * h), int(0.1 * w):int(0.9 * w)] if first \
             else img[int(0.5 * h):int(0.9 * h), int(0.1 * w):int(0.9 * w)]
         coloured = (np.abs(half - 255).sum(axis=2) > 40).mean()
         colours = len(np.unique(half.reshape(-1, 3) // 16, axis=0))
@@ -174,7 +178,7 @@ def test_pdf_embeds_the_four_maps(demo_files):
     reader = pypdf.PdfReader(str(demo_files["pdf"]))
     pages = [plain(p.extract_text() or "") for p in reader.pages]
     first = next(i for i, p in enumerate(pages) if "2. Cartes" in p and i > 0)
-    images = [im for p in reader.pages[first:first + 2] for im in p.images]
+    images = [im for p in reader.pages[first:first + 3] for im in p.images]  # the coverage map has its page
     assert len(images) == 4
     for im in images:
         pixels = np.asarray(im.image.convert("RGB"))
@@ -412,6 +416,21 @@ def test_real_region_report(tmp_path, realdata):
     annex = [p for p in pages if "Code Commune Population EPCI" in p.replace("\n", " ")]
     assert len(annex) >= 10  # thousands of zones blanches: the annex runs on, its header on every page
     assert len(Presentation(str(files["pptx"])).slides) == 6
+    if shutil.which("pdftoppm"):  # a wide région: its coverage map spans the page's width, legend included
+        from PIL import Image
+
+        n = next(i for i, p in enumerate(pages) if "Couverture par structure" in p) + 1
+        subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(n), "-l", str(n), str(files["pdf"]),
+                        str(tmp_path / "couverture")], check=True, timeout=120)
+        png = next(tmp_path.glob("couverture*.png"))
+        shutil.copy(png, ARTIFACTS / "rapport_occitanie_couverture.png")
+        img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        h, w, _ = img.shape
+        band = (np.abs(img[int(0.12 * h):int(0.85 * h)] - 255).sum(axis=2) > 40)
+        columns = np.flatnonzero(band.mean(axis=0) > 0.02)
+        rows = np.flatnonzero(band.mean(axis=1) > 0.02)
+        assert (columns[-1] - columns[0]) / w > 0.7, (columns[0], columns[-1], w)  # the text width is 85 %
+        assert (rows[-1] - rows[0]) / h > 0.5, (rows[0], rows[-1], h)  # and half the page's height at least
     wb = openpyxl.load_workbook(files["xlsx"])
     assert wb["Zones blanches"].max_row - 1 == e["communes"]["non_couvertes"]
     assert wb["Communes"].max_row - 1 == e["communes"]["total"] == len(communes)
@@ -468,7 +487,7 @@ def test_pdf_table_cells_never_outgrow_a_page(tmp_path, demo_ds):
 
 
 # ------------------------------------------------------------------------------------------------
-# the launch meeting's words: load ranking, agreement
+# the launch meeting's words: load ranking, agreement, page foot, the main map's size
 
 
 def _structures(ratios: dict[str, float], etp: dict[str, float] | None = None) -> pd.DataFrame:
@@ -539,3 +558,21 @@ def test_deck_load_chart_is_ranked_by_ratio(demo_files, demo_result):
     assert values[4] is None and names[4].startswith(f"{len(st) - 8} autres structures, de ")
     title = next(sh for sh in slide.shapes if sh.name == "legende_graphique").text_frame.text
     assert plain(title) == f"ETP pour 100 000 habitants couverts : les 4 plus élevés et les 4 plus faibles, sur {len(st)}"
+
+
+def test_pdf_foot_keeps_every_vintage_whole(tmp_path, demo_ds, demo_result):
+    from reports import pdf
+
+    c = collect(demo_ds, demo_result, "99")
+    vintages = ["COG 2026", "QPV 2024 (contours publiés par l'ANCT en janvier)",
+                "facilitateurs 2025 (enquête régionale auprès des structures porteuses)",
+                "marchés janv. 2023 – déc. 2026", "indicateurs 2023–2024"]
+    c.vintages = " · ".join(vintages)
+    pdf.write(tmp_path / "r.pdf", c, {}, {})
+    pages = pdf_pages(tmp_path / "r.pdf")
+    assert len(pages) > 5
+    for text in pages[1:]:  # the cover has no foot
+        lines = text.split("\n")
+        assert not any("…" in line for line in lines[-4:]), lines[-4:]
+        for v in vintages:  # each vintage on one line, whole
+            assert any(plain(v) in line for line in lines), (v, lines[-4:])
