@@ -97,7 +97,9 @@ def _frame(prs, content, n: int):
     line = slide.shapes.add_connector(1, Inches(0.45), Inches(1.25), SLIDE_W - Inches(0.45), Inches(1.25))
     line.line.color.rgb = BLUE
     line.line.width = Pt(2)
-    src = f"{content.region_name} · {content.workspace} · millésimes : {content.vintages}"
+    # as the wall's subtitle: the région's name once (« Occitanie 2026 », not « Occitanie · Occitanie 2026 »)
+    src = " · ".join(x for x in (content.region_name if content.region_name not in content.workspace else "",
+                                 content.workspace, "millésimes : " + content.vintages) if x)
     _text(slide, Inches(0.45), Inches(6.9), Inches(12.4), Inches(0.55), src, SOURCE_PT, "source", colour=GREY,
           anchor=MSO_ANCHOR.MIDDLE)
     return slide
