@@ -178,15 +178,20 @@ def open_app(page, url: str):
     wait_app(page)
 
 
+def authorize(page, email: str) -> None:
+    """The login screen's button, then the provider's form for ``email``."""
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
+    page.locator('input[name="sub"]').fill(email)
+    page.get_by_role("button", name="Authorize").click()
+
+
 def log_in(browser, app_url: str, email: str) -> Person:
     """As a person does: the login screen, the provider's form, back to the app."""
     who = Person(browser)
     page = who.page
     open_app(page, app_url)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
-    page.locator('input[name="sub"]').fill(email)
-    page.get_by_role("button", name="Authorize").click()
+    authorize(page, email)
     page.wait_for_url(f"{app_url}/**", timeout=30_000)
     wait_app(page)
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
@@ -256,10 +261,7 @@ def test_a_link_opened_before_the_login_is_reopened_after_it(auth_app, browser):
     page = who.page
     link = f"{url}/diagnostic_couverture?espace=hdf&region=32"
     open_app(page, link)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
-    page.locator('input[name="sub"]').fill(LECTEUR_A)
-    page.get_by_role("button", name="Authorize").click()
+    authorize(page, LECTEUR_A)
     page.wait_for_url(lambda u: "/diagnostic_couverture?" in u, timeout=60_000)
     wait_app(page)
     expect(page.get_by_role("heading", name="Diagnostic de couverture")).to_be_visible(timeout=60_000)
@@ -274,10 +276,7 @@ def test_a_link_opened_before_the_login_is_reopened_after_it(auth_app, browser):
     who = Person(browser)
     page = who.page
     open_app(page, url)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/oauth2/authorize?**", timeout=30_000)
-    page.locator('input[name="sub"]').fill(LECTEUR_A)
-    page.get_by_role("button", name="Authorize").click()
+    authorize(page, LECTEUR_A)
     page.wait_for_url(f"{url}/**", timeout=30_000)
     page.evaluate("window.__sansRechargement = true")  # before the app's first run: a reload would lose it
     wait_app(page)
