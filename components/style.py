@@ -41,6 +41,9 @@ BASE_CSS = """
 [data-testid="stMultiSelectTagsContainer"] > span[role="group"] { flex-wrap: wrap !important; }
 [data-testid="stMultiSelect"] div:has(> [data-testid="stMultiSelectTagsContainer"]) { height: auto !important;
   max-height: none !important; }
+/* the comparison's four structures on two lines at most (its cards, below, give the names whole), so that
+   the cards and the map still fit one 1280x720 screen */
+.st-key-comparer-structures [data-tag] { max-width: calc(50% - 6px) !important; }
 /* the hidden container of the page scripts (language, keyboard, link copy helpers) */
 [class*="st-key-diag-scripts"] { display: none !important; }
 /* a map that fills the height of the screen under the page's title and controls */
