@@ -178,14 +178,20 @@ def table_csv(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None =
     return csv_bytes(csv_frame(df, labels, kinds))
 
 
+def xlsx_date(v):
+    """A cell of a ``date`` column for a workbook: a real date (its format shows 16/12/2024), the text as
+    written when it is not one, ``None`` when empty."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(v).strip()[:10])
+    except ValueError:
+        return str(v)
+
+
 def _xlsx_value(v, kind: str):
-    if kind == "date":  # a real date (shown 16/12/2024), or the text as written when it is not one
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
-            return None
-        try:
-            return dt.date.fromisoformat(str(v).strip()[:10])
-        except ValueError:
-            return str(v)
+    if kind == "date":
+        return xlsx_date(v)
     if kind == "text":
         if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return None

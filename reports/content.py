@@ -104,12 +104,8 @@ def region_name(ds: Dataset, region: str) -> str:
 
 
 def _sources(ds: Dataset) -> tuple[list[tuple[str, str]], str]:
-    labels = {"communes": "Référentiel des communes", "qpv": "Quartiers prioritaires (QPV)",
-              "facilitateurs": "Facilitateurs", "marches": "Marchés", "indicateurs": "Indicateurs ABC Clauses"}
-    src = ds.meta.get("sources", {}) or {}
-    rows = [(labels[k], str(src.get(k) or "non précisé")) for k in labels if ds.has(k)]
-    official = str(src.get("communes", "")) if ds.meta.get("referentiel_officiel") else ""
-    return rows, official
+    """Where each table comes from (as the home page says it), and the shipped référentiel's credit."""
+    return ds.sources(), ds.sources_note()
 
 
 def _flags(structures: pd.DataFrame) -> pd.Series:

@@ -21,6 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from components.exports import MARKETS_KEPT, XLSX_FORMATS, xlsx_date
 from data.indicators import SECRET_THRESHOLD
 from geo.markets import CLASS_LABELS
 from reports import text as T
@@ -86,7 +87,7 @@ class _Writer:
         ws = self.wb.create_sheet(sheet_name(name, self.names))
         ws.freeze_panes = "A2"
         for j, (col, header, kind) in enumerate(columns, start=1):
-            if kind == "text":
+            if kind in ("text", "date"):
                 sample = [len(str(v)) for v in df[col].head(300).tolist()] if col in df.columns else []
                 width = max([len(header) * 0.9] + sample) + 2
             else:
@@ -118,6 +119,12 @@ class _Writer:
                 elif kind == "bool":
                     row.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else
                                ("oui" if bool(v) else "non"))
+                elif kind == "date":
+                    value = xlsx_date(v)
+                    cell = WriteOnlyCell(ws, value=neutralise(value) if isinstance(value, str) else value)
+                    if value is not None and not isinstance(value, str):
+                        cell.number_format = XLSX_FORMATS["date"]
+                    row.append(cell)
                 else:
                     if kind in ("row", "row_gap"):
                         gap = kind == "row_gap"
@@ -165,7 +172,7 @@ def summary_rows(c) -> pd.DataFrame:
     ]
     if c.has["marches"]:
         rows += [
-            ("Marchés lus", m["total"], "int", "marches.total"),
+            (MARKETS_KEPT, m["total"], "int", "marches.total"),
             ("Marchés avec considération sociale", m["avec_consideration_sociale"], "int",
              "marches.avec_consideration_sociale"),
             ("Marchés couverts par une structure", m["couvert"], "int", "marches.couvert"),
@@ -285,7 +292,7 @@ def workbook_bytes(c) -> bytes:
         markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""))
         market_cols = [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"),
                        ("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
-                       ("montant_ht", "Montant HT (€)", "euros"), ("date", "Date", "text"), ("statut", "Statut", "text"),
+                       ("montant_ht", "Montant HT (€)", "euros"), ("date", "Date", "date"), ("statut", "Statut", "text"),
                        ("lieu_type", "Type de lieu", "text"), ("lieu_code", "Lieu", "text"),
                        ("considerations_sociales", "Considérations sociales", "text"),
                        ("heures_insertion", "Heures d'insertion", "int"),

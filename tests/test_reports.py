@@ -278,6 +278,12 @@ def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
     # ETP are rounded where the display matters, not 6.783999999999999
     etp = [c.value for c in wb["Structures"]["F"][1:]]
     assert all(round(v, 2) == v for v in etp)
+    # the markets kept, and their dates as real dates that Excel shows the French way
+    assert summary["marches.total"] == e["marches"]["total"]
+    assert next(r[0] for r in wb["Synthèse"].iter_rows(values_only=True) if r[2] == "marches.total") == "Marchés retenus"
+    header = [c.value for c in next(wb["Marchés"].iter_rows(max_row=1))]
+    dates = [row[header.index("Date")] for row in wb["Marchés"].iter_rows(min_row=2)]
+    assert dates and all(c.is_date and c.number_format == "dd/mm/yyyy" for c in dates if c.value is not None)
 
 
 def test_xlsx_neutralises_formulas_in_cells_headers_and_sheet_names(demo_ds):
@@ -342,7 +348,7 @@ def test_workspace_without_markets_or_indicators_says_so(tmp_path, demo_ds):
     assert wb.sheetnames == openpyxl.load_workbook(io.BytesIO(workbook.diagnosis_workbook(ds, result, "99"))).sheetnames
     assert wb["Marchés"]["A2"].value == MISSING["marches"]
     assert wb["Indicateurs ABC Clauses"]["A2"].value == MISSING["indicateurs"]
-    assert "Marchés lus" not in [r[0] for r in wb["Synthèse"].iter_rows(values_only=True)]
+    assert "Marchés retenus" not in [r[0] for r in wb["Synthèse"].iter_rows(values_only=True)]
 
 
 def test_build_workspace_reads_the_store(tmp_path, monkeypatch):
