@@ -165,7 +165,7 @@ def csv_frame(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None =
         elif kind == "bool":
             s = s.map({True: "oui", False: "non"})
         elif kind == "date":
-            s = s.map(lambda v: "" if fmt.date(v) == "–" else fmt.date(v))  # what a French Excel reads as a date
+            s = s.map(fmt.date).replace("–", "")  # what a French Excel reads as a date; empty when missing
         cols[j] = s.reset_index(drop=True)
         names.append(name)
     out = pd.DataFrame(cols)
