@@ -127,9 +127,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_workspaces(args) -> int:
-    from data.store import workspaces
-
     from data import access
+    from data.store import workspaces
 
     spaces = workspaces.list_workspaces()
     allowed = set(access.visible(_user(args), [w.slug for w in spaces]))
@@ -157,9 +156,7 @@ def cmd_workspace(args) -> int:
 
 def cmd_import(args) -> int:
     from data import validation
-    from data.store import imports, workspaces
-
-    from data.store import journal
+    from data.store import imports, journal, workspaces
 
     user = _user(args)
     slug = _workspace(args.workspace, user, create=True)
@@ -263,16 +260,16 @@ def cmd_diagnose(args) -> int:
     return _diagnose_files(args)
 
 
-def _write_result(result, args) -> int:
+def _write_result(ds, result, region: str, args) -> int:
     from geo import engine
 
     out = engine.to_json(result)
     if args.json:
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.xlsx:
-        from components.exports import diagnosis_xlsx
+        from reports.workbook import diagnosis_workbook
 
-        Path(args.xlsx).write_bytes(diagnosis_xlsx(result))
+        Path(args.xlsx).write_bytes(diagnosis_workbook(ds, result, region))
     if not args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
     for note in result.diagnosis.notes:
@@ -294,7 +291,7 @@ def _diagnose_workspace(args) -> int:
     if region not in ds.regions():
         return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
-    return _write_result(result, args)
+    return _write_result(ds, result, region, args)
 
 
 def cmd_journal(args) -> int:
@@ -332,7 +329,7 @@ def _diagnose_files(args) -> int:
     from data import validation
     from data.report import Report
     from data.store import workspaces
-    from data.store.dataset import empty_table
+    from data.store.dataset import Dataset, empty_table
     from geo import engine
 
     ds = workspaces.load(workspaces.DEMO)
@@ -368,23 +365,22 @@ def _diagnose_files(args) -> int:
             return tables[name]
         return empty_table(name) if given_communes else getattr(ds, name)
 
-    result = engine.run(communes, table("qpv"), table("structures"), table("perimetres"), table("marches"), region)
-    return _write_result(result, args)
+    if given_communes:  # the files given, and nothing of the demo
+        files = {t: table(t) for t in ("qpv", "structures", "perimetres", "marches", "indicateurs")}
+        ds = Dataset(communes=communes, **files, meta={"name": "Fichiers de la ligne de commande"},
+                     present=frozenset(tables))
+    else:
+        ds = ds.replace(**tables)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    return _write_result(ds, result, region, args)
 
 
 def cmd_serve(options: list[str]) -> int:
     """``streamlit run app.py`` (same options), with the demo's and the recent workspaces' maps
     prepared in the background from the start (``components.warmup``) rather than by the first visitor."""
-    import os
+    from components import server
 
-    root = Path(__file__).resolve().parent
-    os.chdir(root)  # .streamlit/config.toml is read from here
-    from components import warmup
-
-    warmup.start()
-    from streamlit.web import cli as streamlit_cli
-
-    return streamlit_cli.main(["run", str(root / "app.py"), *options], prog_name="streamlit")
+    return server.serve(Path(__file__).resolve().parent, options)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from components import fmt, state
-from components.exports import MARKETS_KEPT, MARKETS_KEPT_HELP
+from components import state
 from components.sidebar import current_region
+from views import fmt
+from views.columns import MARKETS_KEPT, MARKETS_KEPT_HELP
 
 ds = state.dataset()
 st.title("Diagnostic territorial des clauses sociales")

@@ -12,6 +12,8 @@ import streamlit as st
 from components import cards, maps, state, style
 from components.sidebar import basemap_on, current_region
 from data.store.dataset import MISSING
+from views import palette
+from views import text as T
 
 LAYERS = list(maps.LAYER_LABELS)
 
@@ -28,7 +30,7 @@ region = current_region()
 result = state.diagnosis(region)
 layers = state.display_layers(region)
 structures = result.diagnosis.structures
-colours = maps.structure_colours(structures["id_structure"].tolist())
+colours = palette.structure_colours(structures["id_structure"].tolist())
 names = dict(zip(structures["id_structure"], structures["nom"]))
 default_layers = maps.carte_default_layers(territory_only)
 
@@ -54,7 +56,7 @@ style.mirror({"couches": chosen_layers, "structures": [choice] if choice else No
 show = {k: k in chosen_layers for k in LAYERS}
 selected = [choice] if choice else []
 if not layers.drawable:
-    st.warning(maps.NO_OUTLINES, icon=":material/map:")
+    st.warning(T.NO_OUTLINES, icon=":material/map:")
     if selected:
         cards.structure_card(result, choice)
     st.stop()

@@ -7,9 +7,11 @@ same comparison.
 
 import streamlit as st
 
-from components import cards, fmt, maps, state, style
+from components import cards, maps, state, style
 from components.sidebar import basemap_on, current_region
 from geo.compare import coverage_matrix, overlaps_between, shared_communes
+from views import fmt, palette
+from views import text as T
 
 ds = state.dataset()
 c_title, c_link = st.columns([3, 1], vertical_alignment="bottom")
@@ -22,7 +24,7 @@ result = state.diagnosis(region)
 layers = state.display_layers(region)
 d = result.diagnosis
 names = dict(zip(d.structures["id_structure"], d.structures["nom"]))
-colours = maps.structure_colours(d.structures["id_structure"].tolist())
+colours = palette.structure_colours(d.structures["id_structure"].tolist())
 
 # by default the two structures that share the most population; a link names its own
 default = d.overlaps.sort_values("population_partagee", ascending=False)[["id_a", "id_b"]].head(1).values.ravel()
@@ -56,7 +58,7 @@ with col_map:
                 layers, d.structures, {s: colours[s] for s in chosen}, selected=chosen, show=show, basemap=basemap,
                 shared=shared_geom, fit_selected=True))
     else:
-        st.warning(maps.NO_OUTLINES, icon=":material/map:")
+        st.warning(T.NO_OUTLINES, icon=":material/map:")
 
 st.caption(f"Données : {fmt.md(ds.credit())}")
 # tables printable in full (a data grid prints only its visible rows)

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from components import charts, fmt, state
+from components import state
 from components.sidebar import current_region
 from components.tables import show_table
 from data.schemas import FUNDING_COLUMNS
 from geo.diagnosis import funding, structure_flags, zones_blanches
+from views import charts, fmt
 
 ds = state.dataset()
 st.title("Diagnostic de couverture")

@@ -4,16 +4,17 @@ bin, templates. What is shown depends on the user's role in the workspace (``dat
 import pandas as pd
 import streamlit as st
 
-from components import auth, fmt, state, uploads
+from components import auth, state, uploads
 from components.sidebar import current_region
 from components.tables import refusal_text, show_table
+from data import access, referentiel
 from data.formats.readers import Upload, limits_text
 from data.formats.writers import template_csv, template_xlsx
-from data import access, referentiel
 from data.schemas import KINDS
 from data.store import imports, journal, workspaces
 from data.store.workspaces import StoreError
 from data.validation import validate
+from views import fmt
 
 MAX_MB = st.get_option("server.maxUploadSize")
 ACCEPTED = {

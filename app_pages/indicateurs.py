@@ -7,13 +7,24 @@ expander) is drawn once opened, not before.
 
 import streamlit as st
 
-from components import charts, fmt, state
+from components import state
 from components.sidebar import current_region
 from components.tables import export_buttons, show_frame, show_table
-from data.indicators import (MEASURE_LABELS, SECRET_THRESHOLD, dimension_label, evolution, followup_with_secrecy, measures_of,
-                             missing_tables, table_data, table_order)
+from data.indicators import (
+    MEASURE_LABELS,
+    SECRET_THRESHOLD,
+    dimension_label,
+    evolution,
+    followup_with_secrecy,
+    measures_of,
+    missing_tables,
+    table_data,
+    table_order,
+)
 from data.schemas import INDICATOR_TABLES
 from geo.codes import REGION_NAMES
+from reports import figures
+from views import charts, fmt
 
 # the follow-up indicators' names, short enough for a metric on a 1280 px screen (full name in the help)
 SHORT = {"Sorties positives": "Emploi durable à 12 mois", "Contrats en CDI": "Contrats en CDI ou CDD",
@@ -92,7 +103,7 @@ n_secret = int(data["secret"].sum())
 if n_secret:
     st.caption(f"{n_secret} case(s) de moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) (secret statistique).")
 with st.container(horizontal=True, gap="small", key=f"{key}.png_box"):
-    st.download_button("Graphique en PNG", lambda c=chart: charts.to_png(c), file_name=f"{table}_{measure}.png",
+    st.download_button("Graphique en PNG", lambda c=chart: figures.to_png(c), file_name=f"{table}_{measure}.png",
                        mime="image/png", key=f"{key}.png", icon=":material/image:", on_click="ignore",
                        width="content")
 

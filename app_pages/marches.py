@@ -3,16 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from components import fmt, maps, state, uploads
-from components.exports import MARKETS_KEPT, MARKETS_KEPT_HELP
+from components import maps, state, uploads
 from components.sidebar import basemap_on, current_region
 from components.tables import refusal_text, show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from geo.markets import CLASS_LABELS, CLASSES, amount_steps, buyers, filter_markets, place_points
+from views import fmt
+from views import text as T
+from views.columns import MARKETS_KEPT, MARKETS_KEPT_HELP
+from views.palette import CLASS_COLOURS
 
 MAP_LIMIT = 3000
-CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
-                 "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
 
 ds = state.dataset()
 st.title("Marchés")
@@ -112,7 +113,7 @@ if layers.drawable:
                         basemap=basemap_on(), title="Couverture des marchés", vintage=ds.credit())
     maps.show(m, key="marches.map", height=620)
 else:
-    st.warning(maps.NO_OUTLINES, icon=":material/map:")
+    st.warning(T.NO_OUTLINES, icon=":material/map:")
 
 st.divider()
 show_table(buyers(gaps), key="marches.acheteurs", title="Acheteurs concernés", export_name="acheteurs_concernes")

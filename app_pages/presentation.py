@@ -13,6 +13,8 @@ from components import maps, state, style
 from components import presentation as P
 from components.sidebar import basemap_on, current_region
 from data.store.dataset import MISSING
+from views import palette
+from views import text as T
 
 TOTAL = len(P.SCREENS)
 HINT = "Importez-le sur la page « Données » ; cet écran se remplira."
@@ -72,7 +74,7 @@ result = state.diagnosis(region)
 content = P.content(region)
 layers = state.display_layers(region)
 structures = result.diagnosis.structures
-colours = maps.structure_colours(structures["id_structure"].tolist())
+colours = palette.structure_colours(structures["id_structure"].tolist())
 basemap = basemap_on()
 
 def map_screen(figs: list, note: str = "") -> None:
@@ -86,7 +88,7 @@ def map_screen(figs: list, note: str = "") -> None:
                           build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,
                                                           wall=True))
         else:
-            st.html(P.message(maps.NO_OUTLINES))
+            st.html(P.message(T.NO_OUTLINES))
     with c_side:
         st.html(P.figures(figs))
         items, _ = maps.legend_items(layers, structures, colours, show=show, one_per_structure=False, short=True)

@@ -5,8 +5,9 @@ import tempfile
 import streamlit as st
 
 import reports
-from components import fmt, state
+from components import state
 from components.sidebar import current_region
+from views import fmt
 
 FILES = "rapport.fichiers"  # the files built in this session, with the workspace version and région they are of
 MIME = {"pdf": "application/pdf",

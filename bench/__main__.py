@@ -58,7 +58,8 @@ def naive_map_bytes(communes, qpv, res, region: str) -> int:
 
 
 def map_bytes(ds, res, layers, show) -> int:
-    from components.maps import coverage_map, structure_colours
+    from components.maps import coverage_map
+    from views.palette import structure_colours
 
     colours = structure_colours(res.diagnosis.structures["id_structure"].tolist())
     m = coverage_map(layers, res.diagnosis.structures, colours, show=show, vintage="banc d'essai")

@@ -25,7 +25,7 @@ import time
 
 import streamlit as st
 
-from components import fmt
+from views import fmt
 
 REQUIRED = ("client_id", "client_secret", "server_metadata_url")
 # Without a secrets file, Streamlit looks for it again at every call (several times a run): the answer

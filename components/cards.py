@@ -12,7 +12,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from components import fmt
+from views import fmt
 
 
 def structure_figures(result, sid: str) -> dict:

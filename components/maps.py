@@ -19,22 +19,13 @@ import shapely
 import streamlit as st
 from branca.element import Element, MacroElement, Template
 
-from components import fmt
 from components.assets import LEAFLET_CSS, LEAFLET_JS
 from geo.display import TOPOJSON_FEATURE_JS, DisplayLayers, topology_of
+from views import fmt
+from views.palette import BLANCHE, QPV_COLOURS, structure_colours
 
-# Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
-# they are the QPV's). QPV statuses differ by lightness too: white, yellow, dark red, black outline.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-           "#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE"]
-QPV_COLOURS = {"couvert": "#FFFFFF", "partiel": "#FFD400", "non couvert": "#B2182B"}
-BLANCHE = "#3A3A3A"
 LOCAL_JS = [("leaflet", LEAFLET_JS)]
 LOCAL_CSS = [("leaflet_css", LEAFLET_CSS)]
-
-
-def structure_colours(ids: list[str]) -> dict[str, str]:
-    return {sid: PALETTE[i % len(PALETTE)] for i, sid in enumerate(ids)}
 
 
 def esc(value) -> str:
@@ -685,10 +676,6 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
-
-NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la carte ne peut pas être dessinée. "
-               "Importez les communes avec leurs géométries (GeoJSON, GeoPackage, GeoParquet ou Shapefile zippé) "
-               "sur la page « Données ». Les tableaux restent exacts : ils ne dépendent que des codes.")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Sized for 1280×720 and 1920×1080 alike: every size follows the screen's height (``vh``) with a floor
 that holds at 1280×720 (key figures at least 44 px, labels at least 24 px, read from the back of a
-15 m room). The screens say what the PowerPoint deck says (``reports.content``: same figures, same
+15 m room). The screens say what the PowerPoint deck says (``views.content`` and ``views.screens``: same figures, same
 titles, same order). Every text that comes from a user's file is escaped before it reaches the page.
 """
 
@@ -12,9 +12,10 @@ import html
 
 import streamlit as st
 
-from components import fmt
-from reports import screens
-from reports import text as T
+from geo.markets import CLASS_LABELS, CLASSES
+from views import fmt, screens
+from views import text as T
+from views.palette import CLASS_COLOURS, MARIANNE
 
 SCREENS = list(T.SCREENS)
 SCREEN_PARAM = "ecran"
@@ -26,9 +27,6 @@ MAP_SCREENS = {
     4: {"zones_blanches": False, "qpv": False, "zones_emploi": True},
 }
 
-# the markets page's colours (app_pages/marches.py): a class keeps its colour from one screen to another
-CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
-                 "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
 
 # sizes: at least the wall's minimum at 1280×720, growing with the screen's height
 CSS = """
@@ -141,7 +139,7 @@ def bars(title: str, rows: list[tuple[str, float, str, str] | str], note: str = 
 @st.cache_resource(max_entries=8, show_spinner="Préparation des écrans…")
 def _content(stamp: str, region: str):
     from components import state
-    from reports.content import collect
+    from views.content import collect
 
     return collect(state.dataset(), state.diagnosis(region), region)
 
@@ -163,10 +161,10 @@ def screen_from_url(total: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# What each screen says (figures from reports.content.Content, as the deck)
+# What each screen says (figures from views.content.Content, as the deck)
 
 
-# the figures and their words are the deck's (reports.screens): one place, the same agreement
+# the figures and their words are the deck's (views.screens): one place, the same agreement
 glance_figures = screens.glance
 means_figures = screens.means
 gaps_figures = screens.gaps
@@ -187,42 +185,19 @@ def means_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
 
     def rows(df):
         return [(x.nom, float(x.etp_pour_100k_hab), fmt.decimal(x.etp_pour_100k_hab, 2),
-                 colours.get(x.id_structure, "#000091")) for x in df.itertuples(index=False)]
+                 colours.get(x.id_structure, MARIANNE)) for x in df.itertuples(index=False)]
 
     return bars(screens.LOAD_TITLE, rows(r.top) + ([r.between] if r.between else []) + rows(r.bottom), r.note)
 
 
 def markets_chart(c) -> str:
-    from geo.markets import CLASS_LABELS, CLASSES
 
     m = c.market_summary
-    rows = [(CLASS_LABELS[k], float(m[k]), fmt.integer(m[k]), CLASS_COLOURS.get(k, "#000091")) for k in CLASSES]
+    rows = [(CLASS_LABELS[k], float(m[k]), fmt.integer(m[k]), CLASS_COLOURS.get(k, MARIANNE)) for k in CLASSES]
     return bars("Marchés à clause sociale, par couverture", rows,
                 "« Sans structure unique » : aucune aire ne contient seule le lieu du marché (fiche 3, § 3b).")
 
 
-def points(share_gap: float) -> str:
-    """A gap between two shares in percentage points: 0.0537 -> « +5 points », -0.004 -> « 0 point »."""
-    value = round(100 * float(share_gap))
-    if value == 0:
-        return "0 point"
-    sign = "+" if value > 0 else "\u2212"
-    return f"{sign}{fmt.integer(abs(value))} point" + ("s" if abs(value) >= 2 else "")
-
-
-def indicator_figures(c) -> tuple[list[tuple[str, str, str]], str]:
-    """Fiche 3 § 6b: the latest year's six shares, région against France; and the source line."""
-    from reports.deck import SHORT
-
-    fu = c.followup
-    latest = fu[fu["annee"] == fu["annee"].max()].reset_index(drop=True)
-    items = []
-    for row in latest.head(6).itertuples(index=False):
-        label = next((v for k, v in SHORT.items() if row.indicateur.startswith(k)), row.indicateur)
-        value = "secret" if row.region != row.region and row.secret else fmt.percent(row.region)
-        france = "–" if row.france != row.france else fmt.percent(row.france)
-        gap = "" if row.ecart != row.ecart else f" ({points(row.ecart)})"
-        items.append((value, label, f"France : {france}{gap}"))
-    note = f"Année {int(latest['annee'].iloc[0])} – source : {c.indicator_source}." + (
-        " " + T.SECRET_NOTE if c.followup_secret else "")
-    return items, note
+# fiche 3 § 6b, the latest year against France (views.screens, as the deck)
+points = screens.points
+indicator_figures = screens.indicator_figures

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, fmt, state
+from components import auth, state
+from views import fmt
 
 REGION_KEY = "sidebar.region"
 BASEMAP_KEY = "sidebar.fond_de_carte"

@@ -323,8 +323,8 @@ def print_copy(df, labels: dict | None = None, kinds: dict | None = None) -> str
 
     import pandas as pd
 
-    from components.exports import french, kinds_of
     from components.tables import FORMATTERS
+    from views.columns import french, kinds_of
 
     kinds_ = kinds_of(df, kinds)
     view = french(df, labels)

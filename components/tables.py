@@ -11,7 +11,7 @@ in an English browser) and a printf format has no decimal comma, so numbers are 
   as thousands separator (``%'\u202f,d``) on rounded numbers, percentages as whole percents, and
   decimals as French text.
 
-Exports always hold numbers (``components.exports``).
+Exports always hold numbers (``views.columns``, written by ``data.formats.xlsx``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import fmt, state
-from components.exports import french, kinds_of, label_of, table_csv, table_xlsx
+from components import state
 from components.state import SharedFrame
 from components.uploads import key_class
+from data.formats import xlsx
+from views import columns, fmt
+from views.columns import french, kinds_of, label_of, table_csv
 
 STYLER_CELLS = 40_000
 INT_PRINTF = "%'\u202f,d"
@@ -119,6 +121,12 @@ def show_frame(df: pd.DataFrame | SharedFrame, key: str, height: int | str = "au
     st.dataframe(data, hide_index=True, width="stretch", column_config=config, height=height, key=key)
 
 
+def table_xlsx(df: pd.DataFrame, sheet: str = "Tableau", labels: dict | None = None,
+               kinds: dict | None = None) -> bytes:
+    """The table as a one-sheet workbook: French headers, numbers with the formats Excel applies."""
+    return xlsx.workbook([columns.sheet(df, sheet, labels, kinds)])
+
+
 def _fingerprint(df: pd.DataFrame, *parts) -> str:
     """A cheap value that changes with the table's content, its columns and how they are written."""
     try:
@@ -168,7 +176,7 @@ def show_table(df: pd.DataFrame | SharedFrame, key: str, title: str | None = Non
     """Draw ``df`` with French headers and numbers; returns the rows the user kept with the filter.
 
     ``labels`` overrides the French header of some columns (e.g. ``{"valeur": "Heures d'insertion"}``),
-    ``kinds`` their kind (see ``components.exports.column_kind``). A
+    ``kinds`` their kind (see ``views.columns.column_kind``). A
     :class:`~components.state.SharedFrame` (``state.shared_frame``) is filtered, rendered and exported
     once for every session that shows it with the same filter text.
     """

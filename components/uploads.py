@@ -14,7 +14,7 @@ import re
 
 import streamlit as st
 
-from components import fmt
+from views import fmt
 
 
 def key_class(key: str) -> str:

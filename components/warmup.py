@@ -21,6 +21,7 @@ import time
 from components import maps, state
 from components import presentation as P
 from data.store import workspaces
+from views import palette
 
 LOG = logging.getLogger("diagnostic.warmup")
 THREAD_NAME = "diag-warmup"
@@ -60,7 +61,7 @@ def warm_workspace(slug: str) -> int:
     if not layers.drawable:
         return 0
     structures = result.diagnosis.structures
-    colours = maps.structure_colours(structures["id_structure"].tolist())
+    colours = palette.structure_colours(structures["id_structure"].tolist())
     drawn = 0
 
     def draw(key: str, widget_key: str, returned: tuple, show: dict[str, bool], wall: bool = False) -> None:

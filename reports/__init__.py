@@ -9,6 +9,10 @@ and the full XLSX workbook of a workspace's diagnosis for one région.
 Every figure comes from ``geo.engine.Result`` (the same numbers as ``cli.py diagnose``); maps
 are drawn offline in Lambert-93, charts are rendered offline by vl-convert, fonts come with
 matplotlib. Nothing here reads the network or a session.
+
+Builds on ``views`` (what the documents say: ``views.content``, ``views.screens``, ``views.text``), ``data``
+(the one XLSX writer, ``data.formats.xlsx``) and ``geo``; never imports ``components`` nor Streamlit
+(``tools/floors.py``).
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ def build(ds, result, region: str, out_dir, workspace_label: str | None = None) 
     dict
         ``{"pdf": Path, "pptx": Path, "xlsx": Path}``.
     """
-    from reports import content as content_mod
     from reports import deck, figures, maps, pdf, workbook
+    from views import content as content_mod
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

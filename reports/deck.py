@@ -16,10 +16,9 @@ from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from components import fmt
 from geo.markets import CLASS_LABELS, CLASSES
-from reports import screens
-from reports import text as T
+from views import fmt, screens
+from views import text as T
 
 BLUE = RGBColor(0x00, 0x00, 0x91)
 INK = RGBColor(0x16, 0x16, 0x16)
@@ -33,16 +32,6 @@ SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
 TOP = Inches(1.35)
 BOTTOM = Inches(6.85)
 MAX_BARS = screens.MAX_BARS
-
-SHORT = {  # fiche 3 § 6b indicators, in the words of a slide
-    "Sorties positives": "Emploi durable 12 mois après le premier contrat",
-    "Contrats en CDI ou CDD": "Contrats en CDI ou CDD",
-    "Part des femmes": "Femmes parmi les bénéficiaires",
-    "Part des résidents de QPV": "Résidents de QPV parmi les bénéficiaires",
-    "Part des travailleurs handicapés": "Travailleurs handicapés parmi les bénéficiaires",
-    "Part des marchés hors BTP": "Marchés hors BTP (diversification)",
-}
-
 
 def _run(paragraph, text: str, size: int, bold: bool = False, colour: RGBColor = INK) -> None:
     r = paragraph.add_run()
@@ -167,8 +156,8 @@ def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], te
 
 def _no_label_skip(axis) -> None:
     """Write every category's label (a viewer may skip some when they look crowded)."""
-    from pptx.oxml.ns import qn
     from lxml import etree
+    from pptx.oxml.ns import qn
 
     ax = axis._element
     skip = etree.SubElement(ax, qn("c:tickLblSkip"))
@@ -302,7 +291,7 @@ def _indicators(prs, c):
     latest = fu[fu["annee"] == fu["annee"].max()].reset_index(drop=True)
     w, h = Inches(4.1), Inches(2.7)
     for i, row in enumerate(latest.head(6).itertuples(index=False)):
-        label = next((v for k, v in SHORT.items() if row.indicateur.startswith(k)), row.indicateur)
+        label = screens.short_indicator(row.indicateur)
         x = Inches(0.45) + (i % 3) * Inches(4.2)
         y = TOP + Inches(0.1) + (i // 3) * Inches(2.75)
         value = "secret" if row.region != row.region and row.secret else fmt.percent(row.region)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import altair as alt
 
-from components import charts
+from views import charts
 
 WIDTH = 620  # Vega units: about the PDF's text width at scale 2
 PERCENT = "\u202f%"  # French: "16 %", not "16%"
@@ -25,6 +25,16 @@ def png(chart: alt.Chart, width: int = WIDTH, scale: float = 2.0, titled: bool =
         spec.pop("title", None)
     locale = spec.setdefault("config", {}).setdefault("locale", {}).setdefault("number", {})
     locale["percent"] = PERCENT
+    return vlc.vegalite_to_png(spec, scale=scale)
+
+
+def to_png(chart: alt.Chart, scale: float = 2.0) -> bytes:
+    """A chart of the screens as PNG at its own size (a stretched chart gets 900 units), rendered offline
+    by vl-convert (no browser, no network): the indicators page's « Graphique en PNG »."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict()
+    spec.setdefault("width", 900)  # a stretched chart has no width of its own outside the page
     return vlc.vegalite_to_png(spec, scale=scale)
 
 

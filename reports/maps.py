@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+import matplotlib.patheffects as pe
 import numpy as np
 import pandas as pd
 import shapely
@@ -20,13 +21,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
-import matplotlib.patheffects as pe
 
-from components import fmt
-from components.maps import BLANCHE, QPV_COLOURS, structure_colours
 from geo.codes import as_text
 from geo.display import simplify_coverage
-from reports.text import agree
+from views import fmt
+from views.palette import BLANCHE, QPV_COLOURS, structure_colours
+from views.text import agree
 
 REGION_LINE = "#000091"
 COVERED = "#DCE9F5"

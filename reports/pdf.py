@@ -21,14 +21,26 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, Image, KeepTogether, LongTable, NextPageTemplate,
-                                PageBreak, PageTemplate, Spacer, Table, TableStyle)
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Frame,
+    Image,
+    KeepTogether,
+    LongTable,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from reportlab.platypus import Paragraph as _Paragraph
 
-from components import fmt
 from data.indicators import SECRET_THRESHOLD
 from data.schemas import INDICATOR_TABLES
-from reports import text as T
+from views import fmt
+from views import text as T
 
 BLUE = colors.HexColor("#000091")
 GREY = colors.HexColor("#5A5A5A")
@@ -437,9 +449,8 @@ def _missing_par(c, kind: str, st) -> _Paragraph:
 def _maps_section(c, maps, st) -> list:
     out = _h1(2, "Cartes", st)
     if not maps:
-        from components.maps import NO_OUTLINES
 
-        return out + [Paragraph(_e(NO_OUTLINES), st["body"])]
+        return out + [Paragraph(_e(T.NO_OUTLINES), st["body"])]
     for key in ("couverture", "zones_blanches", "qpv", "zones_emploi"):
         m = maps.get(key)
         if m is None:

@@ -1,149 +1,38 @@
-"""The full diagnosis as an XLSX workbook: every table, French headers, number formats that Excel
-applies (``#,##0``, ``#,##0.0``, ``0.0%``), header row frozen, an autofilter on every sheet.
-
-Values are numbers, rounded where the display matters (ETP to the hundredth, shares to the
-thousandth of a percent point); percentages are stored as fractions with a percent format.
-Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return
-at the start) gets a leading apostrophe and is stored as text, in cells, headers and sheet names.
+"""The full diagnosis as an XLSX workbook: every table of the report's content (``views.content``), French
+headers, values rounded as the documents show them, written by the product's one XLSX writer
+(:mod:`data.formats.xlsx`: number formats that Excel applies, header row frozen, an autofilter on every
+sheet, formulas neutralised in cells, headers and sheet names).
 """
 
 from __future__ import annotations
 
-import io
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from components.exports import MARKETS_KEPT, XLSX_FORMATS, xlsx_date
+from data.formats import xlsx
+from data.formats.xlsx import Sheet, message_sheet
 from data.indicators import SECRET_THRESHOLD
 from geo.markets import CLASS_LABELS
-from reports import text as T
-
-FORMATS = {"int": "#,##0", "num": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "pct": "0.0%", "year": "0",
-           "euros": "#,##0", "points": '+0.0" pt";-0.0" pt";0.0" pt"'}
-ROUND = {"num": 2, "dec1": 2, "dec2": 2, "pct": 4, "euros": 2, "points": 1}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-HEADER_FILL = PatternFill("solid", fgColor="000091")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-
-
-def neutralise(value: str) -> str:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe; illegal characters go."""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def sheet_name(name: str, taken: set[str]) -> str:
-    """A valid, unique sheet name (31 characters, none of ``[]:*?/\\``, no formula start)."""
-    clean = re.sub(r"[\[\]:*?/\\]", " ", ILLEGAL_CHARACTERS_RE.sub("", str(name))).strip().lstrip("=+-@'")
-    clean = (clean or "Feuille")[:31]
-    base, i = clean, 1
-    while clean.lower() in {t.lower() for t in taken}:
-        i += 1
-        clean = f"{base[:28]} {i}"
-    taken.add(clean)
-    return clean
-
-
-def _number(value, kind: str):
-    if value is None or value is pd.NA:
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    if np.isnan(f):
-        return None
-    if kind in ("int", "year"):
-        return int(round(f))
-    if kind == "points":  # a gap between two shares, in percentage points
-        f *= 100
-    return round(f, ROUND.get(kind, 4))
-
-
-def _text(value) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    s = str(value)
-    return None if s == "nan" else s
+from views import text as T
+from views.columns import MARKETS_KEPT
 
 
 class _Writer:
+    """The sheets of the workbook, in order."""
+
     def __init__(self):
-        self.wb = Workbook(write_only=True)
-        self.names: set[str] = set()
+        self.sheets: list[Sheet] = []
 
     def sheet(self, name: str, df: pd.DataFrame, columns: list[tuple[str, str, str]], widths: dict | None = None,
-              row_kinds: list[str] | None = None):
-        """One table: ``columns`` are (column, French header, kind); kind ``row`` takes each row's kind
-        from ``row_kinds``, ``row_gap`` too, a gap between two shares being written in points."""
-        ws = self.wb.create_sheet(sheet_name(name, self.names))
-        ws.freeze_panes = "A2"
-        for j, (col, header, kind) in enumerate(columns, start=1):
-            if kind in ("text", "date"):
-                sample = [len(str(v)) for v in df[col].head(300).tolist()] if col in df.columns else []
-                width = max([len(header) * 0.9] + sample) + 2
-            else:
-                width = max(len(header) * 0.8, 10) + 2
-            ws.column_dimensions[get_column_letter(j)].width = float(min(60, max(9, (widths or {}).get(col, width))))
-        head = []
-        for _, header, _ in columns:
-            cell = WriteOnlyCell(ws, value=neutralise(header))
-            cell.data_type = "s"
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            head.append(cell)
-        ws.append(head)
-        values = [df[c].tolist() if c in df.columns else [None] * len(df) for c, _, _ in columns]
-        kinds = [k for _, _, k in columns]
-        for i in range(len(df)):
-            row = []
-            for col, kind in zip(values, kinds):
-                v = col[i]
-                if kind == "text":
-                    s = _text(v)
-                    if s is not None and (s.startswith(FORMULA_START) or ILLEGAL_CHARACTERS_RE.search(s)):
-                        cell = WriteOnlyCell(ws, value=neutralise(s))
-                        cell.data_type = "s"
-                        row.append(cell)
-                    else:
-                        row.append(s)
-                elif kind == "bool":
-                    row.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                               ("oui" if bool(v) else "non"))
-                elif kind == "date":
-                    value = xlsx_date(v)
-                    cell = WriteOnlyCell(ws, value=neutralise(value) if isinstance(value, str) else value)
-                    if value is not None and not isinstance(value, str):
-                        cell.number_format = XLSX_FORMATS["date"]
-                    row.append(cell)
-                else:
-                    if kind in ("row", "row_gap"):
-                        gap = kind == "row_gap"
-                        kind = "points" if gap and row_kinds[i] == "pct" else row_kinds[i]
-                    cell = WriteOnlyCell(ws, value=_number(v, kind))
-                    cell.number_format = FORMATS[kind]
-                    row.append(cell)
-            ws.append(row)
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
-        return ws
+              row_kinds: list[str] | None = None) -> None:
+        self.sheets.append(Sheet(name, df, columns, row_kinds, widths or {}))
 
-    def message(self, name: str, sentence: str):
-        df = pd.DataFrame({"information": [sentence]})
-        self.sheet(name, df, [("information", "Information", "text")], widths={"information": 100})
+    def message(self, name: str, sentence: str) -> None:
+        self.sheets.append(message_sheet(name, sentence))
 
     def bytes(self) -> bytes:
-        buf = io.BytesIO()
-        self.wb.save(buf)
-        return buf.getvalue()
+        return xlsx.workbook(self.sheets, precision="display")
 
 
 def summary_rows(c) -> pd.DataFrame:
@@ -189,21 +78,10 @@ def summary_rows(c) -> pd.DataFrame:
 
 def _summary_sheet(w: _Writer, c) -> None:
     df = summary_rows(c)
-    ws = w.wb.create_sheet(sheet_name("Synthèse", w.names))
-    ws.freeze_panes = "A2"
-    for j, width in enumerate((52, 16, 34), start=1):
-        ws.column_dimensions[get_column_letter(j)].width = width
-    head = []
-    for h in ("Indicateur", "Valeur", "Clé (cli.py diagnose)"):
-        cell = WriteOnlyCell(ws, value=h)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        head.append(cell)
-    ws.append(head)
-    for label, value, kind, key in df.itertuples(index=False):
-        cell = WriteOnlyCell(ws, value=_number(value, kind))
-        cell.number_format = FORMATS[kind]
-        ws.append([label, cell, key or None])
-    ws.auto_filter.ref = f"A1:C{len(df) + 1}"
+    df["cle"] = df["cle"].replace("", None)
+    w.sheet("Synthèse", df, [("indicateur", "Indicateur", "text"), ("valeur", "Valeur", "row"),
+                             ("cle", "Clé (cli.py diagnose)", "text")],
+            widths={"indicateur": 52, "valeur": 16, "cle": 34}, row_kinds=df["kind"].tolist())
 
 
 def _about_sheet(w: _Writer, c) -> None:
@@ -225,7 +103,7 @@ def _about_sheet(w: _Writer, c) -> None:
 
 
 def workbook_bytes(c) -> bytes:
-    """The workbook of a report's content (``reports.content.Content``)."""
+    """The workbook of a report's content (``views.content.Content``)."""
     w = _Writer()
     _summary_sheet(w, c)
     w.sheet("Zones blanches", c.zones_blanches,
@@ -343,9 +221,8 @@ def workbook_bytes(c) -> bytes:
 
 
 def diagnosis_workbook(ds, result, region: str, workspace_label: str | None = None) -> bytes:
-    """The full diagnosis workbook of a dataset and its ``engine.run`` result (what
-    ``components.exports.diagnosis_xlsx`` and ``cli.py diagnose --xlsx`` can delegate to)."""
-    from reports.content import collect
+    """The full diagnosis workbook of a dataset and its ``engine.run`` result (``cli.py diagnose --xlsx``)."""
+    from views.content import collect
 
     return workbook_bytes(collect(ds, result, region, workspace_label))
 

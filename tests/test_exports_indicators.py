@@ -8,12 +8,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from components.charts import indicator_chart, to_png
-from components.exports import diagnosis_xlsx, table_csv, table_xlsx
-from components.fmt import decimal, integer, md, percent
+from components.tables import table_xlsx
 from data.formats.writers import template_csv, template_xlsx
 from data.indicators import followup, group_others, missing_tables, secret, table_data, table_order
 from data.schemas import INDICATOR_TABLES, SCHEMAS
+from reports.figures import to_png
+from reports.workbook import diagnosis_workbook
+from views.charts import indicator_chart
+from views.columns import table_csv
+from views.fmt import decimal, integer, md, percent
 
 
 def test_french_formats():
@@ -47,8 +50,8 @@ def test_xlsx_headers_formats_and_formulas():
     assert ws.auto_filter.ref == "A1:C6"
 
 
-def test_diagnosis_xlsx_sheets(demo_result):
-    wb = openpyxl.load_workbook(io.BytesIO(diagnosis_xlsx(demo_result)))
+def test_diagnosis_xlsx_sheets(demo_ds, demo_result):
+    wb = openpyxl.load_workbook(io.BytesIO(diagnosis_workbook(demo_ds, demo_result, "99")))
     assert {"Synthèse", "Zones blanches", "Communes", "QPV", "Zones d'emploi", "Structures", "Chevauchements",
             "Marchés"} <= set(wb.sheetnames)
     synth = {r[0]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True)}

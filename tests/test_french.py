@@ -27,9 +27,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from components import fmt
 from tests.conftest import ARTIFACTS, ROOT
 from tests.streamlit_server import serve
+from views import fmt
 
 NNBSP = "\u202f"
 MINUS = "\u2212"
@@ -68,7 +68,7 @@ TABLE = pd.DataFrame({
 
 
 def test_csv_rounds_and_writes_shares_in_percent():
-    from components.exports import table_csv
+    from views.columns import table_csv
 
     rows = list(csv.reader(io.StringIO(table_csv(TABLE).decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Nom", "Population", "ETP", "Part de la population couverte (%)", "Écart (points)", "Année",
@@ -78,7 +78,7 @@ def test_csv_rounds_and_writes_shares_in_percent():
 
 
 def test_xlsx_has_real_number_formats_autofilter_and_full_values():
-    from components.exports import table_xlsx
+    from components.tables import table_xlsx
 
     ws = openpyxl.load_workbook(io.BytesIO(table_xlsx(TABLE, "Tableau")))["Tableau"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:H3"
@@ -99,10 +99,10 @@ def test_xlsx_has_real_number_formats_autofilter_and_full_values():
             assert "# ##0" not in c.number_format  # a format Excel would store literally
 
 
-def test_diagnosis_workbook(demo_result):
-    from components.exports import diagnosis_xlsx
+def test_diagnosis_workbook(demo_ds, demo_result):
+    from reports.workbook import diagnosis_workbook
 
-    wb = openpyxl.load_workbook(io.BytesIO(diagnosis_xlsx(demo_result)))
+    wb = openpyxl.load_workbook(io.BytesIO(diagnosis_workbook(demo_ds, demo_result, "99")))
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2" and ws.auto_filter.ref, ws.title
         assert not [c.value for c in ws[1] if isinstance(c.value, str) and "_" in c.value], ws.title
@@ -150,8 +150,8 @@ def test_a_missing_number_reads_a_dash_not_none():
 def test_dates_read_the_french_way_on_screen_and_in_exports():
     """A market's date « 2024-12-16 » reads 16/12/2024 in a table (sorted by date), in the CSV, and is a
     real date shown dd/mm/yyyy in the XLSX."""
-    from components.exports import csv_frame, table_xlsx
-    from components.tables import display
+    from components.tables import display, table_xlsx
+    from views.columns import csv_frame
 
     df = pd.DataFrame({"id_marche": ["A", "B", "C"], "date": ["2024-12-16", "", "2025-01-03"]})
     data, _ = display(df)
@@ -204,9 +204,9 @@ def _axes_and_legends(spec):
 
 @pytest.mark.parametrize("table", [f"T{i:02d}" for i in range(1, 19)])
 def test_indicator_charts_large_uncut_french(demo_ds, table):
-    from components.charts import FONT_SIZE, indicator_chart
     from data.indicators import measures_of, table_data
     from data.schemas import INDICATOR_TABLES
+    from views.charts import FONT_SIZE, indicator_chart
 
     raw = {"type_maitre_ouvrage", "tranche_montant", "secteur", "fondement", "type_entreprise",
            "taille_entreprise", "categorie", "type_contrat", "sexe", "origine", "qualification", "age",
@@ -232,7 +232,7 @@ def test_indicator_charts_large_uncut_french(demo_ds, table):
 
 
 def test_long_category_names_are_wrapped_not_cut():
-    from components.charts import lines_expr, wrap
+    from views.charts import lines_expr, wrap
 
     name = "Construction, bâtiment et travaux publics (F)"
     assert wrap(name) == ["Construction, bâtiment et", "travaux publics (F)"]
@@ -252,7 +252,7 @@ def test_dimension_names_become_words():
 def test_no_raw_column_name_on_any_table_header():
     from streamlit.testing.v1 import AppTest
 
-    from components.exports import LABELS
+    from views.columns import LABELS
 
     pages = ["app_pages/diagnostic_couverture.py", "app_pages/comparer_facilitateurs.py", "app_pages/marches.py",
              "app_pages/indicateurs.py", "app_pages/carte_facilitateurs.py"]

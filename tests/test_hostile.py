@@ -39,7 +39,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from components.exports import table_csv, table_xlsx
+from components.tables import table_xlsx
 from data.formats import decp, readers
 from data.formats.decp import DECP_JSON_MAX_BYTES
 from data.formats.readers import LIMITS, Upload, limits_text
@@ -49,6 +49,7 @@ from data.validation import validate
 from tests.conftest import ROOT
 from tests.streamlit_server import serve
 from tools.local_server import free_port
+from views.columns import table_csv
 
 MARKETS = ROOT / "tests" / "fixtures" / "marches_exemple.csv"
 MARKET_HEADER = ("id_marche;objet;acheteur;type_acheteur;montant_ht;date;statut;lieu_type;lieu_code;"
@@ -822,8 +823,9 @@ def test_negative_numbers_stay_numbers_and_sheet_names_are_safe():
 
 
 def test_names_with_javascript_or_markup_stay_text_on_the_map(demo_ds, demo_result):
-    from components.maps import coverage_map, structure_colours
+    from components.maps import coverage_map
     from geo.display import build_layers
+    from views.palette import structure_colours
 
     r = demo_result
     layers = build_layers(demo_ds.communes, demo_ds.qpv, demo_ds.structures, r.coverage.membership,
@@ -846,7 +848,7 @@ def test_names_with_javascript_or_markup_stay_text_on_the_map(demo_ds, demo_resu
     ("titre\n===", ["\n"]),
 ])
 def test_markdown_of_names_is_inert(payload, forbidden):
-    from components.fmt import md
+    from views.fmt import md
 
     out = md(payload)
     for token in forbidden:

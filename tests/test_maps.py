@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import shapely
 
-from components.maps import (PALETTE, QPV_COLOURS, coverage_map, legend_html, legend_items, points_map, selection_js,
-                             structure_colours)
+from components.maps import coverage_map, legend_html, legend_items, points_map, selection_js
 from geo.display import build_layers, simplify_coverage
+from views.palette import PALETTE, QPV_COLOURS, structure_colours
 
 CDN = re.compile(r"(cdn\.jsdelivr|cdnjs|unpkg\.com|code\.jquery|bootstrapcdn|netdna|fonts\.googleapis|maxcdn)")
 XSS = "<img src=x onerror=alert(1)>"

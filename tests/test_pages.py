@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import fmt
 from tests.conftest import ROOT
+from views import fmt
 
 APP = str(ROOT / "app.py")
 PAGES = ["app_pages/accueil.py", "app_pages/carte_facilitateurs.py", "app_pages/diagnostic_couverture.py",

@@ -24,10 +24,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import fmt
 from data.store.dataset import MISSING
 from tests.conftest import ARTIFACTS, ROOT
 from tests.streamlit_server import serve
+from views import fmt
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/presentation.py"
@@ -81,7 +81,7 @@ def save_workspace(name: str, ds) -> str:
 
 
 def test_every_screen_of_the_demo(demo_result):
-    from reports.text import SCREENS
+    from views.text import SCREENS
 
     s = demo_result.diagnosis.summary
     expected = {1: fmt.integer(s["population"]["totale"]), 2: fmt.decimal(s["structures"]["etp"]),
@@ -145,7 +145,7 @@ def test_load_chart_ranks_structures_by_their_ratio(demo_ds, demo_result):
     import re
 
     from components import presentation as P
-    from reports.content import collect
+    from views.content import collect
 
     c = collect(demo_ds, demo_result, "99")
     html = P.means_chart(c, {})
@@ -171,7 +171,7 @@ def test_figures_agree_with_their_count(demo_ds, demo_result):
     import dataclasses
 
     from components import presentation as P
-    from reports.content import collect
+    from views.content import collect
 
     c = collect(demo_ds, demo_result, "99")
     for n, agreed in ((0, "singular"), (1, "singular"), (2, "plural"), (1234, "plural")):

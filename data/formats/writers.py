@@ -6,112 +6,21 @@ CSV files are written for a French Excel: ``;`` separator, UTF-8 with BOM, decim
 
 from __future__ import annotations
 
-import io
-import re
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from data import schemas as S
+from data.formats import xlsx
+from data.formats.spreadsheet import csv_bytes
 from data.store.dataset import Dataset
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
-
-def neutralise(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe.
-
-    Only text is touched: a number (``-5``, ``-0.5``) stays a number.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def safe_header(name: object) -> str:
-    """A column header as inert text (a structure's name is a header in comparison exports)."""
-    return str(neutralise(str(name)))
-
-
-def safe_sheet_name(name: object, taken: set[str] | None = None) -> str:
-    """A sheet name Excel accepts and never reads as anything but a name: no ``[]:*?/\\`` nor
-    control characters, no formula start, no apostrophe at either end, 31 characters at most,
-    unique in the workbook (``taken`` holds the names already used, lower case)."""
-    text = SHEET_FORBIDDEN.sub("_", str(name)).strip().strip("'").strip()
-    if text.startswith(FORMULA_START):
-        text = "_" + text
-    text = (text or "Feuille")[:31]
-    if text.lower() == "history":  # reserved by Excel
-        text = "History_"
-    taken = taken if taken is not None else set()
-    base, i = text, 1
-    while text.lower() in taken:
-        i += 1
-        suffix = f" ({i})"
-        text = base[:31 - len(suffix)] + suffix
-    taken.add(text.lower())
-    return text
-
-
-def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every text cell and every header neutralised; numbers untouched."""
-    columns = {}
-    for j in range(df.shape[1]):  # by position: two columns may bear the same name
-        col = df.iloc[:, j]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            col = col.astype(object)
-        if col.dtype == object or pd.api.types.is_string_dtype(col):
-            col = col.map(neutralise).astype(object)
-        columns[j] = col
-    out = pd.DataFrame(columns, index=df.index)
-    out.columns = [safe_header(c) for c in df.columns]
-    return out
-
-
-def csv_bytes(df: pd.DataFrame, decimal: str = ",") -> bytes:
-    """CSV that Excel opens correctly in French: ``;``, UTF-8 with BOM, decimal comma."""
-    buf = io.StringIO()
-    safe_frame(df).to_csv(buf, sep=";", index=False, decimal=decimal, lineterminator="\r\n")
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def xlsx_bytes(sheets: dict[str, pd.DataFrame], number_formats: dict[str, str] | None = None) -> bytes:
-    """One sheet per table, header row frozen and bold, readable column widths.
-
-    Sheet names, headers and text cells are neutralised (see :func:`neutralise`): a name from a
-    file never becomes a formula, wherever it lands in the workbook.
-    """
-    from openpyxl.styles import Font
-
-    buf = io.BytesIO()
-    taken: set[str] = set()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            sheet = safe_sheet_name(name, taken)
-            safe = safe_frame(df)
-            safe.to_excel(xw, sheet_name=sheet, index=False)
-            ws = xw.sheets[sheet]
-            ws.freeze_panes = "A2"
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # a header is text, whatever it starts with
-            for j, (col, shown) in enumerate(zip(df.columns, safe.columns), start=1):
-                letter = ws.cell(row=1, column=j).column_letter
-                width = max([len(str(shown))] + [len(str(v)) for v in df[col].head(200).tolist()]) + 2
-                ws.column_dimensions[letter].width = min(60, max(10, width))
-                fmt = (number_formats or {}).get(col)
-                if fmt is None and pd.api.types.is_float_dtype(df[col]):
-                    fmt = "# ##0.0##"
-                elif fmt is None and pd.api.types.is_integer_dtype(df[col]):
-                    fmt = "# ##0"
-                if fmt:
-                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        for cell in row:
-                            cell.number_format = fmt
-    return buf.getvalue()
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """One sheet per table, every column under its own name (the import formats' files: templates, a
+    workspace's facilitators), written by the product's one XLSX writer (:mod:`data.formats.xlsx`)."""
+    return xlsx.workbook([xlsx.Sheet(name, df) for name, df in sheets.items()])
 
 
 def _template_frame(schema: S.TableSchema) -> pd.DataFrame:

@@ -3,8 +3,8 @@ reference figures. One place, so that the PDF, the deck and the workbook say the
 
 from __future__ import annotations
 
-from components.exports import LABELS as _APP_LABELS
 from data.indicators import SECRET_THRESHOLD
+from views.columns import LABELS as _APP_LABELS
 
 TITLE = "Diagnostic territorial des clauses sociales"
 INSTRUCTION = ("Instruction interministérielle du 11 avril 2019 relative aux clauses sociales d'insertion "
@@ -82,6 +82,10 @@ SCREENS = [
     "Marchés qu'aucune structure ne couvre seule",
     "Indicateurs ABC Clauses face à la France",
 ]
+
+NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la carte ne peut pas être dessinée. "
+               "Importez les communes avec leurs géométries (GeoJSON, GeoPackage, GeoParquet ou Shapefile zippé) "
+               "sur la page « Données ». Les tableaux restent exacts : ils ne dépendent que des codes.")
 
 STATUS_LABELS = {"couvert": "Couvert", "partiel": "Partiellement couvert", "non couvert": "Non couvert"}
 

@@ -18,9 +18,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from components import fmt
-from components.maps import PALETTE
 from data.indicators import dimension_label
+from views import fmt
+from views.palette import PALETTE
 
 FONT = "'Source Sans', 'Source Sans Pro', 'Source Sans 3', 'DejaVu Sans', Arial, sans-serif"
 FONT_SIZE = 16  # labels and legends: at least 16 px on a wall screen
@@ -207,12 +207,3 @@ def evolution_chart(df: pd.DataFrame, unit: str) -> alt.Chart:
         tooltip=[alt.Tooltip("modalite:N", title="Catégorie"), alt.Tooltip("annee:N", title="Année"),
                  alt.Tooltip("part_tip:N", title="Part")])
     return theme(chart, "Évolution dans la région", height=_bar_height(cats, len(years)))
-
-
-def to_png(chart: alt.Chart, scale: float = 2.0) -> bytes:
-    """The chart as PNG, rendered offline by vl-convert (no browser, no network)."""
-    import vl_convert as vlc
-
-    spec = chart.to_dict()
-    spec.setdefault("width", 900)  # a stretched chart has no width of its own outside the page
-    return vlc.vegalite_to_png(spec, scale=scale)

@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.indicators import (MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, table_data,
-                             table_order)
+from data.indicators import MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, table_data, table_order
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
 from geo import engine
 from geo.codes import REGION_NAMES, as_text
 from geo.diagnosis import funding, structure_flags, zones_blanches
 from geo.markets import CLASS_LABELS, CLASSES, COUVERT, buyers
-from reports.text import FUNDING_REFERENCE_2016
+from views.text import FUNDING_REFERENCE_2016
 
 
 @dataclass

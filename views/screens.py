@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from components import fmt
-from reports.text import agree
+from views import fmt
+from views import text as T
+from views.text import agree
 
 MAX_BARS = 8  # bars of the load chart: as many as a 1280×720 wall and a slide hold
 
@@ -118,3 +119,43 @@ def load_ranking(structures: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
             f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans population couverte dans "
             f"la région, {agree(unranked, 'non classée', 'non classées')}.")
     return Ranking(top, bottom, between, note, short)
+
+
+SHORT = {  # fiche 3 § 6b indicators, in the words of a screen and of a slide
+    "Sorties positives": "Emploi durable 12 mois après le premier contrat",
+    "Contrats en CDI ou CDD": "Contrats en CDI ou CDD",
+    "Part des femmes": "Femmes parmi les bénéficiaires",
+    "Part des résidents de QPV": "Résidents de QPV parmi les bénéficiaires",
+    "Part des travailleurs handicapés": "Travailleurs handicapés parmi les bénéficiaires",
+    "Part des marchés hors BTP": "Marchés hors BTP (diversification)",
+}
+
+
+def short_indicator(name: str) -> str:
+    """A § 6b indicator's name in the words of a screen (« Femmes parmi les bénéficiaires »)."""
+    return next((v for k, v in SHORT.items() if name.startswith(k)), name)
+
+
+def points(share_gap: float) -> str:
+    """A gap between two shares in percentage points: 0.0537 -> « +5 points », -0.004 -> « 0 point »."""
+    value = round(100 * float(share_gap))
+    if value == 0:
+        return "0 point"
+    sign = "+" if value > 0 else "\u2212"
+    return f"{sign}{fmt.integer(abs(value))} point" + ("s" if abs(value) >= 2 else "")
+
+
+def indicator_figures(c) -> tuple[list[tuple[str, str, str]], str]:
+    """Fiche 3 § 6b: the latest year's six shares, région against France; and the source line."""
+    fu = c.followup
+    latest = fu[fu["annee"] == fu["annee"].max()].reset_index(drop=True)
+    items = []
+    for row in latest.head(6).itertuples(index=False):
+        label = short_indicator(row.indicateur)
+        value = "secret" if row.region != row.region and row.secret else fmt.percent(row.region)
+        france = "–" if row.france != row.france else fmt.percent(row.france)
+        gap = "" if row.ecart != row.ecart else f" ({points(row.ecart)})"
+        items.append((value, label, f"France : {france}{gap}"))
+    note = f"Année {int(latest['annee'].iloc[0])} – source : {c.indicator_source}." + (
+        " " + T.SECRET_NOTE if c.followup_secret else "")
+    return items, note

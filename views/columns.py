@@ -1,0 +1,175 @@
+"""The columns of every table the product shows or exports: French headers (``LABELS``), and the *kind*
+of each column (:func:`column_kind`): a count, a decimal, a share, a gap in points, a year, an amount, a
+date or text. The kind decides how a column is shown (``components.tables``), written to CSV
+(:func:`csv_frame`: values rounded as on screen, decimal comma, a share in percent in a column whose
+header says so, ``Part de la population couverte (%)``) and to XLSX (:func:`sheet`, written by the
+product's one XLSX writer, ``data.formats.xlsx``: numbers stay numbers with formats Excel applies).
+
+No Streamlit here, nor any document library: the screens and the documents both build on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from data.formats.spreadsheet import csv_bytes
+from data.formats.xlsx import Sheet
+from data.indicators import dimension_label
+from views import fmt
+
+LABELS = {
+    "code_insee": "Code commune", "nom": "Nom", "dep": "Département", "epci_siren": "EPCI (SIREN)",
+    "epci_nom": "EPCI", "ze2020": "Zone d'emploi", "ze2020_lib": "Nom de la zone d'emploi",
+    "population": "Population", "nb_structures": "Nombre de structures", "couverte": "Couverte",
+    "structures": "Structures", "code_qp": "Code QPV", "nom_qp": "Nom du QPV", "communes": "Communes",
+    "statut": "Statut", "code": "Code", "part_couverte": "Part de la population couverte",
+    "chevauche_region": "Déborde de la région", "nb_communes": "Nombre de communes",
+    "communes_non_couvertes": "Communes non couvertes", "id_structure": "Identifiant",
+    "type_structure": "Type", "code_commune": "Commune d'implantation", "nb_facilitateurs": "Personnes",
+    "etp": "ETP", "population_couverte": "Population couverte", "etp_pour_100k_hab": "ETP pour 100 000 hab.",
+    "nb_qpv": "QPV couverts", "population_qpv": "Population des QPV couverts",
+    "etp_pour_10k_hab_qpv": "ETP pour 10 000 hab. de QPV", "ze_dominante": "Zone d'emploi dominante",
+    "part_ze_dominante": "Part dans la zone dominante", "nb_ze": "Zones d'emploi touchées",
+    "id_a": "Structure A", "id_b": "Structure B", "communes_partagees": "Communes partagées",
+    "population_partagee": "Population partagée", "qpv_partages": "QPV partagés", "id_marche": "Identifiant",
+    "avec_consideration_sociale": "Considération sociale", "couverture": "Couverture", "regional": "Régional",
+    "nb_aires": "Aires touchées", "raison": "Raison", "structure": "Structure couvrante",
+    "ligne": "Ligne", "type_territoire": "Type de territoire", "code_territoire": "Code",
+    "objet": "Objet", "acheteur": "Acheteur", "type_acheteur": "Type d'acheteur", "montant_ht": "Montant HT (€)",
+    "date": "Date", "lieu_type": "Type de lieu", "lieu_code": "Lieu", "heures_insertion": "Heures d'insertion",
+    "marches": "Marchés", "alerte": "Alerte", "qpv": "QPV", "voisin": "Voisin", "nom_voisin": "Nom du voisin",
+    "source": "Source", "etp_finances": "ETP financés", "part": "Part", "indicateur": "Indicateur",
+    "annee": "Année", "region": "Région", "france": "France", "ecart": "Écart (points)",
+    "territoire": "Territoire", "territoire_lib": "Territoire", "tableau": "Tableau", "mesure": "Mesure",
+    "dimension": "Dimension", "modalite": "Catégorie", "dimension_2": "Seconde dimension",
+    "modalite_2": "Croisement", "valeur": "Valeur", "secret": "Masqué (secret statistique)",
+    "considerations_sociales": "Considérations sociales", "cpv": "Code CPV",
+}
+KINDS = {
+    **dict.fromkeys(["population", "nb_structures", "nb_communes", "communes_non_couvertes", "nb_facilitateurs",
+                     "population_couverte", "nb_qpv", "population_qpv", "nb_ze", "communes_partagees",
+                     "population_partagee", "qpv_partages", "nb_aires", "heures_insertion", "marches", "ligne"], "int"),
+    **dict.fromkeys(["etp", "etp_pour_100k_hab", "etp_pour_10k_hab_qpv", "etp_finances"], "dec2"),
+    **dict.fromkeys(["part_couverte", "part_ze_dominante", "part", "region", "france"], "pct"),
+    "ecart": "points", "annee": "year", "montant_ht": "euros", "valeur": "num",
+}
+PERCENT_SUFFIX = " (%)"
+IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file
+
+
+# The markets a workspace keeps: not all the file's lines (those located in another région are dropped at
+# import, and counted in the history), hence not « lus »
+MARKETS_KEPT = "Marchés retenus"
+MARKETS_KEPT_HELP = ("Les marchés du fichier situés dans la région, ou dont le lieu n'est pas localisable ; ceux "
+                     "d'autres régions sont écartés à l'import et comptés dans l'historique (page « Données »).")
+
+
+def label_of(col, labels: dict | None = None) -> str:
+    """The French header of a column: ``labels`` first, then the app's labels; an identifier that
+    neither knows (``type_entreprise``) is written as words (``Type d'entreprise``), never raw; any
+    other name (a structure's, a year) as given."""
+    if labels and col in labels:
+        return str(labels[col])
+    if col in LABELS:
+        return LABELS[col]
+    text = str(col)
+    if IDENTIFIER.fullmatch(text):
+        return dimension_label(text)
+    return text
+
+
+def column_kind(col, series: pd.Series) -> str:
+    """How a column is shown and exported: ``int``, ``dec1``, ``dec2``, ``pct``, ``points``, ``year``,
+    ``euros``, ``bool``, ``date`` (ISO text, the markets' ``date``) or ``text``. Numeric kinds apply only to numeric data (a structure named "part"
+    in a comparison table stays text)."""
+    if series.dtype == bool:
+        return "bool"
+    if not pd.api.types.is_numeric_dtype(series):
+        return "date" if col == "date" else "text"
+    kind = KINDS.get(col)
+    if kind == "num" or kind is None:
+        if kind is None and str(col) in ("Année", "Annee"):
+            return "year"
+        if pd.api.types.is_integer_dtype(series):
+            return "int"
+        values = pd.to_numeric(series, errors="coerce").dropna()
+        return "int" if np.allclose(values, np.round(values)) else "dec1"
+    return kind
+
+
+def kinds_of(df: pd.DataFrame, kinds: dict | None = None) -> list[str]:
+    """The kind of each column; ``kinds`` sets some (e.g. years as columns holding shares)."""
+    return [(kinds or {}).get(df.columns[j]) or column_kind(df.columns[j], df.iloc[:, j]) for j in range(df.shape[1])]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n} ({k + 1})")
+    return out
+
+
+def french(df: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
+    """Same table, French headers (unique), booleans as oui/non; values untouched."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].map({True: "oui", False: "non"})
+    out.columns = _unique([label_of(c, labels) for c in df.columns])
+    return out
+
+
+def _clean(values: pd.Series, digits: int) -> pd.Series:
+    """Numbers rounded to ``digits`` (binary noise away), missing stays missing."""
+    return pd.to_numeric(values, errors="coerce").astype(float).round(digits)
+
+
+def csv_frame(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = None) -> pd.DataFrame:
+    """The table as written to CSV: French headers, values rounded as on screen, shares in percent in a
+    column named ``… (%)``, gaps in points, booleans oui/non."""
+    cols, names = {}, []
+    for j, kind in enumerate(kinds_of(df, kinds)):
+        col, s = df.columns[j], df.iloc[:, j]
+        name = label_of(col, labels)
+        if kind in ("int", "euros", "year"):
+            s = _clean(s, 0).astype("Int64")
+        elif kind == "dec1":
+            s = _clean(s, 1)
+        elif kind == "dec2":
+            s = _clean(s, 2)
+        elif kind == "pct":
+            s = _clean(100 * pd.to_numeric(s, errors="coerce"), 1)
+            name += PERCENT_SUFFIX
+        elif kind == "points":
+            s = _clean(100 * pd.to_numeric(s, errors="coerce"), 1)
+            if "point" not in name.lower():
+                name += " (points)"
+        elif kind == "bool":
+            s = s.map({True: "oui", False: "non"})
+        elif kind == "date":
+            s = s.map(fmt.date).replace("–", "")  # what a French Excel reads as a date; empty when missing
+        cols[j] = s.reset_index(drop=True)
+        names.append(name)
+    out = pd.DataFrame(cols)
+    out.columns = _unique(names)
+    return out
+
+
+def table_csv(df: pd.DataFrame, labels: dict | None = None, kinds: dict | None = None) -> bytes:
+    """CSV for a French Excel (``;``, UTF-8 with BOM, decimal comma), see :func:`csv_frame`."""
+    return csv_bytes(csv_frame(df, labels, kinds))
+
+
+def sheet(df: pd.DataFrame, name: str = "Tableau", labels: dict | None = None, kinds: dict | None = None) -> Sheet:
+    """The table as a sheet of a workbook: French headers (unique), each column's kind (see
+    :func:`column_kind`; ``kinds`` sets some)."""
+    headers = _unique([label_of(c, labels) for c in df.columns])
+    frame = df.copy()
+    frame.columns = range(df.shape[1])  # by position: two columns may bear the same name
+    return Sheet(name, frame, [(j, headers[j], kind) for j, kind in enumerate(kinds_of(df, kinds))])

@@ -1,0 +1,21 @@
+"""The colours of the diagnosis, the same on the screens, the wall and the documents.
+
+Colour-blind-safe palettes for the areas: Okabe-Ito, then Paul Tol's "muted" (yellows left out:
+they are the QPV's). QPV statuses differ by lightness too: white, yellow, dark red, black outline.
+A market's coverage class keeps its colour from one screen, slide or page to another.
+"""
+
+from __future__ import annotations
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+           "#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE"]
+QPV_COLOURS = {"couvert": "#FFFFFF", "partiel": "#FFD400", "non couvert": "#B2182B"}
+BLANCHE = "#3A3A3A"  # zones blanches: communes no facilitator covers
+MARIANNE = "#000091"  # the State's blue: titles, key figures, the région's bars
+CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partiellement_couvert": "#E69F00",
+                 "hors_couverture": "#B2182B", "non_localisable": "#7F7F7F"}
+
+
+def structure_colours(ids: list[str]) -> dict[str, str]:
+    """Each structure's colour, in the order of ``ids`` (the palette repeats past 13 structures)."""
+    return {sid: PALETTE[i % len(PALETTE)] for i, sid in enumerate(ids)}
