@@ -87,6 +87,16 @@ LIMITS: dict[str, Limit] = {
 ANY = Limit("ce fichier", max(x.max_bytes for x in LIMITS.values()), max(x.max_rows for x in LIMITS.values()),
             max(x.max_xlsx_rows for x in LIMITS.values()), max(x.max_vertices for x in LIMITS.values()),
             max(x.max_vertices_feature for x in LIMITS.values()), max(x.max_seconds for x in LIMITS.values()))
+# A DECP file as published: the national consolidated file (about 210 MB in Parquet) is read by
+# batches, its région cut first; JSON has to be parsed whole, so it is kept smaller.
+DECP_MAX_BYTES = 1024 * MB
+DECP_JSON_MAX_BYTES = 100 * MB
+DECP_MAX_ROWS = 20_000_000  # rows read (market x holder x modification), before the cut
+# Time: 4 million rows cut to a région take 12 s from Parquet and 21 s from CSV (400 MB) on a busy
+# 2-core machine, so a national file at these limits (20 million rows, or 1 GB of CSV) takes about a
+# minute: the 2 minutes of a market table would leave no margin. A DECP file as published has its own
+# time limit, counted from the start of its import.
+DECP_MAX_SECONDS = 300
 MAX_COLUMNS = 500  # columns of a table (the widest format has 14; a national DECP file a few dozen)
 MAX_HEADER_BYTES = 1 * MB  # a header line longer than this is not a header
 # archives (zipped Shapefile, and the XLSX container): checked from their directory, before extraction
@@ -142,12 +152,10 @@ def limits_text(kind: str) -> str:
                  f"Shapefile zippé : {fmt_int(ARCHIVE_MAX_MEMBERS)} fichiers et "
                  f"{fmt_size(ARCHIVE_MAX_UNCOMPRESSED)} une fois décompressé, au plus")
     if kind == "marches":
-        from data.formats import decp  # late: decp imports this module
-
-        text += (f" ; fichier DECP tel que publié : {fmt_size(decp.DECP_MAX_BYTES)} au plus en Parquet ou CSV "
+        text += (f" ; fichier DECP tel que publié : {fmt_size(DECP_MAX_BYTES)} au plus en Parquet ou CSV "
                  "depuis la ligne de commande (lu par morceaux, ramené à la région d'abord), "
-                 f"{fmt_size(decp.DECP_JSON_MAX_BYTES)} en JSON, {fmt_int(decp.DECP_MAX_ROWS)} lignes lues au plus, "
-                 f"en {fmt_seconds(decp.DECP_MAX_SECONDS)} au plus")
+                 f"{fmt_size(DECP_JSON_MAX_BYTES)} en JSON, {fmt_int(DECP_MAX_ROWS)} lignes lues au plus, "
+                 f"en {fmt_seconds(DECP_MAX_SECONDS)} au plus")
     return text + "."
 
 
