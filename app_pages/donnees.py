@@ -7,7 +7,8 @@ import streamlit as st
 from components import auth, fmt, state, uploads
 from components.sidebar import current_region
 from components.tables import refusal_text, show_table
-from data.formats.readers import Upload, limits_text
+from data.formats.limits import limits_text
+from data.formats.upload import Upload
 from data.formats.writers import template_csv, template_xlsx
 from data import access, referentiel
 from data.schemas import KINDS

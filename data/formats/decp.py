@@ -19,13 +19,14 @@ import pandas as pd
 
 from data import schemas as S
 from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
-from data.formats.readers import (DECP_JSON_MAX_BYTES, DECP_MAX_BYTES, DECP_MAX_ROWS, DECP_MAX_SECONDS, LIMITS,
-                                  TimeUp, Upload, allow_time, binary_kind, check_size, check_time, csv_problem,
-                                  detect_encoding, fmt_int, log_failure, not_text_message, open_text, sniff_separator)
+from data.formats.limits import (DECP_JSON_MAX_BYTES, DECP_MAX_BYTES, DECP_MAX_ROWS, DECP_MAX_SECONDS, LIMITS, TimeUp,
+                                 allow_time, check_time, fmt_int)
+from data.formats.tables import csv_problem, detect_encoding, not_text_message, open_text, sniff_separator
+from data.formats.upload import Upload, binary_kind, check_size, log_failure
 from data.report import Loaded
 from geo.codes import fold, normalize_code
 
-# A DECP file as published has its own limits (DECP_MAX_*, stated with the others in ``limits_text``).
+# A DECP file as published has its own limits (DECP_MAX_*), stated with the others in ``data.formats.limits``.
 DECP_LABEL = "un fichier DECP tel que publié"
 DECP_ADVICE = ("découpez-le (par exemple par année ou par région) ou enregistrez-le en Parquet, puis "
                "réimportez-le.")
