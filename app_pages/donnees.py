@@ -8,7 +8,8 @@ from components import auth, state, uploads
 from components.sidebar import current_region
 from components.tables import refusal_text, show_table
 from data import access, referentiel
-from data.formats.readers import Upload, limits_text
+from data.formats.limits import limits_text
+from data.formats.upload import Upload
 from data.formats.writers import template_csv, template_xlsx
 from data.schemas import KINDS
 from data.store import imports, journal, workspaces

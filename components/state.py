@@ -181,7 +181,7 @@ def display_layers(region: str):
 
 @st.cache_resource(max_entries=2, show_spinner="Lecture et classement des marchés…")
 def _uploaded_markets(stamp: str, region: str, file_id: str, name: str, _data: bytes):
-    from data.formats.readers import Upload
+    from data.formats.upload import Upload
     from data.validation import validate_marches
     from geo.markets import classify_markets
 

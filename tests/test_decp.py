@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data.formats.decp import looks_like_decp, place_type, social_considerations
-from data.formats.readers import Upload
+from data.formats.upload import Upload
 from data.validation import validate
 from geo.markets import classify_markets
 from tests.test_engine import tiny_communes, tiny_structures

@@ -40,10 +40,12 @@ import pandas as pd
 import pytest
 
 from components.tables import table_xlsx
-from data.formats import decp, readers
+from data.formats import decp, layers, limits
 from data.formats.decp import DECP_JSON_MAX_BYTES
-from data.formats.readers import LIMITS, Upload, limits_text
+from data.formats.limits import LIMITS, limits_text
+from data.formats.upload import Upload
 from data.formats.writers import xlsx_bytes
+from data.report import Report
 from data.store import imports, workspaces
 from data.validation import validate
 from tests.conftest import ROOT
@@ -162,14 +164,14 @@ def errors_of(loaded) -> str:
 def test_limits_are_stated_in_french_for_every_kind():
     for kind, lim in LIMITS.items():
         text = limits_text(kind)
-        assert text.startswith("Limites pour") and readers.fmt_size(lim.max_bytes) in text
-        assert readers.fmt_int(lim.max_rows) in text
-        assert lim.max_seconds > 0 and f"lu et vérifié en {readers.fmt_seconds(lim.max_seconds)} au plus" in text
+        assert text.startswith("Limites pour") and limits.fmt_size(lim.max_bytes) in text
+        assert limits.fmt_int(lim.max_rows) in text
+        assert lim.max_seconds > 0 and f"lu et vérifié en {limits.fmt_seconds(lim.max_seconds)} au plus" in text
     assert "sommets" in limits_text("communes") and "sommets" not in limits_text("marches")
     assert "DECP" in limits_text("marches") and "2\u202f000\u202f000 lignes" in limits_text("marches")
     assert "en 2\u00a0min au plus" in limits_text("marches") and "en 1\u00a0min au plus" in limits_text("facilitateurs")
-    assert f"en {readers.fmt_seconds(decp.DECP_MAX_SECONDS)} au plus." in limits_text("marches")
-    assert [readers.fmt_seconds(x) for x in (120, 60, 30, 0.5, 90)] == \
+    assert f"en {limits.fmt_seconds(decp.DECP_MAX_SECONDS)} au plus." in limits_text("marches")
+    assert [limits.fmt_seconds(x) for x in (120, 60, 30, 0.5, 90)] == \
         ["2\u00a0min", "1\u00a0min", "30\u00a0s", "0,5\u00a0s", "90\u00a0s"]
 
 
@@ -192,7 +194,7 @@ def shapefile_zip(path: Path, members: dict[str, bytes], symlink: str | None = N
 def no_extraction(monkeypatch):
     """Fails the test if any member of an archive is extracted."""
     calls = []
-    monkeypatch.setattr(readers, "_extract_member", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(layers, "_extract_member", lambda *a, **k: calls.append(a))
     return calls
 
 
@@ -239,7 +241,7 @@ def test_member_with_an_abnormal_compression_ratio_is_refused(tmp_path, no_extra
 
 
 def test_too_many_members_are_refused(tmp_path, no_extraction):
-    path = shapefile_zip(tmp_path / "qpv.zip", {f"f{i}.txt": b"" for i in range(readers.ARCHIVE_MAX_MEMBERS + 1)})
+    path = shapefile_zip(tmp_path / "qpv.zip", {f"f{i}.txt": b"" for i in range(limits.ARCHIVE_MAX_MEMBERS + 1)})
     assert "fichiers : la limite est de" in errors_of(validate("qpv", [path]))
 
 
@@ -267,8 +269,8 @@ def test_csv_of_too_many_rows_is_refused_in_bounded_memory(store, tmp_path):
             fh.write("".join(line.format(i) for i in range(start, min(cap + 1, start + 200_000))))
     size_mb = path.stat().st_size / 2**20
     result = refused_in_child(store, "marches", path, tmp_path)
-    assert f"{readers.fmt_int(cap + 1)} lignes" in result["errors"][0]
-    assert f"limite est de {readers.fmt_int(cap)} lignes" in result["errors"][0]
+    assert f"{limits.fmt_int(cap + 1)} lignes" in result["errors"][0]
+    assert f"limite est de {limits.fmt_int(cap)} lignes" in result["errors"][0]
     assert result["seconds"] < 15 and result["extra_mb"] < max(80, size_mb)
 
 
@@ -389,7 +391,7 @@ def test_xlsx_of_too_many_rows_is_refused_while_streamed(store, tmp_path):
     path = tmp_path / "indicateurs.xlsx"
     path.write_bytes(xlsx_with_sheet(rows()))
     result = refused_in_child(store, "indicateurs", path, tmp_path)
-    assert f"plus de {readers.fmt_int(cap)} lignes" in result["errors"][0]
+    assert f"plus de {limits.fmt_int(cap)} lignes" in result["errors"][0]
     assert result["seconds"] < 25 and result["extra_mb"] < 150
 
 
@@ -476,9 +478,9 @@ def test_layer_of_too_many_vertices_in_all_is_refused(monkeypatch, tmp_path):
     path = tmp_path / "qpv.gpkg"
     gpd.GeoDataFrame({"code_qp": [f"QN0750{i}I" for i in range(5)], "nom_qp": "q", "code_commune": "75056"},
                      geometry=boxes, crs="EPSG:2154").to_file(path, driver="GPKG")
-    monkeypatch.setitem(LIMITS, "qpv", readers.Limit("les QPV", 2**20, 100, 100, 5_000, 4_000))
-    report = readers.Report()
-    assert readers.read_geo(Upload.of(path), report, kind="qpv") is None
+    monkeypatch.setitem(LIMITS, "qpv", limits.Limit("les QPV", 2**20, 100, 100, 5_000, 4_000))
+    report = Report()
+    assert layers.read_geo(Upload.of(path), report, kind="qpv") is None
     assert re.search(r"la couche compte (au moins )?(9\u202f990|10\u202f005) sommets : la limite est de 5\u202f000 "
                      r"pour les QPV", report.text()), report.text()
 
@@ -539,7 +541,7 @@ def deadline_passes_in(monkeypatch, function: str) -> None:
             frame = frame.f_back
         return 0.0
 
-    monkeypatch.setattr(readers, "CLOCK", clock)
+    monkeypatch.setattr(limits, "CLOCK", clock)
 
 
 def _indicators_xlsx(path: Path) -> list[Path]:
@@ -615,7 +617,7 @@ def test_every_reading_loop_is_stopped_by_the_deadline(tmp_path, monkeypatch, ki
     label = "un fichier DECP tel que publié" if where == "batches" else LIMITS[kind].label
     seconds = decp.DECP_MAX_SECONDS if where == "batches" else LIMITS[kind].max_seconds
     assert issue.file == named, issue
-    expected = f"lecture arrêtée après {readers.fmt_seconds(seconds)}, la limite pour {label} ; "
+    expected = f"lecture arrêtée après {limits.fmt_seconds(seconds)}, la limite pour {label} ; "
     assert issue.message.startswith(expected), issue.message
 
 
@@ -623,27 +625,27 @@ def test_the_deadline_belongs_to_its_import_and_its_thread():
     """Each Streamlit session runs its page in a thread of its own: one person's deadline never
     stops another's reading; an import inside an import shares the outer deadline."""
     seen = {}
-    with readers.time_limit("facilitateurs", "structures.csv", seconds=0.05) as outer:
-        with readers.time_limit("marches") as inner:
+    with limits.time_limit("facilitateurs", "structures.csv", seconds=0.05) as outer:
+        with limits.time_limit("marches") as inner:
             assert inner is outer  # one deadline per import
         time.sleep(0.1)
 
         def other_session():
             try:
-                readers.check_time("autre.csv")
+                limits.check_time("autre.csv")
                 seen["other"] = "continue"
-            except readers.TimeUp:
+            except limits.TimeUp:
                 seen["other"] = "arrêtée"
 
         thread = threading.Thread(target=other_session)
         thread.start()
         thread.join()
-        with pytest.raises(readers.TimeUp) as stopped:
-            readers.check_time()
+        with pytest.raises(limits.TimeUp) as stopped:
+            limits.check_time()
     assert seen == {"other": "continue"}
     assert stopped.value.file == "structures.csv"
     assert stopped.value.message.startswith("lecture arrêtée après 0,05\u00a0s, la limite pour les facilitateurs")
-    readers.check_time()  # no import under way: nothing to stop
+    limits.check_time()  # no import under way: nothing to stop
 
 
 # ---------------------------------------------------------------------------------------------

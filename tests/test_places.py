@@ -7,7 +7,7 @@ postal codes: a market is dropped only when its place positively designates anot
 import pandas as pd
 import pytest
 
-from data.formats.readers import Upload
+from data.formats.upload import Upload
 from data.validation import validate
 from geo.places import DEP_REGION, dep_of_place, outside_region
 

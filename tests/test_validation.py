@@ -16,7 +16,8 @@ import pytest
 import shapely
 
 from tests.conftest import ROOT
-from data.formats.readers import Upload, sniff_separator
+from data.formats.tables import sniff_separator
+from data.formats.upload import Upload
 from data.formats.cells import parse_dates, parse_numbers
 from data.validation import validate
 

@@ -19,22 +19,14 @@ import pandas as pd
 
 from data import schemas as S
 from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
-from data.formats.readers import (LIMITS, MB, TimeUp, Upload, allow_time, binary_kind, check_size, check_time,
-                                  csv_problem, detect_encoding, fmt_int, log_failure, not_text_message, open_text,
-                                  sniff_separator)
+from data.formats.limits import (DECP_JSON_MAX_BYTES, DECP_MAX_BYTES, DECP_MAX_ROWS, DECP_MAX_SECONDS, LIMITS, TimeUp,
+                                 allow_time, check_time, fmt_int)
+from data.formats.tables import csv_problem, detect_encoding, not_text_message, open_text, sniff_separator
+from data.formats.upload import Upload, binary_kind, check_size, log_failure
 from data.report import Loaded
 from geo.codes import fold, normalize_code
 
-# A DECP file as published: the national consolidated file (about 210 MB in Parquet) is read by
-# batches, its région cut first; JSON has to be parsed whole, so it is kept smaller.
-DECP_MAX_BYTES = 1024 * MB
-DECP_JSON_MAX_BYTES = 100 * MB
-DECP_MAX_ROWS = 20_000_000  # rows read (market x holder x modification), before the cut
-# Time: 4 million rows cut to a région take 12 s from Parquet and 21 s from CSV (400 MB) on a busy
-# 2-core machine, so a national file at these limits (20 million rows, or 1 GB of CSV) takes about a
-# minute: the 2 minutes of a market table would leave no margin. A DECP file as published has its own
-# time limit, counted from the start of its import.
-DECP_MAX_SECONDS = 300
+# A DECP file as published has its own limits (DECP_MAX_*), stated with the others in ``data.formats.limits``.
 DECP_LABEL = "un fichier DECP tel que publié"
 DECP_ADVICE = ("découpez-le (par exemple par année ou par région) ou enregistrez-le en Parquet, puis "
                "réimportez-le.")

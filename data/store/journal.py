@@ -33,6 +33,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.store.location import store_dir
+
 FILE_NAME = "journal.jsonl"
 ACTIONS = {
     "création": "création d'un espace",
@@ -49,8 +51,6 @@ COLUMNS = {"when": "Date", "who": "Par", "what": "Action", "workspace": "Espace"
 
 
 def path() -> Path:
-    from data.store.workspaces import store_dir
-
     return store_dir() / FILE_NAME
 
 

@@ -46,9 +46,9 @@ import pandas as pd
 from data.store import journal
 from data import atomic
 from data.store.dataset import DEMO_LABEL, KIND_OF_TABLE, TABLES, TABLES_OF_KIND, Dataset, empty_table
+from data.store.location import store_dir
 from geo.codes import fold
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 GEO_TABLES = ("communes", "qpv")
 DEMO = "demo"
 STORE_VERSION = 2
@@ -77,10 +77,6 @@ class Workspace:
 
 # ---------------------------------------------------------------------------------------------
 # Paths
-
-
-def store_dir() -> Path:
-    return Path(os.environ.get("DIAG_DONNEES", ROOT / ".donnees"))
 
 
 def _spaces() -> Path:

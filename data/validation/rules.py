@@ -20,8 +20,10 @@ import shapely
 from data import schemas as S
 from data.formats import decp
 from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
-from data.formats.readers import (LOG, TimeUp, Upload, check_time, is_geo, read_geo, read_table, time_limit,
-                                  to_work_crs)
+from data.formats.layers import is_geo, read_geo, to_work_crs
+from data.formats.limits import TimeUp, check_time, time_limit
+from data.formats.tables import read_table
+from data.formats.upload import LOG, Upload
 from data.report import Loaded, Report
 from geo.markets import has_social_consideration, unlocatable_markets
 from geo.places import outside_region
@@ -704,7 +706,7 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, regio
     report: an unexpected failure becomes an error message.
 
     The whole validation runs within the kind's time limit (``max_seconds`` of
-    :data:`~data.formats.readers.LIMITS`), from here: past it, the reading stops at its next check
+    :data:`~data.formats.limits.LIMITS`), from here: past it, the reading stops at its next check
     and the file is refused with one error naming it and the limit; no table is returned.
     """
     names = ", ".join(Path(str(getattr(p, "name", p))).name for p in paths) or kind
