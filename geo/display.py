@@ -476,3 +476,35 @@ def build_layers(communes, qpv, structures, membership: np.ndarray, structure_id
         px, py = TO_4326.transform(shapely.get_x(centroids[present]), shapely.get_y(centroids[present]))
         xy[present] = np.c_[px, py]
     return DisplayLayers(outline4326, com, st, q, ze_df, ep_df, bounds, xy, blanches)
+
+
+def inclusion_points(ref, table: pd.DataFrame, commune_xy: np.ndarray, commune_names: np.ndarray,
+                     region: str) -> pd.DataFrame:
+    """The inclusion structures located in the région's communes, placed for the map (EPSG:4326): at their own
+    coordinates when the file gave them, else at their commune's point (``x``, ``y``), with their commune's
+    point (``cx``, ``cy``) for the grouped circles. The unlocated ones are not drawn (their tables list them)."""
+    from geo.needs import index_inclusion
+
+    cols = ["x", "y", "cx", "cy", "code_commune", "commune_nom", "type", "nom", "siret", "adresse", "secteurs"]
+    if table is None or not len(table):
+        return pd.DataFrame(columns=cols)
+    ii = index_inclusion(ref, table)
+    ok = ii.located >= 0
+    if region:
+        ok &= np.asarray(ref.reg, dtype=object)[np.maximum(ii.located, 0)] == str(region)
+    t = table[ok]
+    loc = ii.located[ok]
+    lat = pd.to_numeric(t["latitude"], errors="coerce").to_numpy(dtype=float) if "latitude" in t else np.full(len(t), np.nan)
+    lon = pd.to_numeric(t["longitude"], errors="coerce").to_numpy(dtype=float) if "longitude" in t else np.full(len(t), np.nan)
+    cxy = commune_xy[loc] if len(loc) else np.zeros((0, 2))
+    own = ~np.isnan(lat) & ~np.isnan(lon)
+
+    def text(col):
+        return as_text(t[col]).to_numpy(dtype=object) if col in t.columns else np.full(len(t), "", dtype=object)
+
+    addr = [" ".join(x for x in parts if x) for parts in zip(text("adresse"), text("code_postal"), text("commune"))]
+    return pd.DataFrame({"x": np.where(own, lon, cxy[:, 0]), "y": np.where(own, lat, cxy[:, 1]), "cx": cxy[:, 0],
+                         "cy": cxy[:, 1], "code_commune": ref.codes[loc], "commune_nom": np.asarray(commune_names,
+                                                                                                   dtype=object)[loc],
+                         "type": text("type"), "nom": text("nom"), "siret": text("siret"), "adresse": addr,
+                         "secteurs": text("secteurs")}, columns=cols).dropna(subset=["x", "y"]).reset_index(drop=True)
