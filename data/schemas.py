@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geo.inclusion import ALL_TYPES as INCLUSION_TYPES  # the types the figures count, « Autre » last
 from geo.markets import SOCIAL_CONSIDERATIONS  # the diagnosis decides which markets are social
 
 # Field kinds
@@ -226,7 +227,46 @@ MARCHES = TableSchema(
         Field("heures_insertion", FLOAT, False, ("heures",), minimum=0, label="Heures d'insertion prévues",
               example="1200"),
         Field("cpv", CODE, False, ("codecpv", "code_cpv"), label="Code CPV", example="45214200-2"),
+        Field("acheteur_siret", CODE, False, ("siret_acheteur", "acheteur_id", "id_acheteur"),
+              label="SIRET de l'acheteur (14 chiffres)", example="21310555400017"),
     ),
+)
+
+# Inclusion structures (SIAE, GEIQ, EA/EATT, ESAT): the template's columns. The published files (the
+# data·inclusion « structures » file, le marché de l'inclusion's list) bring more, read by
+# ``data.formats.inclusion`` (INCLUSION_READ_FIELDS below).
+STRUCTURES_INCLUSION = TableSchema(
+    kind="structures_inclusion",
+    label="Structures de l'inclusion",
+    fields=(
+        Field("siret", CODE, False, ("numero_siret", "siret_structure"), label="SIRET (14 chiffres)",
+              example="12345678900012"),
+        Field("nom", TEXT, False, ("raison_sociale", "nom_structure", "denomination", "name"),
+              label="Nom de la structure", example="Atelier du Val"),
+        Field("type", TEXT, True, ("reseaux_porteurs", "type_de_structure", "kind", "typologie", "type_structure",
+                                   "categorie", "type_siae"),
+              label="Type : " + ", ".join(INCLUSION_TYPES[:-1]) + " (autre libellé gardé comme « Autre »)",
+              example="ACI"),
+        Field("code_commune", COMMUNE, False, ("code_insee", "insee", "codgeo", "code_commune_insee", "com",
+                                               "insee_com"),
+              label="Commune (code INSEE)", example="31555"),
+        Field("latitude", FLOAT, False, ("lat",), minimum=-90, maximum=90, label="Latitude (WGS84)",
+              example="43,6045"),
+        Field("longitude", FLOAT, False, ("lon", "lng", "long"), minimum=-180, maximum=180,
+              label="Longitude (WGS84)", example="1,4440"),
+        Field("secteurs", TEXT, False, ("sectors", "secteurs_dactivite", "secteur"),
+              label="Secteurs d'activité", example="Espaces verts ; Nettoyage"),
+    ),
+)
+INCLUSION_READ_FIELDS = STRUCTURES_INCLUSION.fields + (
+    Field("code_postal", CODE, False, ("cp", "post_code", "codepostal")),
+    Field("commune", TEXT, False, ("ville", "city", "nom_commune", "libelle_commune")),
+    Field("departement", CODE, False, ("department", "code_departement", "dep")),
+    Field("adresse", TEXT, False, ("address",)),
+    Field("enseigne", TEXT, False, ("brand", "nom_commercial")),
+    Field("date_maj", TEXT, False, ("updated_at", "date_de_mise_a_jour")),
+    Field("source", TEXT, False, ()),
+    Field("id_source", CODE, False, ("id", "identifiant")),
 )
 
 INDICATEURS = TableSchema(
@@ -310,14 +350,15 @@ PREFIXES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 SCHEMAS: dict[str, TableSchema] = {
-    s.kind: s for s in (COMMUNES, QPV, STRUCTURES, PERIMETRES, MARCHES, INDICATEURS)
+    s.kind: s for s in (COMMUNES, QPV, STRUCTURES, PERIMETRES, MARCHES, INDICATEURS, STRUCTURES_INCLUSION)
 }
 
-# The five kinds of file a user imports ("facilitateurs" groups two tables).
+# The kinds of file a user imports ("facilitateurs" groups two tables).
 KINDS: dict[str, str] = {
     "communes": "Référentiel des communes",
     "qpv": "Quartiers prioritaires (QPV)",
     "facilitateurs": "Facilitateurs (structures et périmètres)",
     "marches": "Marchés publics",
     "indicateurs": "Indicateurs ABC Clauses",
+    "structures_inclusion": "Structures de l'inclusion",
 }

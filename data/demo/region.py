@@ -26,7 +26,7 @@ from data.demo.shapes import blob, tile
 from data.store.dataset import DEMO_LABEL, Dataset
 from data.store.imports import vintage
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 SEED = 2019
 REGION = "99"
 NEIGHBOUR = "98"
@@ -219,13 +219,15 @@ def generate_region(seed: int = SEED, n_markets: int | None = None) -> Dataset:
     structures, perimetres = _build_facilitators(rng, communes, towns, beside_hole)
     marches = _build_markets(rng, communes, n_markets or 420)
     indicateurs = build_indicators(rng, REGION, years=(2023, 2024), region_weight=0.045)
+    inclusion = _build_inclusion(np.random.default_rng(seed + 7), communes)  # its own draws: the rest unchanged
     tables = {"communes": communes, "qpv": qpv, "structures": structures, "perimetres": perimetres,
-              "marches": marches, "indicateurs": indicateurs}
+              "marches": marches, "indicateurs": indicateurs, "structures_inclusion": inclusion}
     vintages = {k: vintage(k, tables, []) for k in S.KINDS}
     vintages["communes"] = "fictif"
     meta = {"demo": True, "label": DEMO_LABEL, "region": REGION, "generator": GENERATOR_VERSION, "seed": seed,
             "vintages": vintages, "sources": {k: "générateur de démonstration" for k in S.KINDS}}
-    return Dataset(communes, qpv, structures, perimetres, marches, indicateurs, meta)
+    return Dataset(communes, qpv, structures, perimetres, marches, indicateurs, meta,
+                   structures_inclusion=inclusion)
 
 
 def _town_commune(communes: gpd.GeoDataFrame, off) -> int:
@@ -408,6 +410,56 @@ CPV = [("45214200-2", "Construction de bâtiments scolaires"), ("45233140-2", "T
        ("79713000-5", "Gardiennage"), ("60130000-8", "Transport de personnes")]
 
 
+# fictitious SIRET of most buyers (a few are known by their name only, as in many real files)
+BUYER_SIRET = {name: f"2{99000000 + 137 * k:08d}0001{k % 10}" for k, (name, _) in enumerate(BUYERS) if k % 4 != 3}
+INCLUSION_TYPES = ["ACI", "EI", "AI", "ETTI", "EITI", "GEIQ", "EA", "EATT", "ESAT"]
+INCLUSION_WEIGHTS = [0.30, 0.20, 0.12, 0.08, 0.03, 0.05, 0.10, 0.02, 0.10]
+INCLUSION_WORDS = {"ACI": "Atelier", "EI": "Entreprise d'insertion", "AI": "Association intermédiaire",
+                   "ETTI": "Intérim d'insertion", "EITI": "Coopérative d'indépendants", "GEIQ": "GEIQ",
+                   "EA": "Entreprise adaptée", "EATT": "Intérim adapté", "ESAT": "ESAT"}
+INCLUSION_SECTORS = ["Espaces verts", "Bâtiment", "Nettoyage", "Restauration", "Recyclage", "Logistique",
+                     "Blanchisserie", "Maraîchage"]
+
+
+def _build_inclusion(rng, communes: gpd.GeoDataFrame, n: int = 96) -> pd.DataFrame:
+    """The région's inclusion structures (SIAE, GEIQ, EA/EATT, ESAT), as an import would keep them: located
+    in a commune (a point inside it), the towns holding most; two left unlocated, one of another type."""
+    from pyproj import Transformer
+
+    to_4326 = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    c = communes[communes["reg"] == REGION]
+    weights = c["population"].to_numpy(dtype=float) ** 0.8
+    weights /= weights.sum()
+    rows = []
+    for k in range(n):
+        i = int(rng.choice(len(c), p=weights))
+        geom = c.geometry.iloc[i]
+        minx, miny, maxx, maxy = geom.bounds
+        for _ in range(50):
+            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+            if geom.contains(shapely.Point(x, y)):
+                break
+        else:
+            p = geom.representative_point()
+            x, y = p.x, p.y
+        lon, lat = to_4326.transform(x, y)
+        kind = str(rng.choice(INCLUSION_TYPES, p=INCLUSION_WEIGHTS))
+        town = str(c["nom"].iloc[i])
+        sectors = " ; ".join(sorted(set(rng.choice(INCLUSION_SECTORS, size=int(rng.integers(1, 3))))))
+        rows.append({"siret": f"8{int(rng.integers(10**12, 10**13 - 1)):013d}", "nom": f"{INCLUSION_WORDS[kind]} "
+                     f"{_names(rng, 1)[0]}", "type": kind, "code_commune": str(c["code_insee"].iloc[i]),
+                     "latitude": round(lat, 5), "longitude": round(lon, 5), "secteurs": sectors,
+                     "code_postal": str(c["codes_postaux"].iloc[i]).split(";")[0], "commune": town,
+                     "adresse": f"{int(rng.integers(1, 90))} rue des Artisans", "type_ecrit": kind,
+                     "localisation": "code commune", "raison": "", "date_maj": "2026-09-15",
+                     "source": "générateur de démonstration", "id_source": f"demo--{k + 1:03d}"})
+    rows[5]["type"], rows[5]["type_ecrit"] = "Autre", "SEP"  # a type the instruction does not name: « Autre »
+    for j in (11, 40):  # structures whose file gave neither a commune nor coordinates: kept, unlocated
+        rows[j].update(code_commune="", latitude=np.nan, longitude=np.nan, code_postal="", commune="",
+                       localisation="", raison="ni code commune, ni coordonnées, ni code postal")
+    return pd.DataFrame(rows)
+
+
 def _build_markets(rng, communes: gpd.GeoDataFrame, n: int) -> pd.DataFrame:
     c = communes[communes["reg"] == REGION]
     codes = c["code_insee"].tolist()
@@ -445,5 +497,5 @@ def _build_markets(rng, communes: gpd.GeoDataFrame, n: int) -> pd.DataFrame:
                      "acheteur": buyer, "type_acheteur": btype, "montant_ht": montant,
                      "date": f"{year}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}",
                      "statut": statut, "lieu_type": lt, "lieu_code": str(lc), "considerations_sociales": social,
-                     "heures_insertion": heures, "cpv": cpv})
+                     "heures_insertion": heures, "cpv": cpv, "acheteur_siret": BUYER_SIRET.get(buyer, "")})
     return pd.DataFrame(rows)

@@ -43,10 +43,36 @@ TYPECODE = {
 }
 TABULAR_COLUMNS = {
     "uid": "id_marche", "id": "id_marche", "objet": "objet", "acheteur_nom": "acheteur",
-    "acheteur_id": "acheteur_id", "montant": "montant_ht", "datenotification": "date",
+    "acheteur_id": "acheteur_siret", "montant": "montant_ht", "datenotification": "date",
     "lieuexecution_code": "lieu_code", "lieuexecution_typecode": "lieu_type",
     "considerationssociales": "considerations_sociales", "codecpv": "cpv",
+    "donneesactuelles": "donnees_actuelles",
 }
+TRUE_TEXT = {"true", "1", "oui", "vrai", "t", "yes"}
+
+
+def current_amount(record: dict):
+    """A JSON market's amount after its last modification that states one (DOMAIN.md: a market counts with
+    its current amount); the initial ``montant`` otherwise."""
+    amount = record.get("montant", "")
+    mods = record.get("modifications") or []
+    for mod in mods if isinstance(mods, list) else []:
+        mod = mod.get("modification", mod) if isinstance(mod, dict) else {}
+        if isinstance(mod, dict) and mod.get("montant") not in (None, ""):
+            amount = mod["montant"]
+    return amount
+
+
+def current_rows(places: pd.DataFrame) -> pd.DataFrame:
+    """One row per market of a consolidated file (one row per market x holder x modification): the row
+    marked ``donneesActuelles`` (after its last modification), else the first one."""
+    if "donnees_actuelles" in places.columns:
+        now = places["donnees_actuelles"].astype(str).str.strip().str.lower().isin(TRUE_TEXT).to_numpy()
+        first_now = places[now][~places["id_marche"][now].duplicated(keep="first")]
+        rest = places[~places["id_marche"].isin(set(first_now["id_marche"]))]
+        out = pd.concat([first_now, rest[~rest["id_marche"].duplicated(keep="first")]]).sort_index()
+        return out.drop(columns="donnees_actuelles")
+    return places[~places["id_marche"].duplicated(keep="first")]
 
 
 def looks_like_decp(src: Upload) -> bool:
@@ -154,6 +180,8 @@ def _frame(records: pd.DataFrame) -> pd.DataFrame:
                 v.tolist() if isinstance(v, np.ndarray) else v, ensure_ascii=False)), _social_any),
         "heures_insertion": np.nan,
         "cpv": records.get("cpv", pd.Series("", index=records.index)).fillna("").astype(str).to_numpy(),
+        "acheteur_siret": records.get("acheteur_siret", pd.Series("", index=records.index)).fillna("").astype(str)
+        .str.strip().str.replace(r"\.0$", "", regex=True).to_numpy(),
     })
     return out
 
@@ -267,13 +295,13 @@ def _tabular_records(src: Upload, out: Loaded, cut) -> pd.DataFrame | None:
     if tab.rows is not None and tab.rows > DECP_MAX_ROWS:
         raise DecpRefused(f"le fichier compte {fmt_int(tab.rows)} lignes : la limite est de {fmt_int(DECP_MAX_ROWS)} "
                           "lignes pour un fichier DECP.")
-    places = [df for df in tab.batches(["id_marche", "lieu_code", "lieu_type"])]
+    places = [df for df in tab.batches(["id_marche", "lieu_code", "lieu_type", "donnees_actuelles"])]
     places = pd.concat(places) if len(places) > 1 else places[0] if places else pd.DataFrame()
     if places.empty:
         return places
     n_rows = len(places)
-    # one row per market x holder x modification: keep the first row of each market
-    places = places[~places["id_marche"].duplicated(keep="first")]
+    # one row per market x holder x modification: keep the current row of each market
+    places = current_rows(places)
     out.counts["lus"] = len(places)
     check_time(src.name)
     places = normalise_places(places)
@@ -285,7 +313,7 @@ def _tabular_records(src: Upload, out: Loaded, cut) -> pd.DataFrame | None:
     if len(places) > cap:
         raise DecpRefused(f"le fichier garde {fmt_int(len(places))} marchés après le découpage à la région : la limite "
                           f"est de {fmt_int(cap)} marchés. Découpez-le (par exemple par année).")
-    others = [c for c in ("objet", "acheteur", "montant_ht", "date", "considerations_sociales", "cpv")
+    others = [c for c in ("objet", "acheteur", "acheteur_siret", "montant_ht", "date", "considerations_sociales", "cpv")
               if c in tab.source]
     if others and len(places):
         keep = np.zeros(n_rows, dtype=bool)
@@ -327,7 +355,8 @@ def load_decp(src: Upload, cut=None) -> Loaded:
                 "objet": [r.get("objet", "") for r in recs],
                 "acheteur": [(r.get("acheteur") or {}).get("nom", (r.get("acheteur") or {}).get("id", ""))
                              for r in recs],
-                "montant_ht": [r.get("montant", "") for r in recs],
+                "acheteur_siret": [(r.get("acheteur") or {}).get("id", "") for r in recs],
+                "montant_ht": [current_amount(r) for r in recs],
                 "date": [r.get("dateNotification", "") for r in recs],
                 "lieu_code": [(r.get("lieuExecution") or {}).get("code", "") for r in recs],
                 "lieu_type": [(r.get("lieuExecution") or {}).get("typeCode", "") for r in recs],

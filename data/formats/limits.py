@@ -56,6 +56,9 @@ LIMITS: dict[str, Limit] = {
     "facilitateurs": Limit("les facilitateurs", 20 * MB, 100_000, 100_000, max_seconds=60),
     "marches": Limit("les marchés", 200 * MB, 2_000_000, 200_000, max_seconds=120),
     "indicateurs": Limit("les indicateurs", 50 * MB, 500_000, 200_000, max_seconds=60),
+    # the national data·inclusion file (about 100,000 structures) is read and cut in a few seconds from CSV or
+    # Parquet; its XLSX (read far more slowly) within the time limit too
+    "structures_inclusion": Limit("les structures de l'inclusion", 400 * MB, 500_000, 200_000, max_seconds=120),
 }
 # a reader called without a kind applies the widest limits of every kind
 ANY = Limit("ce fichier", max(x.max_bytes for x in LIMITS.values()), max(x.max_rows for x in LIMITS.values()),

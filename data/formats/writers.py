@@ -37,7 +37,8 @@ def _help_frame(schemas: list[S.TableSchema]) -> pd.DataFrame:
 
 
 TEMPLATE_TABLES = {"communes": ["communes"], "qpv": ["qpv"], "facilitateurs": ["structures", "perimetres"],
-                   "marches": ["marches"], "indicateurs": ["indicateurs"]}
+                   "marches": ["marches"], "indicateurs": ["indicateurs"],
+                   "structures_inclusion": ["structures_inclusion"]}
 
 
 def template_xlsx(kind: str) -> bytes:
@@ -58,7 +59,7 @@ def _plain(df: pd.DataFrame, schema: S.TableSchema) -> pd.DataFrame:
 
 
 EXPORT_SUFFIX = {"communes": ".gpkg", "qpv": ".gpkg", "facilitateurs": ".xlsx", "marches": ".csv",
-                 "indicateurs": ".csv"}
+                 "indicateurs": ".csv", "structures_inclusion": ".csv"}
 
 
 def export_kind(ds: Dataset, kind: str, out: Path) -> list[Path]:
@@ -109,4 +110,8 @@ def write_dataset(ds: Dataset, out: Path) -> list[Path]:
     (out / "marches.csv").write_bytes(csv_bytes(_plain(ds.marches, S.MARCHES)))
     (out / "indicateurs.csv").write_bytes(csv_bytes(_plain(ds.indicateurs, S.INDICATEURS)))
     written += [out / "marches.csv", out / "indicateurs.csv"]
+    if ds.has("structures_inclusion"):
+        (out / "structures_inclusion.csv").write_bytes(csv_bytes(_plain(ds.structures_inclusion,
+                                                                        S.STRUCTURES_INCLUSION)))
+        written.append(out / "structures_inclusion.csv")
     return written

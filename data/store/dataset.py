@@ -1,4 +1,4 @@
-"""A workspace's dataset: the six tables the diagnosis needs, which of them were really imported,
+"""A workspace's dataset: the tables the diagnosis needs, which of them were really imported,
 and what they are (workspace, version, vintages, sources)."""
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from data import schemas as S
 from geo.codes import REGION_NAMES
 
 DEMO_LABEL = "Région de démonstration – données fictives"
-TABLES = ("communes", "qpv", "structures", "perimetres", "marches", "indicateurs")
+TABLES = ("communes", "qpv", "structures", "perimetres", "marches", "indicateurs", "structures_inclusion")
 # the kind of file each table comes from (facilitators bring two tables)
 KIND_OF_TABLE = {"communes": "communes", "qpv": "qpv", "structures": "facilitateurs",
-                 "perimetres": "facilitateurs", "marches": "marches", "indicateurs": "indicateurs"}
+                 "perimetres": "facilitateurs", "marches": "marches", "indicateurs": "indicateurs",
+                 "structures_inclusion": "structures_inclusion"}
 TABLES_OF_KIND = {"communes": ("communes",), "qpv": ("qpv",), "facilitateurs": ("structures", "perimetres"),
-                  "marches": ("marches",), "indicateurs": ("indicateurs",)}
+                  "marches": ("marches",), "indicateurs": ("indicateurs",),
+                  "structures_inclusion": ("structures_inclusion",)}
 # what a page says when a table is missing from the workspace (never a fall-back on another one)
 MISSING = {
     "communes": "Aucun référentiel des communes n'a été importé dans cet espace.",
@@ -26,6 +28,8 @@ MISSING = {
     "facilitateurs": "Aucun fichier de facilitateurs n'a été importé dans cet espace.",
     "marches": "Aucun fichier de marchés n'a été importé dans cet espace.",
     "indicateurs": "Aucun fichier d'indicateurs ABC Clauses n'a été importé dans cet espace.",
+    "structures_inclusion": "Aucun fichier de structures de l'inclusion (SIAE, GEIQ, EA, ESAT) n'a été importé dans "
+                            "cet espace.",
 }
 
 
@@ -47,8 +51,16 @@ class Dataset:
     indicateurs: pd.DataFrame
     meta: dict = field(default_factory=dict)
     present: frozenset = frozenset(TABLES)  # tables that hold imported data (the others are empty)
+    structures_inclusion: pd.DataFrame | None = None  # SIAE, GEIQ, EA/EATT, ESAT (an empty table when None)
 
     TABLES = TABLES
+
+    def __post_init__(self) -> None:
+        if self.structures_inclusion is None:
+            self.structures_inclusion = empty_table("structures_inclusion")
+            if "structures_inclusion" in self.present and self.present == frozenset(TABLES):
+                # a dataset built with every table but this one (an older caller): this one was not imported
+                self.present = self.present - {"structures_inclusion"}
 
     @classmethod
     def empty(cls, meta: dict | None = None) -> "Dataset":
@@ -77,7 +89,7 @@ class Dataset:
 
     def vintages_text(self) -> str:
         labels = {"communes": "COG", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
-                  "indicateurs": "indicateurs"}
+                  "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion"}
         vint = self.vintages
         parts = [f"{labels[k]} {vint.get(k) or 'non précisé'}" for k in labels if self.has(k)]
         return " · ".join(parts) if parts else "non précisé"
@@ -141,3 +153,9 @@ class Dataset:
         values = {name: getattr(self, name) for name in TABLES}
         values.update(tables)
         return Dataset(**values, meta=dict(self.meta), present=self.present | frozenset(tables))
+
+    @property
+    def inclusion(self) -> pd.DataFrame | None:
+        """The inclusion structures, ``None`` when none were imported (every figure counting them is then
+        unknown, never zero): what ``geo.engine.run(..., inclusion=)`` takes."""
+        return self.structures_inclusion if self.has("structures_inclusion") else None

@@ -81,7 +81,34 @@ def vintage(kind: str, tables: dict[str, pd.DataFrame], file_names: list[str], d
         return market_period(tables["marches"]["date"])
     if kind == "indicateurs":
         return _span(_years(tables["indicateurs"]["annee"]))
+    if kind == "structures_inclusion":
+        return file_date(file_names) or latest_update(tables["structures_inclusion"]) or year_in_name(file_names)
     return ""
+
+
+DATE_IN_NAME_RE = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
+
+
+def file_date(names: list[str]) -> str:
+    """The date a published file's name carries (``structures-inclusion-2026-11-30.csv``,
+    ``liste_structures_2026-11-30.csv``), French: ``30/11/2026``; ``""`` if none.
+
+    >>> file_date(["structures-inclusion-2026-11-30.parquet"])
+    '30/11/2026'
+    """
+    for name in names:
+        m = DATE_IN_NAME_RE.search(str(name))
+        if m:
+            return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    return ""
+
+
+def latest_update(table: pd.DataFrame) -> str:
+    """The latest ``date_maj`` of a data·inclusion file (French), ``""`` when none is known."""
+    if "date_maj" not in table.columns:
+        return ""
+    d = pd.to_datetime(table["date_maj"].astype(str).str.slice(0, 10), format="%Y-%m-%d", errors="coerce").dropna()
+    return f"{d.max():%d/%m/%Y}" if len(d) else ""
 
 
 def apply(ds: Dataset, loaded: Loaded, file_names: list[str], declared_vintage: str = "") -> tuple[Dataset, dict]:

@@ -25,6 +25,7 @@ from data.formats.limits import TimeUp, check_time, time_limit
 from data.formats.tables import read_table
 from data.formats.upload import LOG, Upload
 from data.report import Loaded, Report
+from data.validation.inclusion import validate_structures_inclusion
 from geo.markets import has_social_consideration, unlocatable_markets
 from geo.places import outside_region
 from geo.territory import Referentiel
@@ -741,6 +742,8 @@ def _validate(kind: str, paths: list, communes, region) -> Loaded:
     src = p if isinstance(p, Upload) else Upload.of(p)
     if kind == "marches":
         return validate_marches(src, communes, region)
+    if kind == "structures_inclusion":
+        return validate_structures_inclusion(src, communes, region)
     if kind == "qpv":
         loaded = validate_qpv(src)
         if loaded.ok and communes is not None and len(communes):
