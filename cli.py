@@ -12,7 +12,9 @@
     python cli.py referentiel update
     python cli.py diagnose --workspace hauts-de-france-2026 --region 32 --json out.json [--xlsx out.xlsx]
     python cli.py diagnose --region 76 --communes c.geojson --qpv q.geojson \\
-        --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
+        --facilitateurs f.xlsx --marches decp.json [--structures-inclusion s.csv] --json out.json --xlsx out.xlsx
+    python cli.py acheteurs --workspace hauts-de-france-2026 --region 32 --json acheteurs.json [--xlsx a.xlsx] \\
+        [--seuil 50000000]
     python cli.py journal [--workspace hauts-de-france-2026] [--csv journal.csv]
     python cli.py serve [--server.port 8501 ...]   # the app, its usual maps prepared at start
 
@@ -171,7 +173,7 @@ def cmd_import(args) -> int:
     ds = workspaces.load(slug)
     region = args.region or ds.default_region or None
     loaded = validation.validate(args.kind, args.paths, communes=ds.communes if ds.has("communes") else None,
-                                 region=region if args.kind == "marches" else None)
+                                 region=region if args.kind in ("marches", "structures_inclusion") else None)
     print(loaded.report.text())
     if not loaded.ok:
         print("Fichier refusé : l'espace de travail n'a pas été modifié.", file=sys.stderr)
@@ -290,7 +292,8 @@ def _diagnose_workspace(args) -> int:
     region = args.region or ds.default_region
     if region not in ds.regions():
         return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
-    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+                        inclusion=ds.inclusion)
     return _write_result(ds, result, region, args)
 
 
@@ -348,7 +351,8 @@ def _diagnose_files(args) -> int:
         region = args.region or default
         if region not in set(regs):
             return _fail(f"la région « {region} » est absente du référentiel des communes.")
-    for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches)):
+    for kind, path in (("qpv", args.qpv), ("facilitateurs", args.facilitateurs), ("marches", args.marches),
+                       ("structures_inclusion", args.structures_inclusion)):
         if path and report.ok:
             # a national market file is cut down to the région before anything heavy is done
             loaded = validation.validate(kind, [path], communes=communes, region=region)
@@ -366,13 +370,66 @@ def _diagnose_files(args) -> int:
         return empty_table(name) if given_communes else getattr(ds, name)
 
     if given_communes:  # the files given, and nothing of the demo
-        files = {t: table(t) for t in ("qpv", "structures", "perimetres", "marches", "indicateurs")}
+        files = {t: table(t) for t in ("qpv", "structures", "perimetres", "marches", "indicateurs",
+                                       "structures_inclusion")}
         ds = Dataset(communes=communes, **files, meta={"name": "Fichiers de la ligne de commande"},
                      present=frozenset(tables))
     else:
         ds = ds.replace(**tables)
-    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+                        inclusion=ds.inclusion)
     return _write_result(ds, result, region, args)
+
+
+def _euros(text: str) -> float:
+    """``50000000``, ``50 000 000``, ``50e6`` or ``5,5e7`` as euros."""
+    return float(str(text).replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
+
+
+def cmd_acheteurs(args) -> int:
+    """The buyers of a workspace's markets (fiche 3, § 2): JSON list, and optionally a workbook."""
+    from data.store import workspaces
+    from data.store.dataset import MISSING
+    from geo import engine
+    from geo.buyers import SPASER_THRESHOLD
+
+    slug = _workspace(args.workspace, _user(args))
+    if slug is None:
+        return _not_found(args.workspace)
+    try:
+        threshold = _euros(args.seuil) if args.seuil is not None else SPASER_THRESHOLD
+    except ValueError:
+        return _fail(f"seuil « {args.seuil} » illisible : un montant en euros est attendu (par exemple 50000000).")
+    if threshold <= 0:
+        return _fail("le seuil doit être un montant positif, en euros HT par an.")
+    ds = workspaces.load(slug)
+    if not ds.has("communes"):
+        return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
+    region = args.region or ds.default_region
+    if region not in ds.regions():
+        return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    if not ds.has("marches"):
+        return _fail(MISSING["marches"])
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+                        inclusion=ds.inclusion)
+    table = engine.buyers(result, threshold)
+    out = engine.buyers_json(table)
+    text = json.dumps(out, ensure_ascii=False, indent=1)
+    if args.json:
+        Path(args.json).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    if args.xlsx:
+        from reports.workbook import buyers_workbook
+
+        Path(args.xlsx).write_bytes(buyers_workbook(ds, table, region, threshold))
+    from views import fmt
+    from views import text as T
+
+    n, flagged = len(table), int(table["spaser"].sum()) if len(table) else 0
+    print(f"{fmt.integer(n)} {T.agree(n, 'acheteur', 'acheteurs')}, dont {fmt.integer(flagged)} au-dessus du seuil "
+          f"SPASER ({fmt.euros(threshold)} HT par an). {T.BUYERS_ESTIMATE}", file=sys.stderr)
+    return 0
 
 
 def cmd_serve(options: list[str]) -> int:
@@ -429,9 +486,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--qpv")
     g.add_argument("--facilitateurs")
     g.add_argument("--marches")
+    g.add_argument("--structures-inclusion", dest="structures_inclusion",
+                   help="fichier des structures de l'inclusion (data·inclusion, marché de l'inclusion ou modèle)")
     g.add_argument("--json")
     g.add_argument("--xlsx")
     g.add_argument("--user", help=user_help + " (avec --workspace)")
+    a = sub.add_parser("acheteurs", help="les acheteurs des marchés d'un espace (fiche 3, § 2) : JSON, et XLSX")
+    a.add_argument("--workspace", required=True)
+    a.add_argument("--region", help="code de la région (par défaut celle de l'espace)")
+    a.add_argument("--json", help="écrire la liste des acheteurs dans ce fichier JSON (sinon : à l'écran)")
+    a.add_argument("--xlsx", help="écrire aussi le classeur des acheteurs")
+    a.add_argument("--seuil", help="seuil SPASER en euros HT par an (par défaut 50000000)")
+    a.add_argument("--user", help=user_help)
     rp = sub.add_parser("report", help="rapport PDF, présentation PowerPoint et classeur XLSX du diagnostic")
     rp.add_argument("--workspace", required=True)
     rp.add_argument("--region", help="code de la région (par défaut celle de l'espace)")
@@ -454,7 +520,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
             "import": cmd_import,
             "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose,
-            "journal": cmd_journal, "report": cmd_report, "referentiel": cmd_referentiel}
+            "journal": cmd_journal, "report": cmd_report, "referentiel": cmd_referentiel, "acheteurs": cmd_acheteurs}
 
 
 def main(argv: list[str] | None = None) -> int:

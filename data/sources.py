@@ -92,7 +92,8 @@ class Source:
         whose ``dist.tarball`` is then downloaded (and checked against ``dist.integrity``).
     kind : str
         ``geojson`` (plain, gzipped or zipped GeoJSON), ``npm`` (package tarball holding
-        ``data/communes.json`` and ``data/epci.json``) or ``table`` (CSV or XLSX, possibly zipped).
+        ``data/communes.json`` and ``data/epci.json``), ``table`` (CSV or XLSX, possibly zipped) or
+        ``parquet`` (a Parquet table, its columns checked from its schema).
     page : str
         The producer's page describing the data.
     licence : str
@@ -151,6 +152,17 @@ SOURCES: tuple[Source, ...] = (
         url="https://www.data.gouv.fr/fr/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
         kind="geojson",
         page="https://www.data.gouv.fr/datasets/5a561801c751df42d7fca9b6",
+    ),
+    Source(
+        key="structures_inclusion",
+        label="Structures de l'inclusion (SIAE, GEIQ, EA, ESAT…) : fichier « structures » de data·inclusion",
+        producer="GIP de l'inclusion, data.gouv.fr (jeu 6233723c2c1e4a54af2f6b2d, publié chaque semaine)",
+        file_name="structures-inclusion.parquet",
+        url="https://www.data.gouv.fr/fr/datasets/r/915c05e8-77ea-44f6-9837-0f1eff897a54",
+        kind="parquet",
+        page="https://www.data.gouv.fr/fr/datasets/referentiel-de-loffre-dinsertion-liste-des-structures-et-"
+             "services-dinsertion/",
+        columns=("id", "nom", "reseaux_porteurs", "code_insee"),
     ),
 )
 
@@ -528,6 +540,23 @@ def _check_xlsx_bytes(data: bytes, name: str, columns: tuple[str, ...]) -> str:
     raise ValueError(f"{name} : aucune feuille avec les colonnes {', '.join(columns)}")
 
 
+def _check_parquet(path: Path, columns: tuple[str, ...]) -> str:
+    """A Parquet table: readable, holding ``columns`` and at least one row (only its footer is read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises many kinds on a broken file
+        raise ValueError(f"{path.name} : fichier Parquet illisible ({type(exc).__name__})") from None
+    names = {n.lower() for n in pf.schema_arrow.names}
+    missing = [c for c in columns if c.lower() not in names]
+    if missing:
+        raise ValueError(f"{path.name} : colonne(s) absente(s) : {', '.join(missing)}")
+    if not pf.metadata.num_rows:
+        raise ValueError(f"{path.name} ne contient aucune ligne")
+    return f"{path.name} : {_fmt_int(pf.metadata.num_rows)} lignes"
+
+
 def _check_table(path: Path, columns: tuple[str, ...]) -> str:
     if _read_head(path).startswith(b"PK"):
         try:
@@ -669,6 +698,8 @@ def _fetch_source(source: Source, base_url: str | None, staging: Path, timeout: 
             content = _check_geojson(dest)
         elif source.kind == "npm":
             content, extracted = _check_npm(dest)
+        elif source.kind == "parquet":
+            content = _check_parquet(dest, source.columns)
         else:
             content = _check_table(dest, source.columns)
     except ValueError as exc:
@@ -787,6 +818,11 @@ def run_update_command(base_url: str | None = None, timeout: float = DEFAULT_TIM
     print(f"Manifeste : {result.manifest}")
     print(f"Version courante : {result.directory.name} (fichier {result.directory.parent / CURRENT_FILE}).")
     print("Le référentiel livré avec l'application (dossier referentiel/) n'est pas modifié.")
+    inclusion = next((r for r in result.files if r.source == "structures_inclusion"), None)
+    if inclusion is not None:
+        print("Structures de l'inclusion : importez le fichier téléchargé dans un espace (il y est ramené à sa "
+              "région) : .venv/bin/python cli.py import --workspace <espace> --kind structures_inclusion "
+              f"{result.directory / inclusion.file_name}")
     return 0
 
 

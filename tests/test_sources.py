@@ -94,7 +94,20 @@ def fixture_files() -> dict[str, bytes]:
         "QP2024_France_Hexagonale_Outre_Mer_WGS84.zip": _zip({
             "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson": _geojson([_square("QN03101M", 1.45)]),
         }),
+        "structures-inclusion.parquet": _inclusion_parquet(),
     }
+
+
+def _inclusion_parquet() -> bytes:
+    """data·inclusion's « structures » file in Parquet: ``reseaux_porteurs`` a list column, as published."""
+    import io
+
+    import pandas as pd
+
+    buf = io.BytesIO()
+    pd.DataFrame({"id": ["dora--1", "emplois-de-linclusion--2"], "nom": ["Atelier du Val", "ESAT des Pins"],
+                  "reseaux_porteurs": [["aci"], ["esat"]], "code_insee": ["31555", "09122"]}).to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +178,8 @@ def test_official_urls_by_default(monkeypatch):
     monkeypatch.delenv(sources.ENV_VAR, raising=False)
     assert sources.base_url_from_env() is None
     urls = {s.key: sources.source_url(s) for s in sources.SOURCES}
-    assert set(urls) == {"contours_communes", "cog_epci", "ze2020", "qpv2024"}
+    assert set(urls) == {"contours_communes", "cog_epci", "ze2020", "qpv2024", "structures_inclusion"}
+    assert "915c05e8-77ea-44f6-9837-0f1eff897a54" in urls["structures_inclusion"]  # data·inclusion, Parquet
     assert all(u.startswith("https://") for u in urls.values())
     assert "contours-administratifs" in urls["contours_communes"] and "communes-100m" in urls["contours_communes"]
     assert urls["cog_epci"].startswith("https://registry.npmjs.org/@etalab/decoupage-administratif")
@@ -324,6 +338,8 @@ def test_command_prints_what_where_and_checksums(mirror, store, monkeypatch, cap
     for name, data in fixture_files().items():
         assert name in out and sha(data) in out and f"{base}/{name}" in out
     assert "Traceback" not in out
+    # the inclusion structures file is not part of the référentiel: the command says how to import it
+    assert f"--kind structures_inclusion {folder / 'structures-inclusion.parquet'}" in out
 
 
 def test_store_inside_the_shipped_referentiel_is_refused(mirror):
