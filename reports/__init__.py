@@ -96,5 +96,6 @@ def build_workspace(workspace: str, region: str | None, out_dir) -> dict[str, Pa
         known = ", ".join(f"{code} ({name})" for code, name in regions.items())
         raise ValueError(f"la région « {region} » n'est pas dans le référentiel de l'espace « {ds.label} » "
                          f"(régions présentes : {known}).")
-    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
+    result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+                        inclusion=ds.inclusion)
     return build(ds, result, region, out_dir, workspace_label=ds.label)

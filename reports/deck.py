@@ -16,6 +16,7 @@ from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
+from geo.inclusion import families_sentence
 from geo.markets import CLASS_LABELS, CLASSES
 from views import fmt, screens
 from views import text as T
@@ -177,7 +178,7 @@ def _short(name: str, n: int = 30) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# the six screens: a visual on the left (map or chart), up to four key figures on the right
+# the screens: a visual on the left (map or chart), up to four key figures on the right
 
 VISUAL = (Inches(0.3), TOP + Inches(0.1), Inches(8.1), BOTTOM - TOP - Inches(0.1))
 COLUMN_X, COLUMN_W = Inches(8.55), Inches(4.5)
@@ -279,8 +280,43 @@ def _markets(prs, c):
             f"{a} ({fmt.integer(n)})" for a, n in zip(buyers["acheteur"], buyers["marches"])) + ".")
 
 
+def _needs(prs, c):
+    """« Besoins et moyens »: social markets per ETP by structure, inclusion structures in zones blanches."""
+    slide = _frame(prs, c, T.SCREENS.index(T.SCREEN_NEEDS) + 1)
+    for kind in ("facilitateurs", "marches"):
+        if not c.has[kind]:
+            _message(slide, c.missing[kind])
+            return
+    figures = screens.needs(c)
+    step = (BOTTOM - TOP) / 4
+    for i, item in enumerate(figures[:4]):
+        _figure(slide, COLUMN_X, TOP + Inches(0.05) + i * step, COLUMN_W, step - Inches(0.05), item[0], item[1])
+    rank = screens.needs_ranking(c.needs.structures, MAX_BARS)
+    x, y, w, h = VISUAL
+    if len(rank.top):
+        _text(slide, x, y, w, Inches(0.9), screens.NEEDS_TITLE + (f" : {rank.short}" if rank.short else ""),
+              LABEL_PT, "legende_graphique", bold=True)
+        top = [round(float(v), 1) for v in rank.top["marches_sociaux_par_etp"]]
+        bottom = [round(float(v), 1) for v in rank.bottom["marches_sociaux_par_etp"]]
+        gap = [rank.between] if rank.between else []
+        names = [_short(n, 24) for n in rank.top["nom"]] + gap + [_short(n, 24) for n in rank.bottom["nom"]]
+        values = top + [None] * len(gap) + bottom
+        texts = [fmt.decimal(v, 1) for v in top] + [""] * len(gap) + [fmt.decimal(v, 1) for v in bottom]
+        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), names, values, texts, "#,##0.0",
+                   "graphique_besoins")
+    notes = [rank.note] + [f"{r.nom} : {fmt.integer(r.marches_sociaux)} marchés sociaux, {fmt.decimal(r.etp)} ETP, "
+                           f"{fmt.decimal(r.marches_sociaux_par_etp, 1)} par ETP" + (f" – {r.alerte}" if r.alerte else "")
+                           for r in c.needs.structures.itertuples(index=False)]
+    if c.needs.inclusion is None:
+        notes.append(c.missing["structures_inclusion"])
+    else:
+        notes.append(families_sentence(c.needs.inclusion["dans_zones_blanches"],
+                                       "dans des communes qu'aucun facilitateur ne couvre") + ".")
+    slide.notes_slide.notes_text_frame.text = "\n".join(n for n in notes if n)
+
+
 def _indicators(prs, c):
-    slide = _frame(prs, c, 6)
+    slide = _frame(prs, c, T.SCREENS.index(T.SCREEN_INDICATORS) + 1)
     if not c.has["indicateurs"]:
         _message(slide, c.missing["indicateurs"])
         return
@@ -316,6 +352,7 @@ def write(path: Path, content, maps: dict) -> Path:
     _gaps(prs, content, maps)
     _employment(prs, content, maps)
     _markets(prs, content)
+    _needs(prs, content)
     _indicators(prs, content)
     prs.save(str(path))
     return Path(path)

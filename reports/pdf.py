@@ -39,6 +39,7 @@ from reportlab.platypus import Paragraph as _Paragraph
 
 from data.indicators import SECRET_THRESHOLD
 from data.schemas import INDICATOR_TABLES
+from geo.inclusion import ALL_TYPES, families_sentence
 from views import fmt
 from views import text as T
 
@@ -430,14 +431,21 @@ def _cover(c, st) -> list:
     return out
 
 
-def _sections(c) -> list[str]:
-    return ["Chiffres clés", "Cartes", "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
+SECTIONS = ["Chiffres clés", "Cartes", "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
             "Cohérence avec les zones d'emploi", "Chevauchements entre structures",
-            "Marchés qu'aucune structure ne couvre seule", "Indicateurs ABC Clauses face à la France",
-            "Bilan des facilitateurs (fiche 3, § 6c)", "Définitions", "Annexes"]
+            "Marchés qu'aucune structure ne couvre seule", "Besoins et moyens",
+            "Indicateurs ABC Clauses face à la France", "Bilan des facilitateurs (fiche 3, § 6c)", "Définitions",
+            "Annexes"]
+
+
+def _sections(c) -> list[str]:
+    return list(SECTIONS)
 
 
 def _h1(n: int, title: str, st) -> list:
+    """A section's title, numbered by its place in :data:`SECTIONS` (``n`` when it is not listed there), so
+    that a section added beside another never leaves two with the same number."""
+    n = SECTIONS.index(title) + 1 if title in SECTIONS else n
     return [PageBreak(), Paragraph(f"{n}. {_e(title)}", st["H1"])]
 
 
@@ -642,6 +650,94 @@ def _markets(c, st, annex: list) -> list:
     return out
 
 
+def _needs(c, st, annex: list) -> list:
+    """Fiche 3, § 2, § 3a–b, § 4, § 5: needs against means, per structure and per zone d'emploi; the
+    inclusion structures and the zones blanches; the markets without any in their area; the buyers."""
+    out = _h1(8, "Besoins et moyens", st)
+    for kind in ("facilitateurs", "marches"):
+        if not c.has[kind]:
+            return out + [_missing_par(c, kind, st)]
+    n = c.needs
+    out.append(Paragraph(_e(
+        f"Dans l'aire de chaque structure : les marchés à clause sociale dont le lieu la touche, leurs acheteurs, "
+        f"les structures de l'inclusion situées dans la région, rapportés aux ETP ; médiane régionale : "
+        f"{fmt.decimal(n.median, 1)} marchés sociaux par ETP. {T.NEEDS_SUM_NOTE}"), st["body"]))
+    for note in n.notes:
+        out.append(Paragraph(_e(note), st["note"]))
+    rows = n.structures.sort_values(["marches_sociaux_par_etp", "id_structure"], ascending=[False, True],
+                                    na_position="last")
+    out.append(Paragraph("Par structure", st["H2"]))
+    out.append(table(rows, [("nom", "Structure", "text", 2.4), ("etp", "ETP", "dec1", 0.6),
+                            ("marches_sociaux", "Marchés sociaux", "int", 0.9),
+                            ("montant_social", "Montant HT", "euros", 1.3),
+                            ("heures_sociales", "Heures d'insertion", "int", 1),
+                            ("acheteurs", "Acheteurs", "int", 0.8),
+                            ("structures_inclusion", "Structures de l'inclusion", "int", 1),
+                            ("marches_sociaux_par_etp", "Marchés sociaux par ETP", "dec1", 0.9),
+                            ("population_par_etp", "Habitants par ETP", "int", 1)], st, font_size=7.5))
+    flagged = rows[rows["alerte"] != ""]
+    if len(flagged):
+        out.append(table(flagged, [("nom", "Structure", "text", 2.4), ("alerte", "Alerte de charge", "text", 5)], st))
+    out.append(Paragraph("Par zone d'emploi", st["H2"]))
+    out.append(table(n.zones_emploi, [("code", "Code", "text", 0.6), ("nom", "Zone d'emploi", "text", 2),
+                                      ("etp_present", "ETP présents", "dec2", 0.9),
+                                      ("marches_sociaux", "Marchés sociaux", "int", 0.9),
+                                      ("marches_sociaux_par_etp", "Marchés sociaux par ETP", "dec1", 1),
+                                      ("structures_inclusion", "Structures de l'inclusion", "int", 1)], st))
+    out.append(Paragraph("Structures de l'inclusion (fiche 3, § 4 et § 5)", st["H2"]))
+    if n.inclusion is None:
+        out.append(_missing_par(c, "structures_inclusion", st))
+    else:
+        inc = n.inclusion
+        out.append(Paragraph(_e(
+            f"{fmt.integer(inc['total'])} structures de l'inclusion dans la région, dont "
+            f"{fmt.integer(inc['non_localisees'])} non localisées. "
+            + families_sentence(inc["dans_zones_blanches"], "dans des communes qu'aucun facilitateur ne couvre")
+            + "."), st["body"]))
+        by_type = n.inclusion_by_structure
+        cols = [("nom", "Structure", "text", 2.2)] + [(t, t, "int", 0.55) for t in ALL_TYPES
+                                                       if by_type[t].sum() or inc["par_type"][t]]
+        out.append(table(by_type, cols + [("total", "Total", "int", 0.6)], st, font_size=7.5))
+        without = c.markets_without_inclusion
+        out.append(Paragraph(_e(f"{fmt.integer(len(without))} marchés à clause sociale sans aucune structure de "
+                                "l'inclusion dans leur lieu d'exécution (potentiel inclusif nul)."), st["body"]))
+        if len(without):
+            g = without.assign(lieu=[_place(t, code) for t, code in zip(without["lieu_type"], without["lieu_code"])])
+            cols_m = [("id_marche", "Identifiant", "text", 1.1), ("objet", "Objet", "text", 2.6),
+                      ("acheteur", "Acheteur", "text", 2), ("montant_ht", "Montant HT", "euros", 1.2),
+                      ("lieu", "Lieu d'exécution", "text", 1.6)]
+            out.append(table(g.head(BODY_ROWS), cols_m, st, font_size=7))
+            if len(g) > BODY_ROWS:
+                out.append(Paragraph("Liste complète en annexe C.", st["small"]))
+                annex += [Paragraph(f"C. Marchés sociaux sans structure de l'inclusion dans leur lieu "
+                                    f"({fmt.integer(len(g))})", st["H2"]), table(g, cols_m, st, font_size=7)]
+        if len(n.unlocated):
+            out.append(Paragraph(_e(f"Structures de l'inclusion non localisées ({fmt.integer(len(n.unlocated))})"),
+                                 st["H2"]))
+            out.append(table(n.unlocated, [("nom", "Structure", "text", 2.4), ("type", "Type", "text", 0.8),
+                                           ("siret", "SIRET", "text", 1.3), ("raison", "Raison", "text", 3)], st,
+                             font_size=7.5))
+    out.append(Paragraph("Acheteurs (fiche 3, § 2)", st["H2"]))
+    b = c.buyers
+    flagged_b = int(b["spaser"].sum()) if len(b) else 0
+    out.append(Paragraph(_e(
+        f"{fmt.integer(len(b))} acheteurs ; {fmt.integer(flagged_b)} au-dessus du seuil SPASER "
+        f"({fmt.euros(c.buyers_threshold)} HT par an) pour au moins une année. {T.BUYERS_ESTIMATE}"), st["body"]))
+    if len(b):
+        shown = b.assign(nom_lib=[x if x else "(sans nom)" for x in b["nom"]])
+        out.append(table(shown.head(25), [("nom_lib", "Acheteur", "text", 2.4), ("siret", "SIRET", "text", 1.3),
+                                          ("marches", "Marchés", "int", 0.8),
+                                          ("marches_sociaux", "Marchés sociaux", "int", 0.8),
+                                          ("montant_ht", "Montant HT", "euros", 1.3),
+                                          ("part_sociale", "Part sociale", "pct", 0.8),
+                                          ("montant_annuel_max", "Montant annuel maximal", "euros", 1.3),
+                                          ("spaser", "Seuil SPASER", "bool", 0.7)], st, font_size=7.5))
+        if len(b) > 25:
+            out.append(Paragraph(_e(f"Les 25 premiers acheteurs sur {fmt.integer(len(b))} ; liste complète dans la "
+                                    "feuille « Acheteurs » du classeur XLSX."), st["small"]))
+    return out
+
+
 def _indicators(c, st, figs) -> list:
     out = _h1(8, "Indicateurs ABC Clauses face à la France", st)
     if not c.has["indicateurs"]:
@@ -809,6 +905,7 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     story += _zones_emploi(c, st)
     story += _overlaps(c, st)
     story += _markets(c, st, annex)
+    story += _needs(c, st, annex)
     story += _indicators(c, st, figs)
     story += _bilan(c, st, figs)
     story += _definitions(st)

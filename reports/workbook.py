@@ -13,6 +13,7 @@ import pandas as pd
 from data.formats import xlsx
 from data.formats.xlsx import Sheet, message_sheet
 from data.indicators import SECRET_THRESHOLD
+from geo.inclusion import ALL_TYPES, TYPE_LABELS
 from geo.markets import CLASS_LABELS
 from views import text as T
 from views.columns import MARKETS_KEPT
@@ -73,7 +74,97 @@ def summary_rows(c) -> pd.DataFrame:
             ("Marchés qu'aucune structure ne couvre seule", c.markets_not_single, "int", ""),
             ("Marchés régionaux", m["regional"], "int", "marches.regional"),
         ]
+    inc = c.needs.inclusion if c.needs is not None else None
+    if inc is not None:
+        rows += [("Structures de l'inclusion", inc["total"], "int", "structures_inclusion.total"),
+                 ("Structures de l'inclusion non localisées", inc["non_localisees"], "int",
+                  "structures_inclusion.non_localisees"),
+                 ("Structures de l'inclusion en zone blanche", sum(inc["dans_zones_blanches"].values()), "int",
+                  "structures_inclusion.dans_zones_blanches")]
+    if c.has["marches"] and len(c.buyers):
+        rows += [("Acheteurs", len(c.buyers), "int", "cli.py acheteurs"),
+                 ("Acheteurs au-dessus du seuil SPASER (estimation)", int(c.buyers["spaser"].sum()), "int", "")]
     return pd.DataFrame(rows, columns=["indicateur", "valeur", "kind", "cle"])
+
+
+BUYER_COLUMNS = [("nom", "Acheteur", "text"), ("siret", "SIRET", "text"), ("type_acheteur", "Type d'acheteur", "text"),
+                 ("marches", "Marchés", "int"), ("marches_sociaux", "Marchés avec considération sociale", "int"),
+                 ("montant_ht", "Montant HT (€)", "euros"), ("montant_ht_social", "Montant HT des marchés sociaux (€)",
+                                                             "euros"),
+                 ("part_sociale", "Part sociale du montant", "pct"), ("heures_insertion", "Heures d'insertion", "int"),
+                 ("annees", "Années", "text"), ("montant_annuel_max", "Montant annuel maximal (€)", "euros"),
+                 ("annee_montant_max", "Année du montant maximal", "year"),
+                 ("spaser_lib", "Au-dessus du seuil SPASER (estimation)", "text"),
+                 ("structures", "Structures dont l'aire porte ses marchés", "text")]
+
+
+def _buyer_sheets(w: "_Writer", buyers: pd.DataFrame) -> None:
+    """The buyers (fiche 3, § 2), and their annual amounts one row per buyer and year."""
+    b = buyers.assign(spaser_lib=buyers["spaser"].map({True: "oui", False: "non"}),
+                      nom=[x if x else "(sans nom dans le fichier)" for x in buyers["nom"]])
+    w.sheet("Acheteurs", b, BUYER_COLUMNS, widths={"nom": 40, "structures": 60})
+    annual = pd.DataFrame([{"nom": nom, "siret": siret, "annee": y, "montant": v}
+                           for nom, siret, d in zip(b["nom"], b["siret"], b["montants_annuels"])
+                           for y, v in sorted(d.items())], columns=["nom", "siret", "annee", "montant"])
+    w.sheet("Montants annuels", annual, [("nom", "Acheteur", "text"), ("siret", "SIRET", "text"),
+                                         ("annee", "Année de notification", "year"),
+                                         ("montant", "Montant HT (€)", "euros")], widths={"nom": 40})
+
+
+def buyers_workbook(ds, buyers: pd.DataFrame, region: str, threshold: float) -> bytes:
+    """The buyers of a workspace's markets as a workbook (``cli.py acheteurs --xlsx``): the buyers, their
+    annual amounts, and what the figures are (the estimate's limits, the threshold, the definitions)."""
+    from views import fmt
+
+    w = _Writer()
+    _buyer_sheets(w, buyers)
+    rows = [("Titre", "Acheteurs des marchés (fiche 3, § 2)"), ("Espace de travail", ds.label),
+            ("Région", region), ("Millésimes", ds.vintages_text()),
+            ("Seuil SPASER", f"{fmt.euros(threshold)} HT par an"), ("Estimation", T.BUYERS_ESTIMATE)]
+    rows += [(f"Définition : {term}", text) for term, text in T.NEEDS_DEFINITIONS if term.startswith(("Acheteur",
+                                                                                                      "Montant"))]
+    w.sheet("À propos", pd.DataFrame(rows, columns=["rubrique", "contenu"]),
+            [("rubrique", "Rubrique", "text"), ("contenu", "Contenu", "text")], widths={"rubrique": 40, "contenu": 110})
+    return w.bytes()
+
+
+def _needs_sheets(w: "_Writer", c) -> None:
+    """Needs against means per structure and per zone d'emploi, the inclusion structures."""
+    n = c.needs
+    w.sheet("Besoins par structure", n.structures,
+            [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"), ("etp", "ETP", "dec2"),
+             ("marches_sociaux", "Marchés sociaux qui touchent l'aire", "int"),
+             ("montant_social", "Montant HT des marchés sociaux (€)", "euros"),
+             ("heures_sociales", "Heures d'insertion des marchés sociaux", "int"),
+             ("acheteurs", "Acheteurs distincts", "int"), ("structures_inclusion", "Structures de l'inclusion", "int"),
+             ("population_couverte", "Population couverte", "int"), ("population_qpv", "Habitants des QPV", "int"),
+             ("marches_sociaux_par_etp", "Marchés sociaux par ETP", "dec1"),
+             ("montant_social_par_etp", "Montant social par ETP (€)", "euros"),
+             ("heures_sociales_par_etp", "Heures par ETP", "int"), ("acheteurs_par_etp", "Acheteurs par ETP", "dec1"),
+             ("structures_inclusion_par_etp", "Structures de l'inclusion par ETP", "dec1"),
+             ("population_par_etp", "Habitants par ETP", "int"),
+             ("population_qpv_par_etp", "Habitants de QPV par ETP", "int"), ("alerte", "Alerte de charge", "text")])
+    w.sheet("Besoins par zone d'emploi", n.zones_emploi,
+            [("code", "Code", "text"), ("nom", "Zone d'emploi", "text"), ("etp_present", "ETP présents", "dec2"),
+             ("marches_sociaux", "Marchés sociaux qui touchent la zone", "int"),
+             ("marches_sociaux_par_etp", "Marchés sociaux par ETP", "dec1"),
+             ("structures_inclusion", "Structures de l'inclusion", "int")])
+    if n.inclusion is None or c.inclusion is None:
+        w.message("Structures de l'inclusion", c.missing["structures_inclusion"])
+        return
+    types = [(t, TYPE_LABELS[t], "int") for t in ALL_TYPES]
+    w.sheet("Inclusion par structure", n.inclusion_by_structure,
+            [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"), *types, ("total", "Total", "int")])
+    if n.inclusion_by_ze is not None:
+        w.sheet("Inclusion par zone d'emploi", n.inclusion_by_ze,
+                [("code", "Code", "text"), ("nom", "Zone d'emploi", "text"), *types, ("total", "Total", "int")])
+    w.sheet("Structures de l'inclusion", c.inclusion,
+            [("nom", "Structure", "text"), ("siret", "SIRET", "text"), ("type", "Type", "text"),
+             ("type_ecrit", "Type écrit dans le fichier", "text"), ("code_commune", "Commune (code)", "text"),
+             ("commune", "Ville", "text"), ("code_postal", "Code postal", "text"), ("adresse", "Adresse", "text"),
+             ("latitude", "Latitude", "num"), ("longitude", "Longitude", "num"),
+             ("localisation", "Localisée par", "text"), ("raison", "Non localisée : raison", "text"),
+             ("secteurs", "Secteurs", "text"), ("source", "Source", "text")])
 
 
 def _summary_sheet(w: _Writer, c) -> None:
@@ -178,6 +269,9 @@ def workbook_bytes(c) -> bytes:
                        ("couverture_lib", "Couverture", "text"), ("regional", "Régional", "bool"),
                        ("nb_communes", "Communes du lieu", "int"), ("nb_aires", "Aires touchées", "int"),
                        ("raison", "Raison", "text"), ("structure", "Structure couvrante", "text")]
+        if "potentiel_inclusif" in c.markets.columns:
+            market_cols += [("potentiel_inclusif", "Potentiel inclusif", "int"),
+                            ("potentiel_inclusif_detail", "Structures de l'inclusion du lieu", "text")]
         w.sheet("Marchés non couverts", c.market_gaps, market_cols)
         w.sheet("Marchés par couverture", c.market_classes,
                 [("couverture_lib", "Couverture", "text"), ("marches", "Marchés", "int"),
@@ -188,8 +282,17 @@ def workbook_bytes(c) -> bytes:
                  ("marches", "Marchés", "int"), ("montant_ht", "Montant HT (€)", "euros"),
                  ("heures_insertion", "Heures d'insertion", "int")])
         w.sheet("Marchés", markets, market_cols)
+        _buyer_sheets(w, c.buyers)
+        if c.has["facilitateurs"]:
+            _needs_sheets(w, c)
+        if "potentiel_inclusif" in c.markets.columns:
+            w.sheet("Marchés sans inclusion", c.markets_without_inclusion,
+                    [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"), ("acheteur", "Acheteur", "text"),
+                     ("montant_ht", "Montant HT (€)", "euros"), ("lieu_type", "Type de lieu", "text"),
+                     ("lieu_code", "Lieu", "text"), ("couverture_lib", "Couverture", "text")])
     else:
         w.message("Marchés", c.missing["marches"])
+        w.message("Acheteurs", c.missing["marches"])
     if c.has["indicateurs"]:
         fu = c.followup.assign(secret_lib=c.followup["secret"].map({True: "oui", False: "non"}))
         w.sheet("Suivi fiche 3 § 6b", fu,

@@ -35,7 +35,7 @@ SECTIONS = ["Chiffres clés", "Cartes", "Couverture par structure", "Zones blanc
             "Quartiers prioritaires par statut de couverture", "Zones d'emploi et aires des structures",
             "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
             "Cohérence avec les zones d'emploi", "Chevauchements entre structures",
-            "Marchés qu'aucune structure ne couvre seule", "Indicateurs ABC Clauses face à la France",
+            "Marchés qu'aucune structure ne couvre seule", "Besoins et moyens", "Indicateurs ABC Clauses face à la France",
             "Suivi de l'impact sur les bénéficiaires", "Bilan des facilitateurs (fiche 3, § 6c)",
             "Aires d'intervention", "Coordinations régionale et départementales", "Postes de facilitateurs",
             "Financements mobilisés", "Définitions", "Annexes"]
@@ -104,7 +104,7 @@ def test_pdf_opens_with_every_section_and_its_bookmarks(demo_files, demo_ds):
     assert plain(demo_ds.vintages_text()) in plain(cover.replace("\n", " "))
     assert "Données fictives de démonstration" in cover and "Sources des données" in cover
     titles = [o.title for o in reader.outline if not isinstance(o, list)]
-    assert titles[0] == "1. Chiffres clés" and "10. Définitions" in titles
+    assert titles[0] == "1. Chiffres clés" and "11. Définitions" in titles
     assert reader.metadata.title.startswith(T.TITLE)
     # French formats only: no "16%" nor "0.49" written by the report itself
     assert not re.search(r"\d%", text)
@@ -135,7 +135,7 @@ def test_pdf_figures_equal_the_cli(demo_files, expected):
 
 def test_pdf_long_tables_repeat_their_header(demo_files, demo_result):
     pages = pdf_pages(demo_files["pdf"])
-    start = next(i for i, p in enumerate(pages) if "11. Annexes" in p)
+    start = next(i for i, p in enumerate(pages) if "12. Annexes" in p)
     annex = pages[start:]
     gaps = demo_result.market_summary["avec_consideration_sociale"] - demo_result.market_summary["couvert"]
     assert gaps > 60  # enough markets for several pages
@@ -187,7 +187,7 @@ def test_pdf_embeds_the_four_maps(demo_files):
 
 def test_pptx_has_one_slide_per_screen_in_large_type(demo_files, expected):
     prs = Presentation(str(demo_files["pptx"]))
-    assert len(prs.slides) == len(T.SCREENS) == 6
+    assert len(prs.slides) == len(T.SCREENS) == 7
     assert abs(prs.slide_width / prs.slide_height - 16 / 9) < 0.01
     for slide, screen in zip(prs.slides, T.SCREENS):
         shapes = {sh.name: sh for sh in slide.shapes}
@@ -328,7 +328,7 @@ def test_statistical_secrecy_holds_in_the_three_documents(tmp_path, demo_ds):
     assert secret and all(r[9] is None for r in secret)
     assert not any(r[9] is not None and r[9] < 5 and r[2] == "bénéficiaires"
                    for r in wb["Indicateurs ABC Clauses"].iter_rows(min_row=2, values_only=True))
-    slide = deck_texts(files["pptx"])[5]
+    slide = deck_texts(files["pptx"])[T.SCREENS.index(T.SCREEN_INDICATORS)]
     assert "secret\nFemmes parmi les bénéficiaires" in slide
 
 
@@ -347,7 +347,9 @@ def test_workspace_without_markets_or_indicators_says_so(tmp_path, demo_ds):
         assert MISSING[kind] in text
     assert "marchés lus" not in text and "Tableaux ABC Clauses" not in text  # never the demo's
     slides = deck_texts(files["pptx"])
-    assert MISSING["marches"] in slides[4] and MISSING["indicateurs"] in slides[5].replace("\n", " ")
+    assert MISSING["marches"] in slides[4] and MISSING["indicateurs"] in slides[
+        T.SCREENS.index(T.SCREEN_INDICATORS)].replace("\n", " ")
+    assert MISSING["marches"] in slides[T.SCREENS.index(T.SCREEN_NEEDS)]
     wb = openpyxl.load_workbook(files["xlsx"])
     assert wb.sheetnames == openpyxl.load_workbook(io.BytesIO(workbook.diagnosis_workbook(ds, result, "99"))).sheetnames
     assert wb["Marchés"]["A2"].value == MISSING["marches"]
@@ -586,3 +588,50 @@ def test_pdf_foot_keeps_every_vintage_whole(tmp_path, demo_ds, demo_result):
         assert not any("…" in line for line in lines[-4:]), lines[-4:]
         for v in vintages:  # each vintage on one line, whole
             assert any(plain(v) in line for line in lines), (v, lines[-4:])
+
+
+def test_needs_section_slide_and_sheets_say_what_the_engine_says(demo_files, demo_ds):
+    """Issue 20, item 6: the « Besoins et moyens » section of the PDF, its slide and the workbook's sheets hold
+    the engine's figures (``cli.py diagnose`` and ``cli.py acheteurs``); the definitions page repeats DOMAIN.md's."""
+    from geo.inclusion import families_sentence
+
+    result = engine.run(demo_ds.communes, demo_ds.qpv, demo_ds.structures, demo_ds.perimetres, demo_ds.marches, "99",
+                        inclusion=demo_ds.inclusion)
+    out = engine.to_json(result)
+    buyers = engine.buyers(result)
+    pages = pdf_pages(demo_files["pdf"])
+    text = "\n".join(pages[1:])
+    section = plain(text[text.index("8. Besoins et moyens"):text.index("9. Indicateurs ABC")].replace("\n", " "))
+    white = families_sentence(out["structures_inclusion"]["dans_zones_blanches"],
+                              "dans des communes qu'aucun facilitateur ne couvre")
+    assert plain(white) in section and T.BUYERS_ESTIMATE.split(" :")[0] in section
+    assert f"{plain(fmt.integer(len(buyers)))} acheteurs" in section
+    definitions = plain(text[text.index("11. Définitions"):].replace("\n", " "))
+    for term, _ in T.NEEDS_DEFINITIONS:
+        assert term in definitions, term
+    slide = deck_texts(demo_files["pptx"])[T.SCREENS.index(T.SCREEN_NEEDS)]
+    n_white = sum(out["structures_inclusion"]["dans_zones_blanches"].values())
+    assert f"{fmt.integer(out['marches']['avec_consideration_sociale'])}\nmarchés à clause sociale" in slide
+    assert f"{n_white}\nstructures de l'inclusion en zone blanche" in slide
+    wb = openpyxl.load_workbook(demo_files["xlsx"], read_only=True)
+    rows = list(wb["Acheteurs"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(buyers) and sum(r[3] for r in rows) == len(demo_ds.marches)
+    per = {r[0]: r[3] for r in wb["Besoins par structure"].iter_rows(min_row=2, values_only=True)}
+    assert per == {s["id_structure"]: s["marches_sociaux"] for s in out["structures"]}
+    inc = {r[0]: r[-1] for r in wb["Inclusion par structure"].iter_rows(min_row=2, values_only=True)}
+    assert inc == {s["id_structure"]: s["structures_inclusion"] for s in out["structures"]}
+    synth = {r[2]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True) if r[2]}
+    assert synth["structures_inclusion.total"] == out["structures_inclusion"]["total"]
+
+
+def test_documents_without_inclusion_structures_say_so(tmp_path, demo_ds):
+    ds = demo_ds.replace()
+    ds.present = ds.present - {"structures_inclusion"}
+    files, _ = build(ds, "99", tmp_path)
+    text = "\n".join(pdf_pages(files["pdf"])).replace("\n", " ")
+    section = text[text.index("8. Besoins et moyens"):text.index("9. Indicateurs ABC")]
+    assert plain(MISSING["structures_inclusion"]) in plain(section)
+    slide = deck_texts(files["pptx"])[T.SCREENS.index(T.SCREEN_NEEDS)]
+    assert "–\nstructures de l'inclusion : non importées" in slide
+    wb = openpyxl.load_workbook(files["xlsx"], read_only=True)
+    assert wb["Structures de l'inclusion"]["A2"].value == MISSING["structures_inclusion"]

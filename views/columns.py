@@ -47,6 +47,23 @@ LABELS = {
     "dimension": "Dimension", "modalite": "Catégorie", "dimension_2": "Seconde dimension",
     "modalite_2": "Croisement", "valeur": "Valeur", "secret": "Masqué (secret statistique)",
     "considerations_sociales": "Considérations sociales", "cpv": "Code CPV",
+    # needs and offer, buyers, inclusion structures (« Needs and offer », DOMAIN.md)
+    "acheteur_siret": "SIRET de l'acheteur", "marches_sociaux": "Marchés sociaux",
+    "montant_social": "Montant HT des marchés sociaux (€)", "heures_sociales": "Heures d'insertion des marchés sociaux",
+    "acheteurs": "Acheteurs distincts", "structures_inclusion": "Structures de l'inclusion",
+    "marches_sociaux_par_etp": "Marchés sociaux par ETP", "montant_social_par_etp": "Montant social par ETP (€)",
+    "heures_sociales_par_etp": "Heures par ETP", "acheteurs_par_etp": "Acheteurs par ETP",
+    "structures_inclusion_par_etp": "Structures de l'inclusion par ETP", "population_par_etp": "Habitants par ETP",
+    "population_qpv_par_etp": "Habitants de QPV par ETP", "etp_present": "ETP présents",
+    "potentiel_inclusif": "Potentiel inclusif", "potentiel_inclusif_detail": "Structures de l'inclusion du lieu",
+    "siret": "SIRET", "type": "Type", "montant_ht_social": "Montant HT des marchés sociaux (€)",
+    "part_sociale": "Part sociale du montant", "annees": "Années", "montant_annuel_max": "Montant annuel maximal (€)",
+    "annee_montant_max": "Année du montant maximal", "spaser": "Au-dessus du seuil SPASER (estimation)",
+    "localisation": "Localisée par", "code_postal": "Code postal", "commune": "Commune", "secteurs": "Secteurs",
+    "type_ecrit": "Type écrit dans le fichier", "adresse": "Adresse", "total": "Total",
+    "nb_structures_inclusion": "Structures de l'inclusion", "zone_blanche": "Zone blanche",
+    **{f"inclusion_{t}": t for t in ("EI", "ETTI", "AI", "ACI", "EITI", "GEIQ", "EA", "EATT", "ESAT")},
+    "inclusion_Autre": "Autre",
 }
 KINDS = {
     **dict.fromkeys(["population", "nb_structures", "nb_communes", "communes_non_couvertes", "nb_facilitateurs",
@@ -55,6 +72,13 @@ KINDS = {
     **dict.fromkeys(["etp", "etp_pour_100k_hab", "etp_pour_10k_hab_qpv", "etp_finances"], "dec2"),
     **dict.fromkeys(["part_couverte", "part_ze_dominante", "part", "region", "france"], "pct"),
     "ecart": "points", "annee": "year", "montant_ht": "euros", "valeur": "num",
+    **dict.fromkeys(["marches_sociaux", "acheteurs", "structures_inclusion", "potentiel_inclusif",
+                     "marches_sociaux_par_etp", "total", "nb_structures_inclusion"], "num"),
+    **dict.fromkeys(["montant_social", "montant_ht_social", "montant_annuel_max", "montant_social_par_etp"], "euros"),
+    **dict.fromkeys(["heures_sociales", "population_par_etp", "population_qpv_par_etp", "heures_sociales_par_etp"],
+                    "int"),
+    **dict.fromkeys(["acheteurs_par_etp", "structures_inclusion_par_etp"], "dec1"),
+    "etp_present": "dec2", "part_sociale": "pct", "annee_montant_max": "year",
 }
 PERCENT_SUFFIX = " (%)"
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file

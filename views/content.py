@@ -7,6 +7,7 @@ keep the engine's English column names and full values; each writer formats them
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from data.indicators import MEASURE_LABELS, followup_with_secrecy, measures_of, 
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
 from geo import engine
+from geo.buyers import SPASER_THRESHOLD
 from geo.codes import REGION_NAMES, as_text
 from geo.diagnosis import funding, structure_flags, zones_blanches
 from geo.markets import CLASS_LABELS, CLASSES, COUVERT, buyers
@@ -86,6 +88,12 @@ class Content:
     indicators: list[IndicatorSeries] = field(default_factory=list)
     indicator_source: str = "ABC Clauses"
     indicators_absent: list[str] = field(default_factory=list)
+    # needs against offer, buyers, inclusion structures (« Needs and offer », DOMAIN.md)
+    needs: object = None  # geo.needs.Needs
+    buyers: pd.DataFrame = field(default_factory=pd.DataFrame)  # geo.buyers.aggregate
+    buyers_threshold: float = SPASER_THRESHOLD
+    inclusion: pd.DataFrame | None = None  # the inclusion structures (None: no file imported)
+    markets_without_inclusion: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def markets_not_single(self) -> int:
@@ -121,7 +129,8 @@ def _zones_blanches_by_epci(zb: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _markets(ds: Dataset, result: engine.Result) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _markets(ds: Dataset, result: engine.Result, potential: pd.DataFrame | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     classified = result.markets
     cols = ["id_marche", "objet", "acheteur", "type_acheteur", "montant_ht", "date", "statut", "lieu_type",
             "lieu_code", "considerations_sociales", "heures_insertion"]
@@ -134,6 +143,9 @@ def _markets(ds: Dataset, result: engine.Result) -> tuple[pd.DataFrame, pd.DataF
     for col in cols:
         if col not in table.columns:
             table[col] = ""
+    if potential is not None and len(potential) == len(table):  # the potentiel inclusif of each market
+        table["potentiel_inclusif"] = potential["potentiel_inclusif"].to_numpy()
+        table["potentiel_inclusif_detail"] = potential["potentiel_inclusif_detail"].to_numpy()
     table["montant_ht"] = pd.to_numeric(table["montant_ht"], errors="coerce")
     table["heures_insertion"] = pd.to_numeric(table["heures_insertion"], errors="coerce")
     social = table[table["avec_consideration_sociale"].astype(bool)]
@@ -272,9 +284,15 @@ def _evolution(ds: Dataset, result: engine.Result, region: str) -> Evolution | N
         prev_ds.vintages.get("facilitateurs") or "non précisé"), figures, added, removed, changed)
 
 
-def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None) -> Content:
+def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None,
+            buyers_threshold: float = SPASER_THRESHOLD) -> Content:
+    if result.inclusion is None and ds.has("structures_inclusion"):  # the documents say what the workspace holds
+        result = dataclasses.replace(result, inclusion=ds.structures_inclusion)
+    if result.marches is None:
+        result = dataclasses.replace(result, marches=ds.marches)
     d = result.diagnosis
-    has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs")}
+    has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs",
+                                  "structures_inclusion")}
     sources, official = _sources(ds)
     st = d.structures.copy()
     st["alerte"] = _flags(st) if len(st) else pd.Series(dtype=object)
@@ -289,7 +307,11 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     ov["nom_b"] = ov["id_b"].map(names)
     ov = ov.sort_values(["population_partagee", "id_a", "id_b"], ascending=[False, True, True]).reset_index(drop=True)
     zb = zones_blanches(d)
-    markets, gaps, classes, who = _markets(ds, result)
+    needs = result.needs()
+    markets, gaps, classes, who = _markets(ds, result, needs.markets if has["structures_inclusion"] else None)
+    without = (markets[markets["avec_consideration_sociale"].astype(bool)
+                       & (pd.to_numeric(markets["potentiel_inclusif"], errors="coerce") == 0)]
+               if "potentiel_inclusif" in markets.columns else markets.iloc[0:0])
     fin = funding(ds.structures, FUNDING_COLUMNS) if len(ds.structures) else pd.DataFrame(
         columns=["source", "etp_finances", "part"])
     fin["reference_2016"] = fin["source"].map(FUNDING_REFERENCE_2016)
@@ -312,4 +334,7 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
         market_classes=classes, market_buyers=who, funding=fin, by_type=_by_type(st),
         coordination=_coordination(ds, names), followup=fu, followup_secret=n_hidden,
         evolution=_evolution(ds, result, region) if has["facilitateurs"] else None, indicators=series,
-        indicator_source=source, indicators_absent=absent)
+        indicator_source=source, indicators_absent=absent, needs=needs,
+        buyers=engine.buyers(result, buyers_threshold) if has["marches"] else pd.DataFrame(),
+        buyers_threshold=buyers_threshold, inclusion=result.inclusion,
+        markets_without_inclusion=without.reset_index(drop=True))

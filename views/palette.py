@@ -19,3 +19,9 @@ CLASS_COLOURS = {"couvert": "#0072B2", "multi_facilitateurs": "#CC79A7", "partie
 def structure_colours(ids: list[str]) -> dict[str, str]:
     """Each structure's colour, in the order of ``ids`` (the palette repeats past 13 structures)."""
     return {sid: PALETTE[i % len(PALETTE)] for i, sid in enumerate(ids)}
+# inclusion structures by type: the SIAE in blues and greens, GEIQ orange, the disability sector in purples
+INCLUSION_COLOURS = {"EI": "#0072B2", "ETTI": "#56B4E9", "AI": "#009E73", "ACI": "#117733", "EITI": "#44AA99",
+                     "GEIQ": "#E69F00", "EA": "#CC79A7", "EATT": "#AA4499", "ESAT": "#882255", "Autre": "#7F7F7F"}
+# zones d'emploi by social markets per ETP present, against the région's median (geo.needs.ze_class)
+NEEDS_COLOURS = {"tres_eleve": "#B2182B", "eleve": "#EF8A62", "moyen": "#F7F7F7", "faible": "#67A9CF",
+                 "sans_etp": "#9E9E9E"}

@@ -1,4 +1,4 @@
-"""What the launch meeting's six screens say (fiche 3), once for the wall (``components.presentation``)
+"""What the launch meeting's screens say (fiche 3), once for the wall (``components.presentation``)
 and the deck (``reports.deck``): the key figures, each label agreed with its count (« 1 aire », « 2 aires »),
 and the ranking of the structures by their means for the population they cover.
 """
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geo.inclusion import families_sentence
 from views import fmt
 from views import text as T
 from views.text import agree
@@ -159,3 +160,60 @@ def indicator_figures(c) -> tuple[list[tuple[str, str, str]], str]:
     note = f"Année {int(latest['annee'].iloc[0])} – source : {c.indicator_source}." + (
         " " + T.SECRET_NOTE if c.followup_secret else "")
     return items, note
+
+
+# ------------------------------------------------------------------------------------------------
+# « Besoins et moyens » (fiche 3, § 3a–b, § 4): the social markets each ETP faces, the inclusion structures
+# no facilitator reaches
+
+NEEDS_TITLE = "Marchés sociaux par ETP, par structure"
+
+
+def needs(c) -> list[tuple[str, str] | tuple[str, str, str]]:
+    """The screen's key figures: social markets, the median per ETP, the structures flagged, and the inclusion
+    structures in zones blanches (« – » and why when no inclusion file was imported: never 0 as if known)."""
+    n = c.needs
+    m = c.market_summary
+    flagged = int((n.structures["alerte"] != "").sum()) if len(n.structures) else 0
+    items = [count(m["avec_consideration_sociale"], "marché à clause sociale", "marchés à clause sociale"),
+             (fmt.decimal(n.median, 1), "marchés sociaux par ETP (médiane)"),
+             count(flagged, "structure loin de la médiane", "structures loin de la médiane")]
+    if n.inclusion is None:
+        items.append(("–", "structures de l'inclusion : non importées"))
+    else:
+        white = n.inclusion["dans_zones_blanches"]
+        total = sum(white.values())
+        items.append((fmt.integer(total), agree(total, "structure de l'inclusion en zone blanche",
+                                                "structures de l'inclusion en zone blanche"),
+                      families_sentence(white, "").strip() if total else ""))
+    return items
+
+
+def needs_ranking(table: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
+    """The structures by social markets per ETP, highest first (the most loaded); past ``max_bars``, the
+    highest and the lowest, and what lies between in words; the structures without ETP said in the note."""
+    ratio = pd.to_numeric(table["marches_sociaux_par_etp"], errors="coerce")
+    ranked = table.assign(marches_sociaux_par_etp=ratio)[ratio.notna()]
+    ranked = ranked.sort_values(["marches_sociaux_par_etp", "id_structure"], ascending=[False, True])
+    n, unranked = len(ranked), int(ratio.isna().sum())
+    short, note = "", ""
+    if n <= max_bars:
+        top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
+    else:
+        k = max_bars // 2
+        top, bottom, left = ranked.head(k), ranked.tail(max_bars - k), ranked.iloc[k:n - (max_bars - k)]
+        note = (f"Les {fmt.integer(k)} {agree(k, 'structure', 'structures')} aux ratios les plus élevés (les plus "
+                f"chargées) et les {fmt.integer(max_bars - k)} aux ratios les plus faibles, sur {fmt.integer(n)}.")
+        short = f"les {fmt.integer(k)} plus élevés et les {fmt.integer(max_bars - k)} plus faibles, sur {fmt.integer(n)}"
+    between = ""
+    if len(left):
+        lo, hi = (fmt.decimal(left["marches_sociaux_par_etp"].min(), 1),
+                  fmt.decimal(left["marches_sociaux_par_etp"].max(), 1))
+        others = f"{fmt.integer(len(left))} {agree(len(left), 'autre structure', 'autres structures')}"
+        between = f"{others} ({hi})" if lo == hi else f"{others}, de {hi} à {lo}"
+    if unranked:
+        note = (note + " " if note else "") + (
+            f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans ETP déclaré : ratio « – », "
+            f"{agree(unranked, 'non classée', 'non classées')}.")
+    note = (note + " " if note else "") + T.NEEDS_SUM_NOTE
+    return Ranking(top, bottom, between, note, short)

@@ -66,6 +66,53 @@ DEFINITIONS: list[tuple[str, str]] = [
                            "sont pas affichés, ni les parts calculées à partir d'eux."),
 ]
 
+# « Needs and offer » (DOMAIN.md): the Besoins et moyens and Acheteurs pages' help and the PDF's definitions
+NEEDS_DEFINITIONS: list[tuple[str, str]] = [
+    ("Marché social qui touche une aire", "un marché avec considération sociale « touche » l'aire d'une structure "
+                                          "quand au moins une commune de son lieu d'exécution est dans cette aire ; "
+                                          "il compte dans chaque aire qu'il touche (la somme sur les structures peut "
+                                          "donc dépasser le total de la région)."),
+    ("Besoins et moyens d'une structure", "dans l'aire de chaque structure : les marchés sociaux qui la touchent "
+                                          "(nombre, montant HT, heures d'insertion), leurs acheteurs distincts, les "
+                                          "structures de l'inclusion situées dans les communes de la région de son "
+                                          "aire, la population et les habitants des QPV couverts ; chacun aussi "
+                                          "rapporté à ses ETP (« – » quand la structure déclare 0 ETP)."),
+    ("Alerte de charge", "marchés sociaux par ETP au-dessus du double, ou au-dessous de la moitié, de la médiane des "
+                         "structures qui déclarent des ETP ; l'alerte donne les deux chiffres."),
+    ("Besoins et moyens d'une zone d'emploi", "ETP présents : somme, sur les structures, de leurs ETP multipliés par "
+                                              "la part de leur population couverte (communes de la région) située "
+                                              "dans la zone ; marchés sociaux dont le lieu touche la zone ; "
+                                              "structures de l'inclusion situées dans la zone."),
+    ("Acheteur", "identifié par son SIRET (14 chiffres) quand le fichier le donne, sinon par son nom (sans tenir "
+                 "compte des majuscules, des accents ni des espaces). Les acheteurs sont comptés sur les marchés gardés "
+                 "dans l'espace (après le découpage à la région), avec ou sans considération sociale ; un marché compte "
+                 "une fois (un identifiant du fichier DECP consolidé, quels que soient ses titulaires) avec son montant "
+                 "actuel (après sa dernière modification). Par acheteur : marchés, marchés avec considération sociale, "
+                 "montants HT (tous les marchés et les marchés sociaux), heures d'insertion, années."),
+    ("Montant annuel et seuil SPASER", "montant annuel : somme des montants HT des marchés de l'acheteur par année "
+                                       "civile de notification. « Au-dessus du seuil SPASER » : un montant annuel au "
+                                       "moins égal au seuil (réglage ; 50 M€ HT par défaut, décret n° 2022-767 depuis "
+                                       "le 1er janvier 2023 ; 100 M€ HT dans la loi de 2014 que cite l'instruction) "
+                                       "pour au moins une année. Toujours une estimation à partir du fichier de "
+                                       "marchés."),
+    ("Structures de l'inclusion", "SIAE (EI, ETTI, AI, ACI, EITI), GEIQ, EA et EATT, ESAT ; un autre type est "
+                                  "gardé comme « Autre ». Une structure est située dans la commune de son code "
+                                  "commune, à défaut dans la commune dont le contour contient ses coordonnées (pour "
+                                  "la liste du marché de l'inclusion, qui n'en donne pas : son code postal et sa "
+                                  "ville), sinon elle est non localisée (gardée et listée). Un fichier national est "
+                                  "ramené à la région comme les marchés : une structure n'est écartée, et comptée, "
+                                  "que si elle est située dans une autre région."),
+    ("Potentiel inclusif d'un marché", "nombre de structures de l'inclusion situées dans les communes de son lieu "
+                                       "d'exécution, par type (« – » quand le lieu n'est pas localisable)."),
+]
+DEFINITIONS += NEEDS_DEFINITIONS
+
+BUYERS_ESTIMATE = ("Estimation à partir du fichier de marchés : les accords-cadres portent des montants maximaux, les "
+                   "marchés de moins de 40 000 € HT ne sont pas publiés, et un extrait régional ne contient pas les "
+                   "marchés de l'acheteur passés ailleurs.")
+NEEDS_SUM_NOTE = ("Un marché compte dans chaque aire qu'il touche : la somme sur les structures peut dépasser le total "
+                  "de la région.")
+
 SECRET_NOTE = (f"Secret statistique : les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas "
                "affichés, ni les parts calculées à partir d'eux.")
 
@@ -73,14 +120,18 @@ SECRET_NOTE = (f"Secret statistique : les effectifs de bénéficiaires inférieu
 FUNDING_REFERENCE_2016 = {"Collectivités territoriales": 0.43, "FSE": 0.29, "État": 0.21, "Privé": 0.04,
                           "Autres": 0.03}
 
-# the six screens of the launch meeting (issue 10, fiche 3): the deck has one slide per screen
+# the screens of the launch meeting (issue 10, fiche 3): the deck has one slide per screen; a screen is found by
+# its title (``SCREENS.index``), never by a number that another screen's addition would shift
+SCREEN_NEEDS = "Besoins et moyens"
+SCREEN_INDICATORS = "Indicateurs ABC Clauses face à la France"
 SCREENS = [
     "La région en un coup d'œil",
     "Les facilitateurs et leurs moyens",
     "Zones blanches et quartiers prioritaires",
     "Cohérence avec les zones d'emploi",
     "Marchés qu'aucune structure ne couvre seule",
-    "Indicateurs ABC Clauses face à la France",
+    SCREEN_NEEDS,
+    SCREEN_INDICATORS,
 ]
 
 NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la carte ne peut pas être dessinée. "
@@ -98,3 +149,8 @@ def agree(n, singular: str, plural: str) -> str:
     except (TypeError, ValueError):
         return plural
     return singular if value < 2 else plural
+
+# the classes of the zones d'emploi's choropleth (geo.needs.ze_class), in the legend's order
+NEEDS_CLASS_LABELS = {"tres_eleve": "Plus du double de la médiane", "eleve": "De la médiane au double",
+                      "moyen": "De la moitié de la médiane à la médiane",
+                      "faible": "Moins de la moitié de la médiane", "sans_etp": "Aucun ETP présent"}
