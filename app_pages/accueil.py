@@ -26,13 +26,14 @@ c_region.markdown(f"## {fmt.md(regions.get(region, region))}")
 c_wall.page_link("app_pages/presentation.py", label="Mode présentation",
                  icon=":material/co_present:",
                  query_params={"espace": state.current_workspace(), "region": region, "presentation": "1", "ecran": "1"},
-                 help="Les six écrans de la réunion de lancement (fiche 3), en plein écran : flèches ou télécommande "
+                 help="Les écrans de la réunion de lancement (fiche 3), en plein écran : flèches ou télécommande "
                       "pour passer d'un écran à l'autre.")
-missing = [k for k in ("qpv", "facilitateurs", "marches", "indicateurs") if not ds.has(k)]
+missing = [k for k in ("qpv", "facilitateurs", "marches", "indicateurs", "structures_inclusion") if not ds.has(k)]
 if missing:
     st.info("Pas encore importé dans cet espace : " + ", ".join(
         {"qpv": "les QPV", "facilitateurs": "les facilitateurs", "marches": "les marchés",
-         "indicateurs": "les indicateurs ABC Clauses"}[k] for k in missing) + " (page « Données »).",
+         "indicateurs": "les indicateurs ABC Clauses",
+         "structures_inclusion": "les structures de l'inclusion"}[k] for k in missing) + " (page « Données »).",
             icon=":material/info:")
 if ds.is_demo:
     st.info("**Région de démonstration – données fictives.** Toutes les communes, structures et marchés sont "
@@ -61,9 +62,14 @@ st.markdown("""
   facilitateur ? Les aires sont-elles cohérentes avec les zones d'emploi ? Quelle charge par facilitateur ?
 - **Comparer les facilitateurs** : que partagent deux structures voisines (communes, population, QPV) ?
 - **Marchés** : quels marchés à clause sociale dépassent l'aire d'un facilitateur (fiche 3, § 3b) ?
+- **Acheteurs** : qui publie des marchés avec une considération sociale, combien, pour quel montant, et quels
+  acheteurs dépassent peut-être le seuil du SPASER (fiche 3, § 2 ; estimation à partir du fichier de marchés) ?
+- **Besoins et moyens** : dans l'aire de chaque facilitateur et dans chaque zone d'emploi, combien de marchés
+  sociaux, d'acheteurs et de structures de l'inclusion pour un ETP ; quelles structures de l'inclusion
+  aucun facilitateur n'atteint (fiche 3, § 3a, § 3b, § 4 et § 5) ?
 - **Indicateurs régionaux** : le panorama ABC Clauses de la région face à la France (fiche 3, § 1b et § 6b).
 - **Données** : importer vos fichiers, lire le rapport de validation, télécharger les modèles.
-- **Mode présentation** : les six écrans de la réunion de lancement, lisibles au fond d'une salle (flèches ou
+- **Mode présentation** : les écrans de la réunion de lancement, lisibles au fond d'une salle (flèches ou
   télécommande pour passer d'un écran à l'autre). Le lien de chaque vue de carte se copie par le bouton « Copier le
   lien de cette vue » ; toute page s'imprime (menu du navigateur) sans panneau latéral, la carte sur une page.
 """)

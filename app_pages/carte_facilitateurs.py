@@ -1,4 +1,5 @@
-"""Coverage map: the facilitators' areas, their hosts, zones blanches, QPV and zones d'emploi.
+"""Coverage map: the facilitators' areas, their hosts, zones blanches, QPV, zones d'emploi and the inclusion
+structures (SIAE, GEIQ, EA, ESAT: grouped by commune at the région's zoom, a card per structure on click).
 
 One set of controls, above the map (visible without scrolling at 1280×720): the layers and the
 structure to highlight, both mirrored in the address (``?couches=…&structures=…``) so that a copied
@@ -55,6 +56,9 @@ style.mirror({"couches": chosen_layers, "structures": [choice] if choice else No
 
 show = {k: k in chosen_layers for k in LAYERS}
 selected = [choice] if choice else []
+inclusion = state.inclusion_points(region) if show["inclusion"] else None
+if show["inclusion"] and not ds.has("structures_inclusion"):  # said, never drawn as if there were none
+    st.info(MISSING["structures_inclusion"] + " La couche « Structures d'insertion » est vide.", icon=":material/info:")
 if not layers.drawable:
     st.warning(T.NO_OUTLINES, icon=":material/map:")
     if selected:
@@ -68,14 +72,15 @@ col_map, col_side = st.columns([2.3, 1])
 with col_map, st.container(key="carte-zone"):
     maps.show(None, key=maps.CARTE_KEY, height=520, returned_objects=list(maps.CARTE_RETURNED),
               selection=maps.selection_js(layers, selected), on_change=_on_map_click, cache_key=cache_key,
-              build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap))
+              build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,
+                                              inclusion=inclusion))
 with col_side:
     if selected:
         cards.structure_card(result, choice, details=False)
     else:
         st.caption("Cliquez sur une aire, ou choisissez une structure au-dessus de la carte, pour afficher sa fiche "
                    "et ses voisins.")
-    items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit())
+    items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit(), inclusion=inclusion)
     with st.expander("Légende", expanded=not selected):
         st.html(maps.legend_html(items, note, title=None))
     st.html(f'<div class="diag-print-only">{maps.legend_html(items, note)}</div>')  # on paper, always open

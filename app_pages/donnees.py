@@ -24,6 +24,7 @@ ACCEPTED = {
     "facilitateurs": ["xlsx", "csv"],
     "marches": ["csv", "xlsx", "json", "parquet"],
     "indicateurs": ["csv", "xlsx"],
+    "structures_inclusion": ["csv", "xlsx", "json", "geojson", "parquet", "xls"],
 }
 HELP = {
     "communes": "Colonnes code_insee, nom, dep, reg, epci_siren, epci_nom, population, ze2020, ze2020_lib, "
@@ -40,9 +41,15 @@ HELP = {
                "comptés dans le rapport.",
     "indicateurs": "Les tableaux ABC Clauses T01 à T18 au format long (annee, territoire, tableau, dimension, "
                    "modalite, mesure, valeur).",
+    "structures_inclusion": "Les SIAE (EI, ETTI, AI, ACI, EITI), GEIQ, EA, EATT et ESAT : le fichier national "
+                            "« structures » de data·inclusion tel que publié sur data.gouv.fr (CSV, XLSX, JSON, "
+                            "GeoJSON ou Parquet ; seules les structures de votre région sont gardées, les autres "
+                            "comptées), la liste des prestataires du marché de l'inclusion telle que téléchargée "
+                            "(choisissez le format CSV : l'ancien format Excel .xls n'est pas lu), ou le modèle "
+                            "(siret, nom, type, code_commune ; latitude, longitude et secteurs facultatifs).",
 }
 KIND_LABELS = {"communes": "référentiel", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
-               "indicateurs": "indicateurs", "": ""}
+               "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion", "": ""}
 
 st.title("Données")
 slug = state.current_workspace()
@@ -173,9 +180,10 @@ st.divider()
 st.markdown("#### Contenu de l'espace")
 counts = ds.counts()
 kind_of = {"communes": "communes", "qpv": "qpv", "structures": "facilitateurs", "perimetres": "facilitateurs",
-           "marches": "marches", "indicateurs": "indicateurs"}
+           "marches": "marches", "indicateurs": "indicateurs", "structures_inclusion": "structures_inclusion"}
 TABLE_LABELS = {"communes": "Communes", "qpv": "QPV", "structures": "Structures porteuses",
-                "perimetres": "Périmètres d'intervention", "marches": "Marchés", "indicateurs": "Indicateurs"}
+                "perimetres": "Périmètres d'intervention", "marches": "Marchés", "indicateurs": "Indicateurs",
+                "structures_inclusion": "Structures de l'inclusion"}
 content = pd.DataFrame({
     "Table": [TABLE_LABELS.get(t, t) for t in counts],
     "Lignes": [fmt.integer(n) if ds.has(t) else "non importée" for t, n in counts.items()],
@@ -199,6 +207,7 @@ else:
         "Hors région": fmt.integer(h["counts"].get("hors_region")) if h["counts"].get("hors_region") else "",
         "Non localisables": (fmt.integer(h["counts"].get("non_localisables"))
                              if h["counts"].get("non_localisables") else ""),
+        "Hors champ": fmt.integer(h["counts"].get("hors_champ")) if h["counts"].get("hors_champ") else "",
         "Millésime": h["vintage"], "Par": h.get("user", ""),
     } for h in reversed(hist)])
     st.dataframe(rows, hide_index=True, key="donnees.historique")

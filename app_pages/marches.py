@@ -7,6 +7,7 @@ from components import maps, state, uploads
 from components.sidebar import basemap_on, current_region
 from components.tables import refusal_text, show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
+from data.store.dataset import MISSING
 from geo.markets import CLASS_LABELS, CLASSES, amount_steps, buyers, filter_markets, place_points
 from views import fmt
 from views import text as T
@@ -49,8 +50,12 @@ else:
         st.stop()
     marches = loaded.tables["marches"]
 
-table = pd.concat([marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)],
-                  axis=1)
+parts = [marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)]
+# the potentiel inclusif of each market (DOMAIN.md): the inclusion structures located in its place
+with_potential = not source.startswith("Analyser") and ds.has("structures_inclusion")
+if with_potential:
+    parts.append(result.needs().markets[["potentiel_inclusif", "potentiel_inclusif_detail"]].reset_index(drop=True))
+table = pd.concat(parts, axis=1)
 social = table[table["avec_consideration_sociale"]]
 
 with st.sidebar:
@@ -93,20 +98,32 @@ for col, cls in zip(c, CLASSES):
 st.divider()
 gaps = shown[shown["couverture"] != "couvert"]
 cols = ["id_marche", "objet", "acheteur", "type_acheteur", "montant_ht", "date", "lieu_type", "lieu_code",
-        "couverture", "regional", "raison"]
+        "couverture", "regional", "raison"] + (["potentiel_inclusif", "potentiel_inclusif_detail"] if with_potential
+                                               else [])
 gaps_view = gaps[cols].assign(couverture=gaps["couverture"].map(CLASS_LABELS))
 show_table(gaps_view, key="marches.non_couverts",
            title=f"Marchés qu'aucune structure ne couvre seule ({fmt.integer(len(gaps))})",
            export_name="marches_non_couverts")
+if not with_potential and not source.startswith("Analyser"):
+    st.caption("Potentiel inclusif (structures de l'inclusion situées dans le lieu du marché) : "
+               + MISSING["structures_inclusion"][0].lower() + MISSING["structures_inclusion"][1:])
+else:
+    st.caption("Potentiel inclusif : " + dict(T.NEEDS_DEFINITIONS)["Potentiel inclusif d'un marché"])
 
 st.divider()
 st.markdown("#### Carte des marchés (au centre de leur lieu d'exécution)")
 if layers.drawable:
     pts = place_points(result.ref, layers.commune_xy, shown)
-    pts = pd.concat([pts, shown[["couverture", "objet", "acheteur", "raison"]]], axis=1).dropna(subset=["x", "y"])
-    pts = pts.head(MAP_LIMIT).assign(classe=lambda d: d["couverture"],
-                                     texte=lambda d: [maps.esc(f"{o} – {a} : {r}") for o, a, r in
-                                                      zip(d["objet"], d["acheteur"], d["raison"])])
+    extra = ["potentiel_inclusif", "potentiel_inclusif_detail"] if with_potential else []
+    pts = pd.concat([pts, shown[["couverture", "objet", "acheteur", "raison", *extra]]], axis=1).dropna(subset=["x", "y"])
+
+    def _tip(d):
+        pot = ([f" – potentiel inclusif : {fmt.integer(p)}" + (f" ({x})" if x else "")
+                for p, x in zip(d["potentiel_inclusif"], d["potentiel_inclusif_detail"])] if with_potential
+               else [""] * len(d))
+        return [maps.esc(f"{o} – {a} : {r}{q}") for o, a, r, q in zip(d["objet"], d["acheteur"], d["raison"], pot)]
+
+    pts = pts.head(MAP_LIMIT).assign(classe=lambda d: d["couverture"], texte=_tip)
     if len(shown) > MAP_LIMIT:
         st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
     m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,

@@ -1,8 +1,9 @@
-"""Mode présentation: the launch meeting's six screens, one message each, for a wall (fiche 3).
+"""Mode présentation: the launch meeting's screens, one message each, for a wall (fiche 3).
 
 (1) the région at a glance → (2) facilitators and their means → (3) zones blanches and QPV →
-(4) coherence with zones d'emploi → (5) markets no single structure covers → (6) ABC Clauses indicators
-against France. No sidebar, no top band; the screen is in the address (``?ecran=3``) and its number on
+(4) coherence with zones d'emploi → (5) markets no single structure covers → (6) needs against means (social
+markets per ETP, inclusion structures in zones blanches) → (7) ABC Clauses indicators against France. A screen
+after the fifth is found by its title (``views.text.SCREENS``), so that another can be added beside it. No sidebar, no top band; the screen is in the address (``?ecran=3``) and its number on
 screen; « Précédent » / « Suivant » answer the arrows and Page Up / Page Down of a presenter's remote.
 A workspace missing a table says so on that screen (never another workspace's data).
 """
@@ -118,7 +119,14 @@ elif n == 5:
         st.html(P.message(MISSING["marches"], HINT))
     else:
         visual_screen(P.markets_figures(content), P.markets_chart(content))
-elif n == 6:
+elif P.SCREENS[n - 1] == T.SCREEN_NEEDS:
+    if not ds.has("facilitateurs"):
+        st.html(P.message(MISSING["facilitateurs"], HINT))
+    elif not ds.has("marches"):
+        st.html(P.message(MISSING["marches"], HINT))
+    else:
+        visual_screen(P.needs_figures(content), P.needs_chart(content, colours, P.bars_for(sub_lines)))
+elif P.SCREENS[n - 1] == T.SCREEN_INDICATORS:
     if not ds.has("indicateurs"):
         st.html(P.message(MISSING["indicateurs"], HINT))
     elif content.followup.empty:

@@ -26,7 +26,7 @@ st.markdown(f"**{fmt.md(regions.get(region, region))}** · espace de travail : {
 st.markdown("Trois documents du diagnostic de cette région, pour la réunion et pour le bilan (fiche 3, § 6) :\n"
             "- **le rapport PDF** : chiffres clés, cartes, zones blanches, structures, zones d'emploi, "
             "chevauchements, marchés, indicateurs ABC Clauses, bilan des facilitateurs et définitions ;\n"
-            "- **la présentation PowerPoint** : les six écrans de la réunion, modifiables ;\n"
+            "- **la présentation PowerPoint** : les écrans de la réunion, modifiables ;\n"
             "- **le classeur XLSX** : tous les tableaux du diagnostic.")
 missing = [k for k in ("qpv", "facilitateurs", "marches", "indicateurs") if not ds.has(k)]
 if missing:

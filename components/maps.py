@@ -21,8 +21,9 @@ from branca.element import Element, MacroElement, Template
 
 from components.assets import LEAFLET_CSS, LEAFLET_JS
 from geo.display import TOPOJSON_FEATURE_JS, DisplayLayers, topology_of
+from geo.inclusion import ALL_TYPES, TYPE_LABELS
 from views import fmt
-from views.palette import BLANCHE, QPV_COLOURS, structure_colours
+from views.palette import BLANCHE, INCLUSION_COLOURS, NEEDS_COLOURS, QPV_COLOURS, structure_colours
 
 LOCAL_JS = [("leaflet", LEAFLET_JS)]
 LOCAL_CSS = [("leaflet_css", LEAFLET_CSS)]
@@ -373,10 +374,126 @@ var {{ this.get_name() }} = L.geoJson(
         return [[y0, x0], [y1, x1]]
 
 
+class InclusionMarkers(RawRender, MacroElement):
+    """The inclusion structures (SIAE, GEIQ, EA/EATT, ESAT): at the zoom the map opens at, one circle per
+    commune with the number of its structures; zoomed in, a dot per place coloured by type. A click opens the
+    cards of the structures there. Plain Leaflet (folium's MarkerCluster plugin loads its script from a
+    CDN): the data once, as JSON, every text already escaped; the cards are written by the browser."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  var d = {{ this.data|tojson }}, grouped = L.layerGroup(), single = L.layerGroup();
+  function cards(ids) {
+    var shown = ids.slice(0, 15).map(function (i) {
+      var s = d.s[i];
+      return '<div class="diag-inc-card"><b>' + s[3] + '</b><br>' + d.labels[s[2]] +
+        (s[4] ? '<br>SIRET : ' + s[4] : '') + (s[5] ? '<br>' + s[5] : '') + (s[6] ? '<br>Secteurs : ' + s[6] : '') +
+        '</div>';
+    });
+    var more = ids.length > 15 ? '<div>… et ' + (ids.length - 15) + ' autres (tableau de la page « Besoins et ' +
+      'moyens »)</div>' : '';
+    return '<div class="diag-inc-cards">' + shown.join('') + more + '</div>';
+  }
+  d.g.forEach(function (g) {
+    var html = '<div class="diag-inc-n" style="background:' + g[3] + '">' + g[2].length + '</div>';
+    L.marker([g[0], g[1]], {title: g[4], icon: L.divIcon({className: 'diag-inc-group', html: html,
+      iconSize: [30, 30], iconAnchor: [15, 15]})})
+      .bindPopup(function () { return '<b>' + g[4] + '</b> : ' + g[2].length + (g[2].length > 1 ? ' structures' :
+        ' structure') + cards(g[2]); }, {maxWidth: 360, maxHeight: 320}).addTo(grouped);
+  });
+  d.p.forEach(function (p) {
+    L.circleMarker([p[0], p[1]], {radius: 7, color: '#000', weight: 1, fillColor: p[2], fillOpacity: 0.95})
+      .bindPopup(function () { return cards(p[3]); }, {maxWidth: 360, maxHeight: 320}).addTo(single);
+  });
+  var z0 = null;
+  function update() {
+    if (z0 === null) return;
+    var detail = map.getZoom() >= z0 + {{ this.step }};
+    if (detail) { map.removeLayer(grouped); single.addTo(map); } else { map.removeLayer(single); grouped.addTo(map); }
+  }
+  map.whenReady(function () { setTimeout(function () { z0 = map.getZoom(); update(); }, 0); });
+  map.on('zoomend', update);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict, step: float = 1.5):
+        super().__init__()
+        self._name = "InclusionMarkers"
+        self.data = data
+        self.step = float(step)
+
+
+INCLUSION_CSS = ("<style>.diag-inc-group .diag-inc-n{width:30px;height:30px;border-radius:50%;border:2px solid #fff;"
+                 "box-shadow:0 0 0 1.5px #000;color:#fff;font:bold 14px 'Source Sans Pro','DejaVu Sans',Arial,"
+                 "sans-serif;display:flex;align-items:center;justify-content:center}"
+                 ".diag-inc-card{padding:4px 0;border-bottom:1px solid #ddd}</style>")
+
+
+def inclusion_data(points: pd.DataFrame) -> dict:
+    """What :class:`InclusionMarkers` draws from the located structures (``x``, ``y`` in EPSG:4326, ``type``,
+    ``nom``, ``siret``, ``adresse``, ``secteurs``, ``code_commune``, ``commune_nom``): the structures once,
+    the groups by commune and the places, each naming its structures by their rank."""
+    types = list(ALL_TYPES)
+    pos = {t: i for i, t in enumerate(types)}
+    pts = points.reset_index(drop=True)
+    s = [[round(float(r.y), 5), round(float(r.x), 5), pos.get(r.type, len(types) - 1), esc(r.nom), esc(r.siret),
+          esc(r.adresse), esc(r.secteurs)] for r in pts.itertuples(index=False)]
+    groups = []
+    for code, grp in pts.groupby("code_commune", sort=True):
+        idx = grp.index.tolist()
+        kinds = set(grp["type"])
+        colour = INCLUSION_COLOURS.get(next(iter(kinds)), "#000091") if len(kinds) == 1 else "#000091"
+        groups.append([round(float(grp["cy"].iloc[0]), 5), round(float(grp["cx"].iloc[0]), 5), idx, colour,
+                       esc(grp["commune_nom"].iloc[0] or code)])
+    places = []
+    for (_, _), grp in pts.groupby([pts["y"].round(5), pts["x"].round(5)], sort=True):
+        kinds = set(grp["type"])
+        colour = INCLUSION_COLOURS.get(next(iter(kinds)), "#000091") if len(kinds) == 1 else "#000091"
+        places.append([round(float(grp["y"].iloc[0]), 5), round(float(grp["x"].iloc[0]), 5), colour,
+                       grp.index.tolist()])
+    return {"s": s, "g": groups, "p": places, "labels": [esc(TYPE_LABELS[t]) for t in types]}
+
+
+def inclusion_legend(points: pd.DataFrame | None, unlocated: int = 0, short: bool = False) -> list[tuple[str, str, str]]:
+    """The legend's items of the inclusion layer: one per type present, and the grouped circles."""
+    if points is None:
+        return []
+    present = set(points["type"])
+    items = [(INCLUSION_COLOURS[t], t if short else TYPE_LABELS[t], "dot") for t in ALL_TYPES if t in present]
+    items.append(("#000091", "Plusieurs types (cercle : nombre de structures de la commune)", "dot"))
+    return items
+
+
+def needs_map(layers: DisplayLayers, ze: pd.DataFrame, basemap: bool = False) -> folium.Map:
+    """The zones d'emploi coloured by social markets per ETP present (``ze``: ``code``, ``classe``, ``nom``,
+    ``texte`` already in French), the région's outline above them; the legend is drawn by the page."""
+    m = base_map(layers.bounds, basemap)
+    z = layers.zones_emploi
+    info = ze.set_index("code")
+    props = [{"nom": esc(n), "classe": str(info.loc[c, "classe"]) if c in info.index else "sans_etp",
+              "texte": esc(info.loc[c, "texte"]) if c in info.index else "–"} for n, c in zip(z["nom"], z["code"])]
+    objects = {"zones": (z.geometry.to_numpy(), props)}
+    if layers.region_outline is not None:
+        objects["region"] = ([layers.region_outline], None)
+    topo = SharedTopology(topology_of(objects))
+    topo.add_to(m)
+    base = {"color": "#555555", "weight": 1.5, "fillOpacity": 0.75, "fillColor": NEEDS_COLOURS["sans_etp"]}
+    TopoLayer(topo, "zones", base, style_by=("classe", {k: {**base, "fillColor": v} for k, v in NEEDS_COLOURS.items()}),
+              highlight={"weight": 3}, tooltip=[("nom", "Zone d'emploi"), ("texte", "Marchés sociaux par ETP")],
+              layer_name="Zones d'emploi").add_to(m)
+    if "region" in objects:
+        TopoLayer(topo, "region", {"color": "#000091", "weight": 4, "fill": False}, interactive=False,
+                  layer_name="Contour de la région").add_to(m)
+    return m
+
+
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None,
                  vintage: str = "", basemap: bool = False, shared=None, fit_selected: bool = False,
-                 legend_inside: bool = False, wall: bool = False) -> folium.Map:
+                 legend_inside: bool = False, wall: bool = False, inclusion: pd.DataFrame | None = None
+                 ) -> folium.Map:
     """The coverage map: région outline, structure areas, hosts, zones blanches, QPV, ZE, EPCI.
 
     ``show`` switches optional layers on: ``zones_blanches``, ``qpv``, ``zones_emploi``, ``epci``,
@@ -525,6 +642,9 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     hosts.add_to(m)
     if dots is not None:
         dots.add_to(m)  # above the hosts: the quarters are this screen's message
+    if show.get("inclusion") and inclusion is not None and len(inclusion):
+        m.get_root().header.add_child(folium.Element(INCLUSION_CSS))
+        InclusionMarkers(inclusion_data(inclusion)).add_to(m)
 
     if legend_inside:
         items, note = legend_items(layers, structures, colours, selected, show, vintage, shared)
@@ -532,15 +652,16 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     return m
 
 
-DEFAULT_LAYERS = {"zones_blanches": True, "qpv": True, "zones_emploi": True, "epci": False, "communes": False}
+DEFAULT_LAYERS = {"zones_blanches": True, "qpv": True, "zones_emploi": True, "epci": False, "communes": False,
+                  "inclusion": False}
 LAYER_LABELS = {"zones_blanches": "Zones blanches", "qpv": "QPV par couverture", "zones_emploi": "Zones d'emploi",
-                "epci": "EPCI", "communes": "Communes"}
+                "epci": "EPCI", "communes": "Communes", "inclusion": "Structures d'insertion"}
 
 
 def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None, vintage: str = "",
-                 shared=None, one_per_structure: bool = True, areas: bool = True, short: bool = False
-                 ) -> tuple[list[tuple[str, str, str]], str]:
+                 shared=None, one_per_structure: bool = True, areas: bool = True, short: bool = False,
+                 inclusion: pd.DataFrame | None = None) -> tuple[list[tuple[str, str, str]], str]:
     """What the coverage map shows, as (colour, label, kind) items and a footnote; kind is ``fill``,
     ``line`` or ``dot``. With ``one_per_structure=False`` the areas are one item (a wall screen with
     many structures); without ``areas`` they are left out (cards beside the map show their colours);
@@ -574,6 +695,8 @@ def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     if shown and areas:
         items.append(("#777777", "Structure porteuse (taille : ETP)" if short else
                       "Structure porteuse (taille selon les ETP)", "dot"))
+    if show.get("inclusion") and inclusion is not None:
+        items += inclusion_legend(inclusion, short=short)
     note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent."
                                                              if len(shown) > 1 else "")
     return items, note.strip()

@@ -1,4 +1,4 @@
-"""Projection mode: the launch meeting's six screens (fiche 3), one message per screen, for a wall.
+"""Projection mode: the launch meeting's screens (fiche 3), one message per screen, for a wall.
 
 Sized for 1280×720 and 1920×1080 alike: every size follows the screen's height (``vh``) with a floor
 that holds at 1280×720 (key figures at least 44 px, labels at least 24 px, read from the back of a
@@ -145,7 +145,7 @@ def _content(stamp: str, region: str):
 
 
 def content(region: str):
-    """What the six screens say, computed once per workspace version and région (shared, read-only)."""
+    """What the screens say, computed once per workspace version and région (shared, read-only)."""
     from components import state
 
     return _content(state.stamp(), region)
@@ -188,6 +188,21 @@ def means_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
                  colours.get(x.id_structure, MARIANNE)) for x in df.itertuples(index=False)]
 
     return bars(screens.LOAD_TITLE, rows(r.top) + ([r.between] if r.between else []) + rows(r.bottom), r.note)
+
+
+needs_figures = screens.needs
+
+
+def needs_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
+    """« Besoins et moyens » (fiche 3, § 3b): the social markets each ETP faces, by structure, the most loaded
+    first; past ``max_bars``, the highest and the lowest, the ones left out said between them."""
+    r = screens.needs_ranking(c.needs.structures, max_bars)
+
+    def rows(df):
+        return [(x.nom, float(x.marches_sociaux_par_etp), fmt.decimal(x.marches_sociaux_par_etp, 1),
+                 colours.get(x.id_structure, MARIANNE)) for x in df.itertuples(index=False)]
+
+    return bars(screens.NEEDS_TITLE, rows(r.top) + ([r.between] if r.between else []) + rows(r.bottom), r.note)
 
 
 def markets_chart(c) -> str:

@@ -63,7 +63,7 @@ def shared_sidebar() -> None:
         if ds.sources_note():
             st.caption(ds.sources_note())  # our own référentiel's credit, not user text
         if regions and st.button("Mode présentation", key="sidebar.presentation", icon=":material/co_present:",
-                                 help="Les six écrans de la réunion de lancement (fiche 3), en plein écran ; "
+                                 help="Les écrans de la réunion de lancement (fiche 3), en plein écran ; "
                                       "« Quitter » pour revenir."):
             st.switch_page("app_pages/presentation.py", query_params={
                 "espace": state.current_workspace(), "region": current_region(), "presentation": "1", "ecran": "1"})

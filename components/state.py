@@ -141,7 +141,7 @@ def _prepared(stamp: str) -> engine.Prepared:
 @st.cache_resource(max_entries=16, show_spinner="Calcul du diagnostic…")
 def _result(stamp: str, region: str) -> engine.Result:
     ds = _dataset(stamp)
-    return engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
+    return engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region, inclusion=ds.inclusion,
                       prepared=_prepared(stamp))
 
 
@@ -177,6 +177,35 @@ def _layers(stamp: str, region: str):
 def display_layers(region: str):
     """Simplified, dissolved map layers in EPSG:4326, prepared once per workspace version and région."""
     return _layers(stamp(), region)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _inclusion_points(stamp: str, region: str):
+    from geo.codes import as_text
+    from geo.display import inclusion_points
+
+    ds = _dataset(stamp)
+    if not ds.has("structures_inclusion"):
+        return None
+    res = _result(stamp, region)
+    return inclusion_points(res.ref, ds.structures_inclusion, _layers(stamp, region).commune_xy,
+                            as_text(ds.communes["nom"]).to_numpy(dtype=object), region)
+
+
+def inclusion_points(region: str):
+    """The région's located inclusion structures placed for the map (``None`` when the workspace has none)."""
+    return _inclusion_points(stamp(), region)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _buyers(stamp: str, region: str, threshold: float):
+    return engine.buyers(_result(stamp, region), threshold)
+
+
+def buyers(region: str, threshold: float):
+    """The buyers of the workspace's markets (``geo.buyers``), once per version, région and threshold (shared:
+    do not mutate)."""
+    return _buyers(stamp(), region, float(threshold))
 
 
 @st.cache_resource(max_entries=2, show_spinner="Lecture et classement des marchés…")

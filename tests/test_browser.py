@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS
@@ -328,10 +329,11 @@ def test_names_from_files_stay_text_on_every_page(server, browser, tmp_path, mon
     ds.structures["nom"] = pick(len(ds.structures))
     ds.marches["objet"], ds.marches["acheteur"] = pick(len(ds.marches)), PAYLOADS[2]
     ds.indicateurs["modalite"] = ds.indicateurs["modalite"] + " " + PAYLOADS[0]
+    ds.structures_inclusion["nom"] = pick(len(ds.structures_inclusion))
     files = {k: v for k, v in ((p.stem, p) for p in write_dataset(ds, tmp_path / "files"))}
     for kind, path in (("communes", files["communes"]), ("qpv", files["qpv"]),
                        ("facilitateurs", files["facilitateurs"]), ("marches", files["marches"]),
-                       ("indicateurs", files["indicateurs"])):
+                       ("indicateurs", files["indicateurs"]), ("structures_inclusion", files["structures_inclusion"])):
         current = workspaces.load(slug)
         loaded = validate(kind, [path], communes=current.communes if current.has("communes") else None)
         assert loaded.ok, loaded.report.text()
@@ -341,8 +343,9 @@ def test_names_from_files_stay_text_on_every_page(server, browser, tmp_path, mon
     dialogs = []
     w.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     for path in ("", "carte_facilitateurs", "diagnostic_couverture", "comparer_facilitateurs", "marches",
-                 "indicateurs", "rapport", "presentation", "donnees"):
-        w.page.goto(f"{server}/{path}?espace={slug}")
+                 "indicateurs", "rapport", "presentation", "donnees", "acheteurs", "besoins",
+                 "carte_facilitateurs?couches=inclusion"):
+        w.page.goto(f"{server}/{path}{'&' if '?' in path else '?'}espace={slug}")
         wait_app(w.page)
         frames = [w.page.main_frame, *w.page.frames]
         for frame in frames:
@@ -352,4 +355,50 @@ def test_names_from_files_stay_text_on_every_page(server, browser, tmp_path, mon
         assert w.page.locator("strong", has_text="gras").count() == 0, path  # Markdown not rendered
     assert not dialogs, dialogs
     assert not w.external, w.external
+    w.close()
+
+
+def test_inclusion_layer_on_the_map_at_1280x720(server, browser):
+    """Issue 20: the layer « Structures d'insertion » at the zoom the map opens at (grouped by commune, with
+    counts), its legend beside the map, a card per structure on click, the dots by type once zoomed in; and
+    the Acheteurs page; nothing from outside the machine."""
+    from data import demo
+    from geo.codes import as_text
+
+    ds = demo.generate()
+    located = ds.structures_inclusion[as_text(ds.structures_inclusion["code_commune"]) != ""]
+    w = Watched(browser)
+    w.page.set_viewport_size({"width": 1280, "height": 720})
+    page = w.page
+    go_to(page, server, "Carte des facilitateurs")
+    map_frame(page)
+    page.get_by_role("button", name="Structures d'insertion").click()
+    wait_app(page)
+    frame = page.frame_locator('iframe[title*="st_folium"]').first
+    frame.locator(".diag-inc-group").first.wait_for(timeout=60_000)
+    groups = frame.locator(".diag-inc-group")
+    assert groups.count() == located["code_commune"].nunique()
+    counts = [int(t) for t in groups.all_inner_texts()]
+    assert sum(counts) == len(located)
+    legend = page.locator(".diag-legend").first
+    assert "Entreprise d'insertion (EI)" in legend.inner_text() and "Plusieurs types" in legend.inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "carte_structures_insertion_1280x720.png"))
+    groups.nth(int(np.argmax(counts))).click()
+    card = frame.locator(".diag-inc-card").first
+    card.wait_for(timeout=10_000)
+    assert card.inner_text().split("\n")[0] in set(located["nom"])
+    page.screenshot(path=str(ARTIFACTS / "carte_structures_insertion_fiche.png"))
+    frame.locator(".leaflet-popup-close-button").click()
+    for _ in range(4):  # zoomed in: one dot per place, coloured by type
+        frame.locator(".leaflet-control-zoom-in").click()
+        page.wait_for_timeout(400)
+    assert frame.locator(".diag-inc-group").count() == 0
+    assert frame.locator('path[fill-opacity="0.95"][stroke="#000"]').count() >= 1
+    go_to(page, server, "Acheteurs")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Estimation à partir du fichier de marchés").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "page_acheteurs_1280x720.png"))
+    assert not w.external, w.external
+    assert not [e for e in w.errors if "favicon" not in e], w.errors
     w.close()

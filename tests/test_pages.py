@@ -15,7 +15,7 @@ from views import fmt
 APP = str(ROOT / "app.py")
 PAGES = ["app_pages/accueil.py", "app_pages/carte_facilitateurs.py", "app_pages/diagnostic_couverture.py",
          "app_pages/comparer_facilitateurs.py", "app_pages/marches.py", "app_pages/indicateurs.py", "app_pages/donnees.py",
-         "app_pages/rapport.py"]
+         "app_pages/rapport.py", "app_pages/acheteurs.py", "app_pages/besoins.py"]
 
 
 def open_page(page: str, espace: str | None = None) -> AppTest:

@@ -25,6 +25,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.store.dataset import MISSING
+from geo import engine
 from tests.conftest import ARTIFACTS, ROOT
 from tests.streamlit_server import serve
 from views import fmt
@@ -80,34 +81,44 @@ def save_workspace(name: str, ds) -> str:
     return slug
 
 
-def test_every_screen_of_the_demo(demo_result):
-    from views.text import SCREENS
+def test_every_screen_of_the_demo(demo_result, demo_ds):
+    from views.text import SCREEN_INDICATORS, SCREEN_NEEDS, SCREENS
 
     s = demo_result.diagnosis.summary
+    with_inclusion = engine.run(demo_ds.communes, demo_ds.qpv, demo_ds.structures, demo_ds.perimetres,
+                                demo_ds.marches, "99", inclusion=demo_ds.inclusion).needs()
+    white = sum(with_inclusion.inclusion["dans_zones_blanches"].values())
     expected = {1: fmt.integer(s["population"]["totale"]), 2: fmt.decimal(s["structures"]["etp"]),
                 3: fmt.integer(s["population"]["non_couverte"]), 4: "zones d&#x27;emploi",
-                5: fmt.integer(demo_result.market_summary["avec_consideration_sociale"]), 6: "France : "}
-    for n in range(1, 7):
+                5: fmt.integer(demo_result.market_summary["avec_consideration_sociale"]),
+                SCREENS.index(SCREEN_NEEDS) + 1: f'{fmt.integer(white)}</div><div class="diag-p-label">structures de '
+                                                  "l&#x27;inclusion en zone blanche",
+                SCREENS.index(SCREEN_INDICATORS) + 1: "France : "}
+    total = len(SCREENS)
+    for n in range(1, total + 1):
         at = presentation(ecran=n)
         assert not failed(at), (n, failed(at))
         page = html_of(at)
         assert SCREENS[n - 1].replace("'", "&#x27;") in page, n
-        assert f"{n} / 6" in page
+        assert f"{n} / {total}" in page
         assert expected[n] in page, (n, expected[n])
         assert at.query_params["ecran"] == str(n) and at.query_params["presentation"] == "1"
 
 
 def test_buttons_move_and_the_address_follows():
+    from views.text import SCREENS
+
+    total = len(SCREENS)
     at = presentation(ecran=1)
     assert at.button(key="presentation-precedent").disabled
     at.button(key="presentation-suivant").click().run()
-    assert at.query_params["ecran"] == "2" and "2 / 6" in html_of(at)
+    assert at.query_params["ecran"] == "2" and f"2 / {total}" in html_of(at)
     at.button(key="presentation-page-suivante").click().run()  # Page Down of a presenter's remote
     assert at.query_params["ecran"] == "3"
     at.button(key="presentation-page-precedente").click().run()
     assert at.query_params["ecran"] == "2"
-    last = presentation(ecran=9)  # a screen number beyond the sequence: the last screen
-    assert last.query_params["ecran"] == "6" and last.button(key="presentation-suivant").disabled
+    last = presentation(ecran=total + 3)  # a screen number beyond the sequence: the last screen
+    assert last.query_params["ecran"] == str(total) and last.button(key="presentation-suivant").disabled
 
 
 def test_workspace_without_markets_or_indicators_says_so(tmp_path, monkeypatch, demo_ds):
@@ -118,14 +129,16 @@ def test_workspace_without_markets_or_indicators_says_so(tmp_path, monkeypatch, 
                                  perimetres=demo_ds.perimetres)
     slug = save_workspace("Sans marchés", ds)
     demo_markets = set(demo_ds.marches["objet"].astype(str).head(50))
-    for n in range(1, 7):
+    from views.text import SCREEN_INDICATORS, SCREEN_NEEDS, SCREENS
+
+    for n in range(1, len(SCREENS) + 1):
         at = presentation(slug, n)
         assert not failed(at), (n, failed(at))
         page = html_of(at)
         assert "fictives" not in page and not any(o in page for o in demo_markets)
-        if n == 5:
+        if n == 5 or SCREENS[n - 1] == SCREEN_NEEDS:
             assert MISSING["marches"].replace("'", "&#x27;") in page
-        if n == 6:
+        if SCREENS[n - 1] == SCREEN_INDICATORS:
             assert MISSING["indicateurs"].replace("'", "&#x27;") in page
 
 
@@ -346,14 +359,17 @@ def test_each_screen_fits_the_wall(server, browser, size, espace):
     1280×720 figures of at least 40 px and labels of at least 24 px."""
     if espace not in ("demo", STORE.get("occitanie")):
         pytest.skip("référentiel officiel absent : pas de région réelle")
+    from views.text import SCREEN_INDICATORS, SCREEN_NEEDS, SCREENS
+
     room = Room(browser, size)
     page = room.page
     width, height = WALL[size]
-    for n in range(1, 7):
+    total = len(SCREENS)
+    for n in range(1, total + 1):
         page.goto(f"{server}/presentation?espace={espace}&ecran={n}")
         settle(page, map_frame=n in MAP_SCREENS)
         page.screenshot(path=str(ARTIFACTS / f"presentation_{espace}_{size}_ecran{n}.png"))
-        assert page.locator(".diag-p-count").inner_text() == f"{n} / 6"
+        assert page.locator(".diag-p-count").inner_text() == f"{n} / {total}"
         # no sidebar, no top band: the whole screen for the message
         assert not page.locator('[data-testid="stSidebar"]').is_visible()
         assert not page.locator('[data-testid="stHeader"]').is_visible()
@@ -365,14 +381,15 @@ def test_each_screen_fits_the_wall(server, browser, size, espace):
         assert sub["right"] <= width + TOLERANCE and sub["bottom"] <= height and "millésimes : " in sub["text"]
         if espace != "demo":
             assert LONG_VINTAGE in sub["text"] and sub["lines"] >= 2, (n, sub)
-        if n == 2:  # the load chart, ranked by its ratio, highest first
+        if n == 2 or SCREENS[n - 1] == SCREEN_NEEDS:  # the bars, ranked by their ratio, highest first
             shown = [float(v.replace(",", ".")) for v in page.locator(".diag-p-bar-value").all_inner_texts()]
             assert shown and shown == sorted(shown, reverse=True), shown
         if size == "1280x720":
             values = page.evaluate(SIZES_JS, ".diag-p-value")
             labels = page.evaluate(SIZES_JS, ".diag-p-label, .diag-p-compare, .diag-p-bar-name, .diag-p-bar-value, "
                                              ".diag-p-legend .diag-legend-item, .diag-p-message")
-            assert values or n in (2, 5, 6), n  # a screen without its table shows its message instead
+            # a screen without its table shows its message instead
+            assert values or SCREENS[n - 1] in (SCREENS[1], SCREENS[4], SCREEN_NEEDS, SCREEN_INDICATORS), n
             assert all(px >= 40 for _, px in values), (n, values)
             assert labels and all(px >= 24 for _, px in labels), (n, labels)
         if n in MAP_SCREENS:
@@ -407,7 +424,7 @@ def test_arrows_and_a_presenters_remote_move_between_screens(server, browser):
         page.keyboard.press(key)
         page.wait_for_function("b => document.querySelector('.diag-p-count').textContent !== b", arg=before,
                                timeout=30_000)
-        assert page.locator(".diag-p-count").inner_text() == f"{expected} / 6", key
+        assert page.locator(".diag-p-count").inner_text().startswith(f"{expected} / "), key
         assert parse_qs(urlparse(page.url).query)["ecran"] == [str(expected)]
 
     press("ArrowRight", 2)
