@@ -8,7 +8,9 @@ meeting (:mod:`bench.load`), the pages as a person waits for them in Debian's Ch
 (:mod:`bench.browser`: the map drawn cold, warm from the navigation and as a new person's page load,
 its communes layer, a click on an area, the indicators' charts; page loads also against Streamlit's
 blank page, the baseline), unless ``--sans-navigateur`` is given or
-/usr/bin/chromium is missing.
+/usr/bin/chromium is missing. Needs and offer (:mod:`bench.inclusion`): a national inclusion structures file
+imported and cut (``inclusion_import_s``, in its own process), buyers of a national market file cut to a
+région (``buyers_s``), needs per ETP on the France-sized set (``needs_s``).
 """
 
 from __future__ import annotations
@@ -201,6 +203,13 @@ def main(argv=None) -> int:
     out["markets_naive_s_extrapolated"] = naive_s
     out["markets_naive_ratio"] = naive_s / out["markets_1m_s"]
 
+    # needs and offer (issue 20): inclusion structures imported and cut, buyers, needs per ETP
+    from bench import inclusion as needs_bench
+
+    out.update(needs_bench.needs_figures(ds, scale))
+    out.update(needs_bench.inclusion_import(scale))
+    out.update(needs_bench.buyers_figures(scale))
+
     # maps: demo région (default layers) and a synthetic région of 4,500 communes (every layer)
     demo_ds = demo.generate()
     res = engine.run(demo_ds.communes, demo_ds.qpv, demo_ds.structures, demo_ds.perimetres, demo_ds.marches, "99")
@@ -268,7 +277,7 @@ def main(argv=None) -> int:
                "map_draw_cold_s": ("<", 3.0), "map_draw_warm_s": ("<", 1.0),
                "map_page_load_warm_beyond_blank_s": ("<", 1.0), "map_communes_layer_s": ("<", 2.0),
                "indicators_draw_warm_s": ("<", 2.0), "indicators_page_load_warm_beyond_blank_s": ("<", 2.0),
-               "map_click_card_s": ("<", 1.0)}
+               "map_click_card_s": ("<", 1.0), **needs_bench.TARGETS}
     width = max(34, *map(len, out))
     print(f"{'mesure':{width}} {'valeur':>14}   cible")
     for k, v in out.items():
