@@ -208,6 +208,7 @@ else:
         "Non localisables": (fmt.integer(h["counts"].get("non_localisables"))
                              if h["counts"].get("non_localisables") else ""),
         "Hors champ": fmt.integer(h["counts"].get("hors_champ")) if h["counts"].get("hors_champ") else "",
+        "Doublons": fmt.integer(h["counts"].get("doublons")) if h["counts"].get("doublons") else "",
         "Millésime": h["vintage"], "Par": h.get("user", ""),
     } for h in reversed(hist)])
     st.dataframe(rows, hide_index=True, key="donnees.historique")

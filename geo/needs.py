@@ -129,9 +129,10 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     n_p = len(places)
     # touch[p, k]: the place p meets E(s_k)
     touch = np.zeros((n_p, n_k), dtype=bool)
+    m_t = np.ascontiguousarray(m.T)  # communes x structures: a place's rows gathered at once
     for p, idx in enumerate(places):
         if len(idx) and n_k:
-            touch[p] = m[:, idx].any(axis=1)
+            touch[p] = m_t[idx].any(axis=0)
     amount = pd.to_numeric(marches["montant_ht"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
     hours = pd.to_numeric(marches["heures_insertion"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
     sp = place_of[social]
@@ -151,9 +152,11 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     if n and social.any() and n_k:
         keys, _ = buyer_keys(sirets[social], names[social])
         bk, _ = pd.factorize(pd.Series(keys, dtype=object))
-        pairs = np.unique(np.c_[bk, sp], axis=0)
+        pairs = np.unique(bk.astype(np.int64) * max(n_p, 1) + sp)  # (buyer, place), sorted by buyer
+        pb, pp = pairs // max(n_p, 1), pairs % max(n_p, 1)
         for k in range(n_k):
-            buyers_n[k] = len(np.unique(pairs[touch[pairs[:, 1], k], 0]))
+            b = pb[touch[pp, k]]  # sorted: its distinct values are where it changes
+            buyers_n[k] = int(np.count_nonzero(np.diff(b))) + 1 if len(b) else 0
     # inclusion structures located in E(s) ∩ C, by type
     has_inc = inclusion is not None
     ii = index_inclusion(ref, inclusion) if has_inc else None

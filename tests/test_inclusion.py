@@ -39,10 +39,10 @@ def places(ref):
 
 
 def data_inclusion_rows(places) -> pd.DataFrame:
-    """Twelve rows in the column order of the published file (schema v1): six inclusion structures of the
-    région, one located in another région, one whose code names a commune of no région of the référentiel
-    but of Haute-Garonne (another région), one with no place at all (kept, unlocated), two other insertion
-    structures (France Travail, none), and one whose SIRET is not 14 digits."""
+    """Thirteen rows in the column order of the published file (schema v1): inclusion structures of the région
+    (one whose SIRET is not 14 digits), one located in another région, one whose code names no commune of the
+    référentiel but one of Haute-Garonne (another région), one with no place at all (kept, unlocated), two other
+    insertion structures (France Travail, none), and the first one again (same SIRET and type)."""
     here, there = places["here"], places["there"]
     rows = [
         ("['aci']", here[0], "12345678900011"), ("['ei', 'coorace']", here[1], "12345678900012"),
@@ -51,6 +51,7 @@ def data_inclusion_rows(places) -> pd.DataFrame:
         ("['aci']", there[0], "12345678900016"), ("['ei']", "31555", "12345678900017"),
         ("['ai']", "", "12345678900018"), ("['france-travail']", here[6], "12345678900019"),
         ("", here[7], "12345678900020"), ("['eatt']", here[8], "12345678900021"),
+        ("['aci']", here[9], "12345678900011"),  # the first structure again, from another source
     ]
     return pd.DataFrame({
         "courriel": "", "horaires_accueil": "", "id": [f"dora--{i}" for i in range(len(rows))], "lien_source": "",
@@ -70,8 +71,8 @@ def check_data_inclusion(loaded):
     assert t["type"].tolist() == EXPECTED_TYPES
     # every row is used, reported elsewhere, or set aside as another kind of structure: counted
     c = loaded.counts
-    assert c["lus"] == 12 and c["hors_region"] == 2 and c["hors_champ"] == 2 and c["gardes"] == 8
-    assert c["lus"] == c["gardes"] + c["hors_region"] + c["hors_champ"]
+    assert c["lus"] == 13 and c["hors_region"] == 2 and c["hors_champ"] == 2 and c["gardes"] == 8
+    assert c["doublons"] == 1 and c["lus"] == c["gardes"] + c["hors_region"] + c["hors_champ"] + c["doublons"]
     # the structure with no place at all is kept, listed with its line (or record)
     assert c["non_localisables"] == 1
     assert any("non localisée" in i.message and "Structure 8" in i.message for i in loaded.report.warnings)

@@ -4,8 +4,8 @@ lenient on every cell (a type the product does not know is kept as « Autre », 
 digits is kept as written, a code or coordinates that designate nothing leave the structure unlocated):
 one summarised warning each, never a refusal.
 
-Nothing is lost: every row is kept, or dropped because it positively lies in another région (counted),
-or — for the data·inclusion file, which lists the whole offer of social and professional insertion —
+Nothing is lost: every row is kept, or dropped because it positively lies in another région (counted), or
+set aside as the same structure published twice (same SIRET and type: counted), or — for the data·inclusion file, which lists the whole offer of social and professional insertion —
 set aside because its ``reseaux_porteurs`` name no inclusion structure (France Travail agencies, missions
 locales, CCAS…: counted, with the networks they carry); a kept structure that cannot be located is
 listed, line by line.
@@ -185,6 +185,16 @@ def validate_structures_inclusion(src: Upload, communes: pd.DataFrame | None = N
         rep.warning(src.name, f"{fmt_int(n_bad)} {what} : {_examples(list(zip(siret[bad], t.index[bad])), unit)}.",
                     column="siret")
     t["siret"] = siret
+    # the same structure published by several sources (data·inclusion gathers emplois de l'inclusion, Dora…):
+    # once, by its SIRET and type; the others counted
+    twin = siret.str.fullmatch(r"\d{14}") & t.duplicated(["siret", "type"], keep="first")
+    if twin.any():
+        n_twin = int(twin.sum())
+        rep.warning(src.name, f"{_plural(n_twin, 'structure publiée', 'structures publiées')} plusieurs fois (même SIRET "
+                              f"et même type, par plusieurs sources) : {'comptée' if n_twin < 2 else 'comptées'} une "
+                              f"fois ; {_examples(list(zip(t['nom'][twin], t.index[twin])), unit)}.", column="siret")
+        t = t[~twin.to_numpy()]
+    out.counts["doublons"] = int(twin.sum())
 
     # --- commune codes: leading zeros added back, former communes read as current ones, odd codes set aside
     def fix(v: str) -> tuple[str, bool, bool]:
