@@ -38,6 +38,8 @@ from data.report import Report
 from geo.codes import fold
 
 KIND = "structures_inclusion"
+# JSON is parsed whole (about ten times its size in memory): above this, the Parquet or the CSV of the same file
+JSON_MAX_BYTES = 150 * 1024 * 1024
 FORMATS = "formats acceptés : CSV, XLSX, JSON, GeoJSON, Parquet"
 # le marché de l'inclusion's export adds its contact's columns (with a tender): « Nom » is the contact's name
 CONTACT_COLUMNS = {"prenom", "nom", "email", "telephone", "reseausocial"}
@@ -192,6 +194,8 @@ def _records_frame(records: list, report: Report, label: str) -> pd.DataFrame | 
                         names.append(k)
         rows.append(row)
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+    if len(frame) != len(rows):  # records holding no column the product knows: the validation names them
+        frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
     frame = frame.astype(object).where(frame.notna(), "")
     frame.attrs["columns"] = names
     return frame
@@ -234,6 +238,10 @@ def _read_parquet(src: Upload, report: Report) -> pd.DataFrame | None:
                                    f"de {fmt_int(lim.max_rows)} pour {lim.label}.")
             return None
         cols = [c for c in names if fold(c) in wanted]
+        if not cols:  # no column the product knows: the validation names the file's
+            frame = pd.DataFrame(index=pd.RangeIndex(pf.metadata.num_rows))
+            frame.attrs["columns"] = names
+            return frame
         parts = []
         for batch in pf.iter_batches(batch_size=50_000, columns=cols):
             df = batch.to_pandas()
@@ -296,7 +304,9 @@ def read(src: Upload, report: Report) -> Raw | None:
                 frame.attrs["columns"] = [str(c) for c in frame.columns]
             unit, first = "ligne", 2
         elif suffix in (".json", ".geojson"):
-            if not check_size(src, report, KIND):
+            if not check_size(src, report, KIND, max_bytes=JSON_MAX_BYTES):
+                report.error(src.name, "un fichier JSON est lu en entier : au-delà de cette taille, importez le même "
+                                       "fichier au format Parquet ou CSV (data.gouv.fr publie les trois).")
                 return None
             frame, unit, first = _read_json(src, report), "structure", 1
         elif suffix == ".parquet":

@@ -115,15 +115,16 @@ def validate_structures_inclusion(src: Upload, communes: pd.DataFrame | None = N
     type_source = next((c for c in df.columns if fold(c) in {fold(a) for a in ("type", *S.STRUCTURES_INCLUSION
                                                                                 .field("type").aliases)}), None)
     mapped = map_columns(df)
+    header = 1 if unit == "ligne" else None  # a table's header line; a JSON or Parquet file has none
     if "type" not in mapped.columns:
         rep.error(src.name, "aucune colonne de type de structure reconnue (type, reseaux_porteurs, « Type de "
-                            f"structure »…) ; en-têtes du fichier : {found or 'aucun'}.", line=1, column="type")
+                            f"structure »…) ; en-têtes du fichier : {found or 'aucun'}.", line=header, column="type")
     has_place = (
         "code_commune" in mapped.columns or "code_postal" in mapped.columns
         or {"latitude", "longitude"} <= set(mapped.columns))
     if not has_place:
         rep.error(src.name, "aucune colonne de commune reconnue (code_commune ou code_insee, code postal et ville, "
-                            f"ou latitude et longitude) ; en-têtes du fichier : {found or 'aucun'}.", line=1,
+                            f"ou latitude et longitude) ; en-têtes du fichier : {found or 'aucun'}.", line=header,
                   column="code_commune")
     if not rep.ok:
         rep.close()
