@@ -19,7 +19,7 @@ st.title("Acheteurs")
 state.require(ds, "communes", "marches")
 region = current_region()
 st.info(T.BUYERS_ESTIMATE, icon=":material/info:")
-with st.expander("Définitions des chiffres de cette page", icon=":material/help:"):
+with st.expander("Définitions des chiffres de cette page", icon=":material/help:", key="acheteurs.definitions"):
     st.markdown("\n".join(f"- **{fmt.md(term)}** : {fmt.md(text)}" for term, text in T.NEEDS_DEFINITIONS
                           if term.startswith(("Acheteur", "Montant annuel", "Marché social"))))
 

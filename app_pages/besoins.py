@@ -23,7 +23,7 @@ region = current_region()
 result = state.diagnosis(region)
 needs = result.needs()
 
-with st.expander("Définitions des chiffres de cette page", icon=":material/help:"):
+with st.expander("Définitions des chiffres de cette page", icon=":material/help:", key="besoins.definitions"):
     st.markdown("\n".join(f"- **{fmt.md(term)}** : {fmt.md(text)}" for term, text in T.NEEDS_DEFINITIONS))
 
 if not ds.has("marches"):
@@ -106,7 +106,8 @@ else:
         show_table(needs.unlocated[["nom", "type", "siret", "code_commune", "code_postal", "commune", "raison"]],
                    key="besoins.inclusion.non_localisees",
                    title=f"Structures non localisées ({fmt.integer(len(needs.unlocated))}) : gardées, hors des "
-                         "comptes par aire", export_name="structures_inclusion_non_localisees")
+                         "comptes par aire", export_name="structures_inclusion_non_localisees",
+                   labels={"code_commune": "Code commune", "commune": "Ville", "raison": "Pourquoi"})
     if ds.has("marches"):
         pot = needs.markets
         base = ds.marches.reset_index(drop=True)

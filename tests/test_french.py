@@ -255,7 +255,8 @@ def test_no_raw_column_name_on_any_table_header():
     from views.columns import LABELS
 
     pages = ["app_pages/diagnostic_couverture.py", "app_pages/comparer_facilitateurs.py", "app_pages/marches.py",
-             "app_pages/indicateurs.py", "app_pages/carte_facilitateurs.py"]
+             "app_pages/indicateurs.py", "app_pages/carte_facilitateurs.py", "app_pages/acheteurs.py",
+             "app_pages/besoins.py"]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     for page in pages:
@@ -287,7 +288,7 @@ def test_every_widget_has_a_namespaced_key():
     import ast
 
     for page in ("app_pages/indicateurs.py", "app_pages/marches.py", "app_pages/diagnostic_couverture.py",
-                 "components/tables.py", "components/uploads.py"):
+                 "components/tables.py", "components/uploads.py", "app_pages/acheteurs.py", "app_pages/besoins.py"):
         tree = ast.parse((ROOT / page).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in {
