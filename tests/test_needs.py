@@ -189,3 +189,15 @@ def test_a_market_counts_once_with_its_current_amount(tmp_path):
     (tmp_path / "decp.json").write_text(json.dumps(doc), encoding="utf-8")
     m = validate("marches", [tmp_path / "decp.json"]).tables["marches"]
     assert m["montant_ht"].tolist() == [123457.87] and m["acheteur_siret"].tolist() == [X]
+
+
+def test_a_buyer_siret_that_is_not_14_digits_is_kept_with_one_warning():
+    from data.formats.upload import Upload
+    from data.validation import validate
+
+    rows = ["id_marche;lieu_type;lieu_code;acheteur;acheteur_siret;considerations_sociales"]
+    rows += [f"M{k};commune;31555;Ville;{'123' if k < 3 else X};Clause sociale" for k in range(5)]
+    loaded = validate("marches", [Upload("m.csv", "\n".join(rows).encode())])
+    assert loaded.ok and loaded.tables["marches"]["acheteur_siret"].tolist() == ["123"] * 3 + [X] * 2
+    warnings = [i.message for i in loaded.report.warnings if i.column == "acheteur_siret"]
+    assert len(warnings) == 1 and warnings[0].startswith("3 SIRET d'acheteurs n'ont pas 14 chiffres")

@@ -573,6 +573,7 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
     if decp.looks_like_decp(src):
         out = decp.load_decp(src, cut=cut)
         if out.tables.get("marches") is not None:
+            warn_buyer_sirets(out.tables["marches"], src.name, out.report, "marché")
             out.tables["marches"] = remap_market_places(out.tables["marches"], src.name, out.report, known, "marché")
             check_time(src.name)
             report_unlocatable(out.tables["marches"], communes, src.name, out, unit="marché")
@@ -590,6 +591,7 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
             df = cut(df, out)
             check_time(src.name)
         df = remap_market_places(df, src.name, rep, known)
+        warn_buyer_sirets(df, src.name, rep)
         check_time(src.name)
         report_unlocatable(df, communes, src.name, out)
         check_time(src.name)
@@ -597,6 +599,24 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         out.counts["gardes"] = len(df)
     rep.close()
     return out
+
+
+def warn_buyer_sirets(df: pd.DataFrame, file: str, report: Report, unit: str = "ligne") -> None:
+    """A buyer's SIRET that is not 14 digits is kept as written, with one summarised warning: the buyer is then
+    identified by its name (DOMAIN.md, « Needs and offer »)."""
+    if "acheteur_siret" not in df.columns or df.empty:
+        return
+    raw = as_text(df["acheteur_siret"])
+    digits = raw.str.replace(r"[\s.]", "", regex=True)
+    bad = ((raw != "") & ~digits.str.fullmatch(r"\d{14}")).to_numpy()
+    if bad.any():
+        lines = df.index.to_numpy() if unit == "ligne" else np.arange(1, len(df) + 1)
+        shown = ", ".join(f"« {v} » ({unit} {int(line)})" for v, line in list(zip(raw[bad], lines[bad]))[:8])
+        n = int(bad.sum())
+        report.warning(file, (f"{fmt_int(n)} SIRET d'acheteur n'a pas 14 chiffres, gardé tel quel" if n < 2 else
+                              f"{fmt_int(n)} SIRET d'acheteurs n'ont pas 14 chiffres, gardés tels quels")
+                       + f" (l'acheteur est alors reconnu par son nom) : {shown}" + (" …" if n > 8 else "") + ".",
+                       column="acheteur_siret")
 
 
 def remap_market_places(df: pd.DataFrame, file: str, report: Report, known: set[str] | None,
