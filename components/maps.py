@@ -397,7 +397,7 @@ class InclusionMarkers(RawRender, MacroElement):
   }
   d.g.forEach(function (g) {
     var html = '<div class="diag-inc-n" style="background:' + g[3] + '">' + g[2].length + '</div>';
-    L.marker([g[0], g[1]], {title: g[4], icon: L.divIcon({className: 'diag-inc-group', html: html,
+    L.marker([g[0], g[1]], {title: g[5], icon: L.divIcon({className: 'diag-inc-group', html: html,
       iconSize: [30, 30], iconAnchor: [15, 15]})})
       .bindPopup(function () { return '<b>' + g[4] + '</b> : ' + g[2].length + (g[2].length > 1 ? ' structures' :
         ' structure') + cards(g[2]); }, {maxWidth: 360, maxHeight: 320}).addTo(grouped);
@@ -412,7 +412,10 @@ class InclusionMarkers(RawRender, MacroElement):
     var detail = map.getZoom() >= z0 + {{ this.step }};
     if (detail) { map.removeLayer(grouped); single.addTo(map); } else { map.removeLayer(single); grouped.addTo(map); }
   }
-  map.whenReady(function () { setTimeout(function () { z0 = map.getZoom(); update(); }, 0); });
+  // the zoom the map opens at (fitted to the région, again when its frame is resized): grouped by commune
+  function opened() { setTimeout(function () { z0 = map.getZoom(); update(); }, 0); }
+  map.whenReady(opened);
+  map.on('resize', opened);
   map.on('zoomend', update);
 })({{ this._parent.get_name() }});
 {% endmacro %}
@@ -445,8 +448,10 @@ def inclusion_data(points: pd.DataFrame) -> dict:
         idx = grp.index.tolist()
         kinds = set(grp["type"])
         colour = INCLUSION_COLOURS.get(next(iter(kinds)), "#000091") if len(kinds) == 1 else "#000091"
+        name = str(grp["commune_nom"].iloc[0] or code)
+        # the name escaped for the popup (HTML), as written for the marker's title (an attribute set by Leaflet)
         groups.append([round(float(grp["cy"].iloc[0]), 5), round(float(grp["cx"].iloc[0]), 5), idx, colour,
-                       esc(grp["commune_nom"].iloc[0] or code)])
+                       esc(name), f"{name} : {len(idx)} structure" + ("s" if len(idx) > 1 else "")])
     places = []
     for (_, _), grp in pts.groupby([pts["y"].round(5), pts["x"].round(5)], sort=True):
         kinds = set(grp["type"])
