@@ -245,7 +245,7 @@ def cmd_report(args) -> int:
     if slug is None:
         return _not_found(args.workspace)
     try:
-        written = reports.build_workspace(slug, args.region, Path(args.out))
+        written = reports.build_workspace(slug, args.region, Path(args.out), scenario=args.scenario)
     except (LookupError, ValueError) as exc:
         return _fail(str(exc))
     for path in written.values():
@@ -441,6 +441,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--workspace", required=True)
     rp.add_argument("--region", help="code de la région (par défaut celle de l'espace)")
     rp.add_argument("--out", required=True, help="dossier où écrire les trois fichiers")
+    rp.add_argument("--scenario", help="ajouter la proposition d'un scénario (son nom ou son identifiant)")
     rp.add_argument("--user", help=user_help)
     rf = sub.add_parser("referentiel", help="référentiel officiel : télécharger les sources à jour")
     rf.add_subparsers(dest="action", required=True).add_parser(

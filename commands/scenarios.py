@@ -235,7 +235,7 @@ def cmd_scenario(cli, args) -> int:
                     print(f"{n}. " + json.dumps(op, ensure_ascii=False))
             return 0
     except ScenarioError as exc:
-        return cli._fail(str(exc) + " Le scénario n'a pas été modifié.")
+        return cli._fail(str(exc).rstrip(".") + ". Le scénario n'a pas été modifié.")
     return 2
 
 

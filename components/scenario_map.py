@@ -27,6 +27,7 @@ RETURNED = ("last_active_drawing", "last_clicked")
 AREA_OPACITY = 0.55
 OTHER_COLOUR = "#8FA3BF"  # communes covered by another structure than the one being edited
 MARKET_COLOUR = "#0072B2"
+COVERED_AFTER = "#9DB7D5"
 
 PAINT_JS = """
 (function (map) {
@@ -105,11 +106,16 @@ def edit_paint(codes: np.ndarray, counts: np.ndarray, selected_area: np.ndarray,
     return paint_js(fill)
 
 
-def change_paint(changes, market_points=None) -> str:
-    """The change view: each commune whose coverage changes in its change's colour (``views.proposition``), and
-    the markets that become covered by a single structure as dots."""
-    fill = {code: (CHANGE_COLOURS[kind], 0.75, "#333333") for code, kind in zip(changes["code_insee"],
-                                                                                  changes["changement"])}
+def change_paint(changes, after=None, market_points=None) -> str:
+    """The change view: each commune whose coverage changes in its change's colour (``views.proposition``), the
+    others light when covered after the change and dark when they stay zones blanches (``after``: the diagnosis'
+    communes after), and the markets that become covered by a single structure as dots."""
+    fill = {}
+    if after is not None:
+        fill = {code: ((COVERED_AFTER, 0.35, "") if covered else (BLANCHE, 0.55, ""))
+                for code, covered in zip(after["code_insee"], after["couverte"])}
+    fill.update({code: (CHANGE_COLOURS[kind], 0.8, "#333333") for code, kind in zip(changes["code_insee"],
+                                                                                     changes["changement"])})
     return paint_js(fill, market_points)
 
 
@@ -118,9 +124,11 @@ def edit_legend(colour: str, name: str) -> list[tuple[str, str, str]]:
             (BLANCHE, "Zone blanche (commune non couverte)", "fill")]
 
 
-def change_legend(changes, with_markets: bool) -> list[tuple[str, str, str]]:
+def change_legend(changes, with_markets: bool, after: bool = True) -> list[tuple[str, str, str]]:
     present = set(changes["changement"]) if len(changes) else set()
     items = [(CHANGE_COLOURS[k], CHANGE_LEGEND[k], "fill") for k in CHANGE_COLOURS if k in present]
+    if after:
+        items.append((BLANCHE, "Zone blanche après le changement", "fill"))
     if with_markets:
         items.append((MARKET_COLOUR, "Marché désormais couvert par une seule structure", "dot"))
     return items

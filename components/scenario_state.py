@@ -75,3 +75,17 @@ def _suggestions(stamp: str, region: str, key: str, criterion: str, _net, _resul
 def suggestions(region: str, key: str, criterion: str, net, result):
     """(ranked candidates, what a regional coordination would take over) for a state named ``key``."""
     return _suggestions(state.stamp(), region, key, criterion, net, result)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Calcul de la proposition…")
+def _proposition(stamp: str, region: str, sid: str, rev: str, _record: dict):
+    from geo.comparison import compare
+
+    cur_net, cur_res = _current(stamp, region)
+    net, res = _scenario(stamp, region, sid, rev, _record)
+    return compare(cur_net, cur_res, net, res, "données actuelles", f"scénario « {_record['nom']} »")
+
+
+def proposition(record: dict, region: str):
+    """The scenario against the current facilitator data (the « Proposition » screen)."""
+    return _proposition(state.stamp(), region, record["id"], revision(record), record)

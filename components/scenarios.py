@@ -383,11 +383,10 @@ def comparison_view(c, region: str, key: str, workbook, market_points=None, expo
         if layers.drawable:
             cache_key = "|".join(["scenarios.base", state.stamp(), region])
             maps.show(None, key=f"{key}.carte", height=420, cache_key=cache_key,
-                      build=lambda: scenario_map.base(layers), selection=scenario_map.change_paint(c.communes,
-                                                                                                  market_points))
+                      build=lambda: scenario_map.base(layers), selection=scenario_map.change_paint(
+                          c.communes, c.b.diagnosis.communes, market_points))
             items = scenario_map.change_legend(c.communes, bool(market_points))
-            st.html(maps.legend_html(items or [("#ffffff", "Aucune commune ne change de couverture", "fill")],
-                                     title=None, css_class="inline"))
+            st.html(maps.legend_html(items, title=None, css_class="inline"))
     show_table(c.structures, key=f"{key}.structures", title="Par structure (fiche 3, § 6c)",
                export_name=f"{export_name}_structures", labels=P.STRUCTURE_LABELS, kinds=P.STRUCTURE_KINDS)
     show_table(c.zones_emploi, key=f"{key}.ze", title="Zones d'emploi", export_name=f"{export_name}_zones_emploi",

@@ -89,6 +89,18 @@ def resolve(slug: str, spec: str, prepared: engine.Prepared) -> State:
     return State(str(version), _version_label(slug, version), version_network(slug, version, prepared), version)
 
 
+def current_state(ds: Dataset, prepared: engine.Prepared) -> State:
+    """The workspace's current facilitator data as a state (« données actuelles »)."""
+    return State("courant", "données actuelles", scenario.network(prepared.ref, ds.structures, ds.perimetres),
+                 int(ds.meta.get("version") or 0))
+
+
+def proposition(slug: str, ds: Dataset, prepared: engine.Prepared, name: str, region: str) -> Comparison:
+    """A scenario against the current facilitator data: what the « Proposition » screen, slide and section show."""
+    return compare_states(ds, prepared, current_state(ds, prepared), resolve(slug, f"scenario:{name}", prepared),
+                          region)
+
+
 def diagnose(ds: Dataset, prepared: engine.Prepared, state: State, region: str) -> engine.Result:
     """The whole diagnosis of a state, on the workspace's current référentiel, QPV and markets."""
     return scenario.run(prepared, ds.communes, ds.qpv, state.network, ds.marches, region)

@@ -18,34 +18,39 @@ def _sheet(name: str, df: pd.DataFrame, labels: dict, kinds: dict) -> Sheet:
     return Sheet(name, df, [(c, labels[c], kinds.get(c, "text")) for c in cols])
 
 
-def workbook(comparison) -> bytes:
+def sheets(comparison, prefix: str = "") -> list[Sheet]:
+    """The comparison's sheets (``prefix`` before each name, e.g. « Proposition – » in the diagnosis workbook)."""
     c = comparison
     f = c.figures
     about = pd.DataFrame({"rubrique": ["État A (avant)", "État B (après)", "Région", "Bilan"],
                           "contenu": [c.label_a, c.label_b, c.region, P.summary_sentence(c)]})
-    sheets = [
-        Sheet("Indicateurs", f, [("indicateur", "Indicateur", "text"), ("avant", c.label_a, "row"),
+    return [
+        Sheet(prefix + "Indicateurs", f, [("indicateur", "Indicateur", "text"), ("avant", c.label_a, "row"),
                                  ("apres", c.label_b, "row"), ("ecart", "Différence", "row_gap")],
               row_kinds=f["kind"].tolist()),
-        _sheet("Structures (fiche 3 § 6c)", c.structures, P.STRUCTURE_LABELS, P.STRUCTURE_KINDS),
-        _sheet("Zones d'emploi", c.zones_emploi, P.ZONE_LABELS, P.ZONE_KINDS),
-        _sheet("Communes qui changent", P.commune_frame(c), P.COMMUNE_LABELS, {"population": "int"}),
-        _sheet("QPV qui changent", P.qpv_frame(c), P.QPV_LABELS, {"population": "int"}),
-        _sheet("Marchés qui changent", P.market_frame(c), P.MARKET_LABELS, {}),
-        _sheet("Chevauchements", c.overlaps, P.OVERLAP_LABELS, {k: "int" for k in P.OVERLAP_LABELS
+        _sheet(prefix + "Structures (§ 6c)", c.structures, P.STRUCTURE_LABELS, P.STRUCTURE_KINDS),
+        _sheet(prefix + "Zones d'emploi", c.zones_emploi, P.ZONE_LABELS, P.ZONE_KINDS),
+        _sheet(prefix + "Communes qui changent", P.commune_frame(c), P.COMMUNE_LABELS, {"population": "int"}),
+        _sheet(prefix + "QPV qui changent", P.qpv_frame(c), P.QPV_LABELS, {"population": "int"}),
+        _sheet(prefix + "Marchés qui changent", P.market_frame(c), P.MARKET_LABELS, {}),
+        _sheet(prefix + "Chevauchements", c.overlaps, P.OVERLAP_LABELS, {k: "int" for k in P.OVERLAP_LABELS
                                                                 if k not in ("id_a", "id_b")}),
-        Sheet("À propos", about, [("rubrique", "Rubrique", "text"), ("contenu", "Contenu", "text")],
+        Sheet(prefix + "À propos", about, [("rubrique", "Rubrique", "text"), ("contenu", "Contenu", "text")],
               widths={"rubrique": 24, "contenu": 110}),
     ]
-    return xlsx.workbook(sheets)
+
+
+def workbook(comparison) -> bytes:
+    """The comparison alone, as a workbook (the Scénarios page, ``cli.py compare --xlsx``)."""
+    return xlsx.workbook(sheets(comparison))
 
 
 def suggestions_workbook(suggestions: pd.DataFrame, coordination: pd.DataFrame, criterion: str) -> bytes:
-    sheets = [_sheet("Extensions proposées", suggestions, P.SUGGESTION_LABELS, P.SUGGESTION_KINDS),
+    tables = [_sheet("Extensions proposées", suggestions, P.SUGGESTION_LABELS, P.SUGGESTION_KINDS),
               Sheet("Coordination régionale", coordination,
                     [("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
                      ("marches", "Marchés", "int"), ("montant_ht", "Montant HT (€)", "euros"),
                      ("heures_insertion", "Heures d'insertion", "int")]),
               Sheet("Critère", pd.DataFrame({"c": [P.criterion_sentence(criterion)]}), [("c", "Critère", "text")],
                     widths={"c": 100})]
-    return xlsx.workbook(sheets)
+    return xlsx.workbook(tables)

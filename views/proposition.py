@@ -133,7 +133,8 @@ def key_figures(comparison) -> list[tuple[str, str, str]]:
         kind = kinds[key]
         word = words.get(key, labels[key])
         label = agree(after, *word) if isinstance(word, tuple) else word
-        out.append((value_text(after, kind), label, f"avant : {value_text(before, kind)} ({gap_text(gap, kind)})"))
+        change = "inchangé" if gap_text(gap, kind) == "=" else gap_text(gap, kind)
+        out.append((value_text(after, kind), label, f"avant : {value_text(before, kind)} ({change})"))
     return out
 
 
