@@ -62,8 +62,27 @@ def structure_card(result, sid: str, key: str = "carte.fiche", details: bool = T
         st.markdown(f"**Zone d'emploi dominante** : {fmt.md(ze_name.get(dom, dom or '–'))} "
                     f"({fmt.percent(f['part_ze_dominante'])} de sa population) ; "
                     f"{fmt.integer(f['nb_ze'])} zone(s) d'emploi touchée(s).")
+        st.markdown(needs_line(result, sid))
     if details:
         structure_details(result, sid, key)
+
+
+def needs_line(result, sid: str) -> str:
+    """Needs against means in the card (« Besoins et moyens »): the social markets touching the area, per ETP,
+    and the inclusion structures in it by family (said unknown when the workspace has no such file)."""
+    from geo.inclusion import ALL_TYPES, families_sentence
+
+    needs = result.needs()
+    row = needs.structures.set_index("id_structure").loc[sid]
+    from views.text import agree
+
+    n = int(row["marches_sociaux"])
+    text = (f"**Besoins** : {fmt.integer(n)} {agree(n, 'marché à clause sociale touche', 'marchés à clause sociale touchent')} "
+            f"l'aire ({fmt.decimal(row['marches_sociaux_par_etp'], 1)} par ETP)")
+    if needs.inclusion is None:
+        return text + " ; structures de l'inclusion : aucun fichier importé."
+    by = needs.inclusion_by_structure.set_index("id_structure").loc[sid]
+    return text + " ; " + fmt.md(families_sentence({t: int(by[t]) for t in ALL_TYPES}, "dans l'aire")) + "."
 
 
 def structure_details(result, sid: str, key: str = "carte.fiche") -> None:
