@@ -151,7 +151,9 @@ def validate_structures_inclusion(src: Upload, communes: pd.DataFrame | None = N
         unknown = types == ""
         out_of_scope = unknown
         if out_of_scope.any():
-            carried = pd.Series([", ".join(fmt.items(v)) or "aucun" for v in t["type"][out_of_scope]]).value_counts()
+            written = t["type"][out_of_scope].value_counts()  # once per distinct cell, then by network
+            carried = pd.Series(written.to_numpy(), index=[", ".join(fmt.items(v)) or "aucun" for v in written.index])
+            carried = carried.groupby(level=0).sum().sort_values(ascending=False, kind="stable")
             detail = ", ".join(f"{v} : {fmt_int(k)}" for v, k in carried.head(6).items())
             n_out = int(out_of_scope.sum())
             rep.warning(src.name, f"{_plural(n_out, 'structure', 'structures')} du référentiel de l'offre "
@@ -171,7 +173,8 @@ def validate_structures_inclusion(src: Upload, communes: pd.DataFrame | None = N
                                   f"« {inc.OTHER} » : {_examples(list(first.items()), unit)}. Types reconnus : "
                                   f"{', '.join(inc.INCLUSION_TYPES)}.", column="type")
         types = np.where(unknown, inc.OTHER, types)
-    t["type_ecrit"] = t["type"].map(lambda v: ", ".join(fmt.items(v)))
+    t["type_ecrit"] = np.asarray([", ".join(fmt.items(u)) for u in uniq], dtype=object)[codes_t] if len(codes_t) \
+        else np.empty(0, dtype=object)
     t["type"] = types
     keep = ~out_of_scope
     t = t[keep]
