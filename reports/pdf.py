@@ -26,6 +26,7 @@ from reportlab.platypus import (
     CondPageBreak,
     Frame,
     Image,
+    KeepInFrame,
     KeepTogether,
     LongTable,
     NextPageTemplate,
@@ -934,7 +935,8 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     doc = _Doc(str(path), c, title=f"{T.TITLE} – {c.region_name}", author="Diagnostic territorial des clauses "
                "sociales", subject=f"Espace de travail : {c.workspace}", lang="fr-FR", creator="reports.pdf")
     annex: list = []
-    story = _cover(c, st) + [NextPageTemplate("body")]
+    # the cover is one page whatever a workspace lists (sources, tables not imported, sections): shrunk to fit
+    story = [KeepInFrame(WIDTH, A4[1] - 2 * MARGIN - 6 * mm, _cover(c, st), mode="shrink"), NextPageTemplate("body")]
     story += [PageBreak(), Paragraph("1. Chiffres clés", st["H1"]),
               Paragraph(_e(f"{c.region_name} ({c.region}), espace de travail « {c.workspace} ». Définitions en fin "
                            "de rapport."), st["small"]),
