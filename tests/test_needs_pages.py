@@ -32,7 +32,7 @@ def test_buyers_page_threshold_filters_and_card(demo_ds):
     label = at.selectbox(key="acheteurs.fiche").options[0]
     at.selectbox(key="acheteurs.fiche").select_index(0).run()
     assert not failed(at), failed(at)
-    buyer = label.split(" (")[0]
+    buyer = label.rsplit(" (", 1)[0] if label[-15:-1].isdigit() else label  # « Nom (SIRET) »
     n = int((demo_ds.marches["acheteur"] == buyer).sum())
     assert n and any(f"Ses marchés ({fmt.integer(n)})" in md.value.replace("\\", "") for md in at.markdown)
 
