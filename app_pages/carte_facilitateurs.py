@@ -1,8 +1,8 @@
 """Coverage map: the facilitators' areas, their hosts, zones blanches, QPV, zones d'emploi and the inclusion
 structures (SIAE, GEIQ, EA, ESAT: grouped by commune at the région's zoom, a card per structure on click).
 
-One set of controls, above the map (visible without scrolling at 1280×720): the layers and the
-structure to highlight, both mirrored in the address (``?couches=…&structures=…``) so that a copied
+One set of controls (visible without scrolling at 1280×720): the layers above the map, the structure to
+highlight above its card beside the map, both mirrored in the address (``?couches=…&structures=…``) so that a copied
 link reopens the same view. The map fills the height of the screen; its legend and the structure's
 card sit beside it. Selecting a structure (in the list or by a click on its area) zooms to its area
 without sending the map again.
@@ -47,18 +47,22 @@ def _on_map_click() -> None:
         st.session_state["carte.structure"] = sid
 
 
-c_layers, c_structure = st.columns([3.3, 1.7], vertical_alignment="bottom")  # five layers on one line at 1280 px
-chosen_layers = c_layers.pills("Couches de la carte", LAYERS, selection_mode="multi", key="carte.couches",
-                               format_func=lambda k: maps.LAYER_LABELS[k])
-choice = c_structure.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",
-                               format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région")
-style.mirror({"couches": chosen_layers, "structures": [choice] if choice else None})
-
+# the layers on one line at 1280 px, the whole width; the structure to highlight above its card, beside the map
+chosen_layers = st.pills("Couches de la carte", LAYERS, selection_mode="multi", key="carte.couches",
+                         format_func=lambda k: maps.LAYER_LABELS[k])
 show = {k: k in chosen_layers for k in LAYERS}
-selected = [choice] if choice else []
 inclusion = state.inclusion_points(region) if show["inclusion"] else None
 if show["inclusion"] and not ds.has("structures_inclusion"):  # said, never drawn as if there were none
     st.info(MISSING["structures_inclusion"] + " La couche « Structures d'insertion » est vide.", icon=":material/info:")
+if layers.drawable:
+    col_map, col_side = st.columns([2.3, 1])
+    picker = col_side
+else:
+    picker = st.container()
+choice = picker.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",
+                          format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région")
+style.mirror({"couches": chosen_layers, "structures": [choice] if choice else None})
+selected = [choice] if choice else []
 if not layers.drawable:
     st.warning(T.NO_OUTLINES, icon=":material/map:")
     if selected:
@@ -68,7 +72,6 @@ if not layers.drawable:
 # background, and a new selection reaches the map in the browser as a short script
 basemap = basemap_on()
 cache_key = maps.map_key("carte", state.stamp(), region, show, basemap)
-col_map, col_side = st.columns([2.3, 1])
 with col_map, st.container(key="carte-zone"):
     maps.show(None, key=maps.CARTE_KEY, height=520, returned_objects=list(maps.CARTE_RETURNED),
               selection=maps.selection_js(layers, selected), on_change=_on_map_click, cache_key=cache_key,
@@ -78,8 +81,8 @@ with col_side:
     if selected:
         cards.structure_card(result, choice, details=False)
     else:
-        st.caption("Cliquez sur une aire, ou choisissez une structure au-dessus de la carte, pour afficher sa fiche "
-                   "et ses voisins.")
+        st.caption("Cliquez sur une aire, ou choisissez une structure ci-dessus, pour afficher sa fiche et ses "
+                   "voisins.")
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit(), inclusion=inclusion)
     with st.expander("Légende", expanded=not selected):
         st.html(maps.legend_html(items, note, title=None))

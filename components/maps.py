@@ -375,15 +375,16 @@ var {{ this.get_name() }} = L.geoJson(
 
 
 class InclusionMarkers(RawRender, MacroElement):
-    """The inclusion structures (SIAE, GEIQ, EA/EATT, ESAT): at the zoom the map opens at, one circle per
-    commune with the number of its structures; zoomed in, a dot per place coloured by type. A click opens the
-    cards of the structures there. Plain Leaflet (folium's MarkerCluster plugin loads its script from a
-    CDN): the data once, as JSON, every text already escaped; the cards are written by the browser."""
+    """The inclusion structures (SIAE, GEIQ, EA/EATT, ESAT): at the zoom the map opens at (fitted to the
+    région), grouped on a grid of ``cell`` pixels, one circle with the number of structures per cell; zoomed
+    in by ``step`` levels or more, a dot per place coloured by type. A click opens the cards of the structures
+    there. Plain Leaflet (folium's MarkerCluster plugin loads its script from a CDN): the data once, as JSON,
+    every text already escaped; the groups and the cards are made by the browser."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function (map) {
-  var d = {{ this.data|tojson }}, grouped = L.layerGroup(), single = L.layerGroup();
+  var d = {{ this.data|tojson }}, grouped = L.layerGroup(), single = L.layerGroup(), cell = {{ this.cell }};
   function cards(ids) {
     var shown = ids.slice(0, 15).map(function (i) {
       var s = d.s[i];
@@ -391,20 +392,35 @@ class InclusionMarkers(RawRender, MacroElement):
         (s[4] ? '<br>SIRET : ' + s[4] : '') + (s[5] ? '<br>' + s[5] : '') + (s[6] ? '<br>Secteurs : ' + s[6] : '') +
         '</div>';
     });
-    var more = ids.length > 15 ? '<div>… et ' + (ids.length - 15) + ' autres (tableau de la page « Besoins et ' +
+    var more = ids.length > 15 ? '<div>… et ' + (ids.length - 15) + ' autres (tableaux de la page « Besoins et ' +
       'moyens »)</div>' : '';
     return '<div class="diag-inc-cards">' + shown.join('') + more + '</div>';
   }
-  d.g.forEach(function (g) {
-    var html = '<div class="diag-inc-n" style="background:' + g[3] + '">' + g[2].length + '</div>';
-    L.marker([g[0], g[1]], {title: g[5], icon: L.divIcon({className: 'diag-inc-group', html: html,
-      iconSize: [30, 30], iconAnchor: [15, 15]})})
-      .bindPopup(function () { return '<b>' + g[4] + '</b> : ' + g[2].length + (g[2].length > 1 ? ' structures' :
-        ' structure') + cards(g[2]); }, {maxWidth: 360, maxHeight: 320}).addTo(grouped);
-  });
+  function colour(ids) {
+    var first = d.s[ids[0]][2];
+    return ids.every(function (i) { return d.s[i][2] === first; }) ? d.colours[first] : '#000091';
+  }
+  function group(z) {  // one circle per cell of the grid at zoom z, at the mean position of its structures
+    grouped.clearLayers();
+    var cells = {};
+    d.s.forEach(function (s, i) {
+      var p = map.project([s[0], s[1]], z), key = Math.floor(p.x / cell) + ':' + Math.floor(p.y / cell);
+      (cells[key] = cells[key] || []).push(i);
+    });
+    Object.keys(cells).forEach(function (key) {
+      var ids = cells[key], lat = 0, lng = 0;
+      ids.forEach(function (i) { lat += d.s[i][0]; lng += d.s[i][1]; });
+      var n = ids.length, words = n > 1 ? ' structures' : ' structure';
+      L.marker([lat / n, lng / n], {title: n + words, icon: L.divIcon({className: 'diag-inc-group',
+        html: '<div class="diag-inc-n" style="background:' + colour(ids) + '">' + n + '</div>',
+        iconSize: [30, 30], iconAnchor: [15, 15]})})
+        .bindPopup(function () { return '<b>' + n + words + '</b>' + cards(ids); }, {maxWidth: 360, maxHeight: 320})
+        .addTo(grouped);
+    });
+  }
   d.p.forEach(function (p) {
-    L.circleMarker([p[0], p[1]], {radius: 7, color: '#000', weight: 1, fillColor: p[2], fillOpacity: 0.95})
-      .bindPopup(function () { return cards(p[3]); }, {maxWidth: 360, maxHeight: 320}).addTo(single);
+    L.circleMarker([p[0], p[1]], {radius: 7, color: '#000', weight: 1, fillColor: colour(p[2]), fillOpacity: 0.95})
+      .bindPopup(function () { return cards(p[2]); }, {maxWidth: 360, maxHeight: 320}).addTo(single);
   });
   var z0 = null;
   function update() {
@@ -412,8 +428,8 @@ class InclusionMarkers(RawRender, MacroElement):
     var detail = map.getZoom() >= z0 + {{ this.step }};
     if (detail) { map.removeLayer(grouped); single.addTo(map); } else { map.removeLayer(single); grouped.addTo(map); }
   }
-  // the zoom the map opens at (fitted to the région, again when its frame is resized): grouped by commune
-  function opened() { setTimeout(function () { z0 = map.getZoom(); update(); }, 0); }
+  // the zoom the map opens at (fitted to the région, again when its frame is resized): the grid's
+  function opened() { setTimeout(function () { z0 = map.getZoom(); group(z0); update(); }, 0); }
   map.whenReady(opened);
   map.on('resize', opened);
   map.on('zoomend', update);
@@ -421,11 +437,12 @@ class InclusionMarkers(RawRender, MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, data: dict, step: float = 1.5):
+    def __init__(self, data: dict, step: float = 1.5, cell: int = 44):
         super().__init__()
         self._name = "InclusionMarkers"
         self.data = data
         self.step = float(step)
+        self.cell = int(cell)
 
 
 INCLUSION_CSS = ("<style>.diag-inc-group .diag-inc-n{width:30px;height:30px;border-radius:50%;border:2px solid #fff;"
@@ -436,29 +453,17 @@ INCLUSION_CSS = ("<style>.diag-inc-group .diag-inc-n{width:30px;height:30px;bord
 
 def inclusion_data(points: pd.DataFrame) -> dict:
     """What :class:`InclusionMarkers` draws from the located structures (``x``, ``y`` in EPSG:4326, ``type``,
-    ``nom``, ``siret``, ``adresse``, ``secteurs``, ``code_commune``, ``commune_nom``): the structures once,
-    the groups by commune and the places, each naming its structures by their rank."""
+    ``nom``, ``siret``, ``adresse``, ``secteurs``): the structures once, and the places (structures at the
+    same point), each naming its structures by their rank; the colours and French names of the types."""
     types = list(ALL_TYPES)
     pos = {t: i for i, t in enumerate(types)}
     pts = points.reset_index(drop=True)
     s = [[round(float(r.y), 5), round(float(r.x), 5), pos.get(r.type, len(types) - 1), esc(r.nom), esc(r.siret),
           esc(r.adresse), esc(r.secteurs)] for r in pts.itertuples(index=False)]
-    groups = []
-    for code, grp in pts.groupby("code_commune", sort=True):
-        idx = grp.index.tolist()
-        kinds = set(grp["type"])
-        colour = INCLUSION_COLOURS.get(next(iter(kinds)), "#000091") if len(kinds) == 1 else "#000091"
-        name = str(grp["commune_nom"].iloc[0] or code)
-        # the name escaped for the popup (HTML), as written for the marker's title (an attribute set by Leaflet)
-        groups.append([round(float(grp["cy"].iloc[0]), 5), round(float(grp["cx"].iloc[0]), 5), idx, colour,
-                       esc(name), f"{name} : {len(idx)} structure" + ("s" if len(idx) > 1 else "")])
-    places = []
-    for (_, _), grp in pts.groupby([pts["y"].round(5), pts["x"].round(5)], sort=True):
-        kinds = set(grp["type"])
-        colour = INCLUSION_COLOURS.get(next(iter(kinds)), "#000091") if len(kinds) == 1 else "#000091"
-        places.append([round(float(grp["y"].iloc[0]), 5), round(float(grp["x"].iloc[0]), 5), colour,
-                       grp.index.tolist()])
-    return {"s": s, "g": groups, "p": places, "labels": [esc(TYPE_LABELS[t]) for t in types]}
+    places = [[round(float(grp["y"].iloc[0]), 5), round(float(grp["x"].iloc[0]), 5), grp.index.tolist()]
+              for _, grp in pts.groupby([pts["y"].round(5), pts["x"].round(5)], sort=True)]
+    return {"s": s, "p": places, "labels": [esc(TYPE_LABELS[t]) for t in types],
+            "colours": [INCLUSION_COLOURS[t] for t in types]}
 
 
 def inclusion_legend(points: pd.DataFrame | None, unlocated: int = 0, short: bool = False) -> list[tuple[str, str, str]]:
@@ -467,7 +472,7 @@ def inclusion_legend(points: pd.DataFrame | None, unlocated: int = 0, short: boo
         return []
     present = set(points["type"])
     items = [(INCLUSION_COLOURS[t], t if short else TYPE_LABELS[t], "dot") for t in ALL_TYPES if t in present]
-    items.append(("#000091", "Plusieurs types (cercle : nombre de structures de la commune)", "dot"))
+    items.append(("#000091", "Plusieurs types (cercle : nombre de structures proches)", "dot"))
     return items
 
 
