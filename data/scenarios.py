@@ -103,7 +103,7 @@ def proposition(slug: str, ds: Dataset, prepared: engine.Prepared, name: str, re
 
 def diagnose(ds: Dataset, prepared: engine.Prepared, state: State, region: str) -> engine.Result:
     """The whole diagnosis of a state, on the workspace's current référentiel, QPV and markets."""
-    return scenario.run(prepared, ds.communes, ds.qpv, state.network, ds.marches, region)
+    return scenario.run(prepared, ds.communes, ds.qpv, state.network, ds.marches, region, inclusion=ds.inclusion)
 
 
 def compare_states(ds: Dataset, prepared: engine.Prepared, a: State, b: State, region: str) -> Comparison:

@@ -387,10 +387,12 @@ def tables(ref: Referentiel, net: Network) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ------------------------------------------------------------------------------------------ diagnosis
 
 
-def run(prepared, communes, qpv, net: Network, marches: pd.DataFrame, region: str | None):
+def run(prepared, communes, qpv, net: Network, marches: pd.DataFrame, region: str | None,
+        inclusion: pd.DataFrame | None = None):
     """The diagnosis of a network: ``geo.engine.run`` with the network's areas as E(s) (``prepared`` gives the
-    référentiel and the QPV's communes, which a network does not change)."""
+    référentiel and the QPV's communes, which a network does not change; ``inclusion``: the workspace's
+    inclusion structures, which a network does not change either)."""
     from geo import engine
 
     p = engine.Prepared(prepared.ref, coverage(prepared.ref, net), prepared.qpv_links)
-    return engine.run(communes, qpv, net.structures, None, marches, region, prepared=p)
+    return engine.run(communes, qpv, net.structures, None, marches, region, prepared=p, inclusion=inclusion)

@@ -17,7 +17,9 @@ def test_report_of_the_demo_workspace(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["diagnostic_99.xlsx", "presentation_99.pptx", "rapport_99.pdf"]
     assert (tmp_path / "rapport_99.pdf").read_bytes()[:5] == b"%PDF-"
-    assert len(Presentation(tmp_path / "presentation_99.pptx").slides) == 6
+    from views.text import SCREENS
+
+    assert len(Presentation(tmp_path / "presentation_99.pptx").slides) == len(SCREENS)
     assert len(openpyxl.load_workbook(tmp_path / "diagnostic_99.xlsx").sheetnames) >= 10
 
 

@@ -216,8 +216,11 @@ def test_json_contract(tiny):
     out = engine.to_json(tiny)
     assert list(out) == ["region", "communes", "population", "qpv", "zones_emploi", "structures", "marches",
                          "marches_detail"]
+    # issue 20 added keys (needs against means), never changed one; without inclusion structures: null
     assert set(out["structures"][0]) == {"id_structure", "nb_facilitateurs", "etp", "population_couverte",
-                                         "etp_pour_100k_hab", "ze_dominante", "part_ze_dominante", "nb_ze"}
+                                         "etp_pour_100k_hab", "ze_dominante", "part_ze_dominante", "nb_ze",
+                                         "marches_sociaux", "acheteurs", "structures_inclusion"}
+    assert all(s["structures_inclusion"] is None for s in out["structures"])
     assert set(out["zones_emploi"][0]) == {"code", "nom", "population", "part_couverte", "nb_structures"}
     assert len(out["marches_detail"]) == out["marches"]["avec_consideration_sociale"] == 8
     d = {s["id_structure"]: s for s in out["structures"]}

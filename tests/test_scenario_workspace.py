@@ -116,8 +116,8 @@ def test_adopt_makes_a_version_and_restore_undoes_it(store):
     version = service.adopt(slug, sid, prep, user="x@y.fr")
     assert version == before + 1 and workspaces.history(slug)[-1]["action"] == "adoption d'un scénario"
     now = workspaces.load(slug)
-    assert engine.to_json(engine.run(now.communes, now.qpv, now.structures, now.perimetres, now.marches, "99")) \
-        == engine.to_json(expected)
+    assert engine.to_json(engine.run(now.communes, now.qpv, now.structures, now.perimetres, now.marches, "99",
+                                     inclusion=now.inclusion)) == engine.to_json(expected)
     workspaces.restore(slug, before)
     back = workspaces.load(slug)
     pd.testing.assert_frame_equal(back.structures.reset_index(drop=True), ds.structures.reset_index(drop=True))
