@@ -33,24 +33,32 @@ def clean_siret(value: object) -> str:
     return s if SIRET_RE.match(s) else ""
 
 
-def buyer_keys(siret: pd.Series, names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _cells(values) -> np.ndarray:
+    """A column as stripped strings, missing values as ``""`` (once per distinct value)."""
+    arr = pd.Series(values).to_numpy(dtype=object, na_value="") if len(values) else np.empty(0, dtype=object)
+    codes, uniques = pd.factorize(arr)
+    text = np.asarray([str(u).strip() for u in uniques], dtype=object)
+    return text[codes] if len(codes) else np.empty(0, dtype=object)
+
+
+def buyer_keys(siret, names) -> tuple[np.ndarray, np.ndarray]:
     """Each market's buyer key (``S:`` + SIRET, else ``N:`` + folded name, else :data:`UNKNOWN_KEY`) and
-    its SIRET (``""`` when none); once per distinct (SIRET, name) pair."""
-    pairs = pd.Series(as_text(siret).to_numpy(dtype=object), dtype=object) + "\x1f" + \
-        pd.Series(as_text(names).to_numpy(dtype=object), dtype=object)
-    codes, uniques = pd.factorize(pairs)
+    its SIRET (``""`` when none); worked out once per distinct (SIRET, name) pair."""
+    s_codes, s_uniq = pd.factorize(_cells(siret))
+    n_codes, n_uniq = pd.factorize(_cells(names))
+    if not len(s_codes):
+        return np.empty(0, dtype=object), np.empty(0, dtype=object)
+    width = max(len(n_uniq), 1)
+    codes, pairs = pd.factorize(s_codes.astype(np.int64) * width + n_codes)
     keys, sirets = [], []
-    for pair in uniques:
-        s, name = pair.split("\x1f", 1)
-        s = clean_siret(s)
+    for pair in pairs:
+        s, name = clean_siret(s_uniq[pair // width]), n_uniq[pair % width]
         folded = fold(name)
         if s and folded == s:  # a file that writes the SIRET where the name should be: no name
             folded = ""
         keys.append(f"S:{s}" if s else (f"N:{folded}" if folded else UNKNOWN_KEY))
         sirets.append(s)
-    k = np.asarray(keys, dtype=object)[codes] if len(codes) else np.empty(0, dtype=object)
-    s = np.asarray(sirets, dtype=object)[codes] if len(codes) else np.empty(0, dtype=object)
-    return k, s
+    return np.asarray(keys, dtype=object)[codes], np.asarray(sirets, dtype=object)[codes]
 
 
 def _years_text(years: list[int]) -> str:
@@ -62,7 +70,9 @@ def _years_text(years: list[int]) -> str:
 
 
 def aggregate(markets: pd.DataFrame, social: np.ndarray, threshold: float = SPASER_THRESHOLD,
-              structures: list[list[str]] | None = None) -> pd.DataFrame:
+              structures: list[list[str]] | None = None,
+              places: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
+              keys: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per buyer, the most active first.
 
     Parameters
@@ -72,6 +82,9 @@ def aggregate(markets: pd.DataFrame, social: np.ndarray, threshold: float = SPAS
     social : for each market, whether it has a social consideration
     threshold : the SPASER threshold in € HT a year
     structures : for each market, the facilitator structures whose area holds its place (names)
+    places : the same, as each market's place (an index), whether each place touches each structure (places x
+        structures) and the structures' names: what ``geo.needs`` computes once per place
+    keys : each market's buyer key and SIRET (:func:`buyer_keys`), when already worked out
 
     Returns
     -------
@@ -87,50 +100,67 @@ def aggregate(markets: pd.DataFrame, social: np.ndarray, threshold: float = SPAS
     if not len(markets):
         return pd.DataFrame(columns=cols)
     n = len(markets)
-    names = as_text(markets["acheteur"]) if "acheteur" in markets.columns else pd.Series("", index=markets.index)
-    sirets = (markets["acheteur_siret"] if "acheteur_siret" in markets.columns
-              else pd.Series("", index=markets.index))
-    keys, siret_of = buyer_keys(sirets, names)
+    def column(name):  # stripped text, once per distinct cell
+        return _cells(markets[name]) if name in markets.columns else np.full(n, "", dtype=object)
+
+    names = column("acheteur")
+    keys, siret_of = keys if keys is not None else buyer_keys(column("acheteur_siret"), names)
     amount = pd.to_numeric(markets["montant_ht"], errors="coerce").to_numpy(dtype=float) \
         if "montant_ht" in markets.columns else np.full(n, np.nan)
     hours = pd.to_numeric(markets["heures_insertion"], errors="coerce").to_numpy(dtype=float) \
         if "heures_insertion" in markets.columns else np.full(n, np.nan)
-    year = pd.to_numeric(as_text(markets["date"]).str.slice(0, 4), errors="coerce").to_numpy(dtype=float) \
-        if "date" in markets.columns else np.full(n, np.nan)
-    btype = as_text(markets["type_acheteur"]).to_numpy(dtype=object) if "type_acheteur" in markets.columns \
-        else np.full(n, "", dtype=object)
+    dates = column("date")
+    y_codes, y_uniq = pd.factorize(np.asarray([d[:4] for d in dates], dtype=object) if n else dates)
+    year = pd.to_numeric(pd.Series(y_uniq, dtype=object), errors="coerce").to_numpy(dtype=float)[y_codes] \
+        if n else np.zeros(0)
+    btype = column("type_acheteur")
     social = np.asarray(social, dtype=bool)
-    df = pd.DataFrame({"cle": keys, "siret": siret_of, "nom": names.to_numpy(dtype=object), "type": btype,
-                       "montant": amount, "social": social, "montant_social": np.where(social, amount, np.nan),
-                       "heures": hours, "annee": year})
-    g = df.groupby("cle", sort=False)
-    out = pd.DataFrame({
-        "marches": g.size(),
-        "marches_sociaux": g["social"].sum().astype(np.int64),
-        "montant_ht": g["montant"].sum(min_count=1),
-        "montant_ht_social": g["montant_social"].sum(min_count=1),
-        "heures_insertion": g["heures"].sum(min_count=1),
-    })
+    # buyers as integers (first seen first): every figure is a bincount, never a loop over markets
+    code, uniq = pd.factorize(np.asarray(keys, dtype=object))
+    nb = len(uniq)
+
+    def total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Σ of the known values of each buyer's markets in ``mask``; NaN when none is known."""
+        ok = mask & ~np.isnan(values)
+        sums = np.bincount(code, weights=np.where(ok, values, 0.0), minlength=nb)
+        return np.where(np.bincount(code, weights=ok, minlength=nb) > 0, sums, np.nan)
+
+    every = np.ones(n, dtype=bool)
+    out = pd.DataFrame({"marches": np.bincount(code, minlength=nb),
+                        "marches_sociaux": np.bincount(code, weights=social, minlength=nb).astype(np.int64),
+                        "montant_ht": total(amount, every), "montant_ht_social": total(amount, social),
+                        "heures_insertion": total(hours, every)}, index=pd.Index(uniq, name="cle"))
     # social amount 0 (not missing) when the buyer has amounts but no social market
     has_amount = out["montant_ht"].notna()
     out.loc[has_amount & out["montant_ht_social"].isna(), "montant_ht_social"] = 0.0
     out["part_sociale"] = np.where(out["montant_ht"] > 0, out["montant_ht_social"] / out["montant_ht"], np.nan)
-    first = g["siret"].first()
-    out["siret"] = pd.Series([v or None for v in first.tolist()], index=first.index, dtype=object)
-    out["nom"] = _mode(df[df["nom"] != ""], "nom").reindex(out.index)
-    out["nom"] = out["nom"].astype(object).where(out["nom"].notna(), None)
-    out["type_acheteur"] = _mode(df[df["type"] != ""], "type").reindex(out.index).fillna("")
-    # annual amounts by calendar year of notification
-    dated = df[~np.isnan(df["annee"].to_numpy()) & ~np.isnan(df["montant"].to_numpy())]
-    annual = dated.groupby(["cle", "annee"])["montant"].sum()
-    per_buyer = {k: {int(y): float(v) for (_, y), v in grp.items()} for k, grp in annual.groupby(level=0)}
-    out["montants_annuels"] = [per_buyer.get(k, {}) for k in out.index]
-    out["montant_annuel_max"] = [max(d.values()) if d else np.nan for d in out["montants_annuels"]]
-    out["annee_montant_max"] = [max(d, key=d.get) if d else None for d in out["montants_annuels"]]
+    first = np.unique(code, return_index=True)[1]
+    out["siret"] = pd.Series([v or None for v in np.asarray(siret_of, dtype=object)[first].tolist()], index=out.index,
+                             dtype=object)
+    noms = _mode(code, names, nb)
+    out["nom"] = pd.Series([v or None for v in noms], index=out.index, dtype=object)
+    out["type_acheteur"] = _mode(code, btype, nb)
+    # annual amounts by calendar year of notification (one pass over the (buyer, year) sums)
+    dated = ~np.isnan(year) & ~np.isnan(amount)
+    annual = pd.DataFrame({"b": code[dated], "y": year[dated].astype(np.int64), "m": amount[dated]}) \
+        .groupby(["b", "y"], sort=True)["m"].sum()
+    per_buyer: list[dict[int, float]] = [{} for _ in range(nb)]
+    for bb, y, v in zip(annual.index.get_level_values(0).tolist(), annual.index.get_level_values(1).tolist(),
+                        annual.to_numpy().tolist()):
+        per_buyer[bb][int(y)] = float(v)
+    out["montants_annuels"] = per_buyer
+    out["montant_annuel_max"] = [max(d.values()) if d else np.nan for d in per_buyer]
+    out["annee_montant_max"] = [max(d, key=d.get) if d else None for d in per_buyer]
     out["spaser"] = (out["montant_annuel_max"] >= float(threshold)).fillna(False).astype(bool)
-    years = df[~np.isnan(df["annee"].to_numpy())].groupby("cle")["annee"].agg(lambda s: sorted({int(v) for v in s}))
-    out["annees"] = [_years_text(years.get(k, [])) for k in out.index]
-    if structures is not None:
+    has_year = ~np.isnan(year)
+    seen = np.unique(code[has_year].astype(np.int64) * 10_000 + year[has_year].astype(np.int64))
+    years: list[list[int]] = [[] for _ in range(nb)]
+    for v in seen.tolist():
+        years[v // 10_000].append(v % 10_000)
+    out["annees"] = [_years_text(y) for y in years]
+    if places is not None:
+        out["structures"] = _structures_by_place(code, nb, *places)
+    elif structures is not None:
         lists: dict[str, dict] = {}
         for k, names_m in zip(keys, structures):
             if names_m:
@@ -147,14 +177,42 @@ def aggregate(markets: pd.DataFrame, social: np.ndarray, threshold: float = SPAS
     return out[cols].reset_index(drop=True)
 
 
-def _mode(df: pd.DataFrame, column: str) -> pd.Series:
-    """The value of ``column`` most often written for each buyer (ties: the first written)."""
-    if df.empty:
-        return pd.Series(dtype=object)
-    counts = df.groupby(["cle", column], sort=False).size().reset_index(name="n")
-    counts["order"] = np.arange(len(counts))
-    best = counts.sort_values(["cle", "n", "order"], ascending=[True, False, True]).drop_duplicates("cle")
-    return best.set_index("cle")[column]
+def _structures_by_place(code: np.ndarray, nb: int, place_of: np.ndarray, touch: np.ndarray, names: list[str],
+                         chunk: int = 20_000) -> list[str]:
+    """For each buyer (``code``: its number for each market), the structures whose areas hold its markets'
+    places, the most often first: (buyer, place) pairs counted once, then summed by structure in chunks
+    (buyers x structures, no per-market loop)."""
+    if not len(code) or not touch.shape[1]:
+        return [""] * nb
+    width = max(touch.shape[0], 1)
+    pairs, n = np.unique(code.astype(np.int64) * width + place_of, return_counts=True)
+    b, p = pairs // width, pairs % width
+    counts = np.zeros((nb, touch.shape[1]))
+    for start in range(0, len(pairs), chunk):
+        sl = slice(start, start + chunk)
+        np.add.at(counts, b[sl], touch[p[sl]] * n[sl, None].astype(float))
+    label = np.asarray(names, dtype=object)
+    out = []
+    for row in counts:
+        hit = np.flatnonzero(row)
+        out.append("; ".join(label[sorted(hit, key=lambda j: (-row[j], label[j]))]) if len(hit) else "")
+    return out
+
+
+def _mode(code: np.ndarray, values: np.ndarray, nb: int) -> list[str]:
+    """For each buyer, the value most often written among its markets (ties: the first written; ``""`` when
+    none is written)."""
+    out = [""] * nb
+    written = np.asarray([bool(v) for v in values], dtype=bool) if len(values) else np.zeros(0, dtype=bool)
+    if not written.any():
+        return out
+    v_codes, v_uniq = pd.factorize(np.asarray(values, dtype=object)[written])
+    pairs = pd.DataFrame({"b": code[written], "v": v_codes, "order": np.arange(int(written.sum()))})
+    counted = pairs.groupby(["b", "v"], sort=False).agg(n=("order", "size"), first=("order", "min")).reset_index()
+    best = counted.sort_values(["b", "n", "first"], ascending=[True, False, True]).drop_duplicates("b")
+    for bb, vv in zip(best["b"].tolist(), best["v"].tolist()):
+        out[bb] = v_uniq[vv]
+    return out
 
 
 def filter_buyers(df: pd.DataFrame, types=None, spaser_only: bool = False, min_social_share: float | None = None,

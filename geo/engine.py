@@ -50,7 +50,7 @@ def buyers(result: Result, threshold: float = buyers_mod.SPASER_THRESHOLD) -> pd
     marches = result.marches if result.marches is not None else _no_markets()
     n = result.needs()
     return buyers_mod.aggregate(marches, n.markets["avec_consideration_sociale"].to_numpy(dtype=bool), threshold,
-                                n.touching)
+                                places=(n.place_of, n.touch, n.structures["nom"].tolist()), keys=n.buyer_keys)
 
 
 def buyers_json(table: pd.DataFrame) -> list[dict]:

@@ -82,7 +82,9 @@ class Needs:
     inclusion_by_ze: pd.DataFrame | None
     unlocated: pd.DataFrame | None  # the inclusion structures that could not be located (listed)
     notes: list[str] = field(default_factory=list)
-    touching: list[list[str]] | None = None  # per market: the structures whose area its place touches
+    place_of: np.ndarray | None = None  # per market: its distinct place (an index of ``touch``)
+    buyer_keys: tuple[np.ndarray, np.ndarray] | None = None  # per market: its buyer's key and SIRET
+    touch: np.ndarray | None = None  # places x structures: the place meets the structure's area
 
 
 def _ratio(num, den):
@@ -141,17 +143,18 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     known_amount_p = np.bincount(sp, weights=~np.isnan(amount[social]), minlength=n_p)
     hours_p = np.bincount(sp, weights=np.nan_to_num(hours[social]), minlength=n_p)
     known_hours_p = np.bincount(sp, weights=~np.isnan(hours[social]), minlength=n_p)
-    t = touch.astype(float)
-    n_social = t.T @ count_p if n_p else np.zeros(n_k)
-    amount_s = np.where(t.T @ known_amount_p > 0, t.T @ amount_p, np.nan) if n_p else np.full(n_k, np.nan)
-    hours_s = np.where(t.T @ known_hours_p > 0, t.T @ hours_p, np.nan) if n_p else np.full(n_k, np.nan)
+    social_p = np.c_[count_p, amount_p, known_amount_p, hours_p, known_hours_p]  # places x 5
+    sums = np.array([social_p[touch[:, k]].sum(axis=0) for k in range(n_k)]).reshape(n_k, 5)  # no float copy
+    n_social = sums[:, 0]
+    amount_s = np.where(sums[:, 2] > 0, sums[:, 1], np.nan)
+    hours_s = np.where(sums[:, 4] > 0, sums[:, 3], np.nan)
     # distinct buyers of the social markets touching each area
     names = marches["acheteur"] if "acheteur" in marches.columns else pd.Series("", index=marches.index)
     sirets = marches["acheteur_siret"] if "acheteur_siret" in marches.columns else pd.Series("", index=marches.index)
     buyers_n = np.zeros(n_k, dtype=np.int64)
+    all_keys = buyer_keys(sirets, names) if n else (np.empty(0, dtype=object), np.empty(0, dtype=object))
     if n and social.any() and n_k:
-        keys, _ = buyer_keys(sirets[social], names[social])
-        bk, _ = pd.factorize(pd.Series(keys, dtype=object))
+        bk, _ = pd.factorize(all_keys[0][social])
         pairs = np.unique(bk.astype(np.int64) * max(n_p, 1) + sp)  # (buyer, place), sorted by buyer
         pb, pp = pairs // max(n_p, 1), pairs % max(n_p, 1)
         for k in range(n_k):
@@ -160,8 +163,11 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     # inclusion structures located in E(s) ∩ C, by type
     has_inc = inclusion is not None
     ii = index_inclusion(ref, inclusion) if has_inc else None
-    m_c = m[:, c_idx].astype(np.int64) if n_k else np.zeros((0, len(c_idx)), dtype=np.int64)
-    inc_k = (m_c @ ii.per_commune[c_idx]) if has_inc else None
+    inc_k = None
+    if has_inc:  # only the communes of C that hold a structure: a small product
+        held = c_idx[ii.per_commune[c_idx].any(axis=1)]
+        inc_k = (m[:, held].astype(np.int64) @ ii.per_commune[held] if n_k and len(held)
+                 else np.zeros((n_k, len(inc.ALL_TYPES)), dtype=np.int64))
     st = structures.set_index(as_text(structures["id_structure"])).reindex(structure_ids)
     etp = pd.to_numeric(st["etp"], errors="coerce").fillna(0).to_numpy(dtype=float)
     pop = pd.to_numeric(st["population_couverte"], errors="coerce").fillna(0).to_numpy(dtype=float)
@@ -202,10 +208,10 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     if n_k and n_z:
         zc = ze_of[c_idx]
         ok = zc >= 0
-        w = m[:, c_idx][:, ok].astype(float) * pop_c[ok]  # pop(E(s) ∩ c) for c in C
         per_kz = np.zeros((n_k, n_z))
-        for zi in range(n_z):  # a région has a few dozen zones
-            per_kz[:, zi] = w[:, zc[ok] == zi].sum(axis=1)
+        for k in range(n_k):  # pop(E(s) ∩ z ∩ C) for every zone z, one bincount per structure
+            mine = ok & m[k, c_idx]
+            per_kz[k] = np.bincount(zc[mine], weights=pop_c[mine], minlength=n_z)
         tot = per_kz.sum(axis=1)  # pop(E(s) ∩ C), the same as population_couverte when z cover C
         share = np.divide(per_kz, tot[:, None], out=np.zeros_like(per_kz), where=tot[:, None] > 0)
         etp_present = (etp[:, None] * share).sum(axis=0)
@@ -215,7 +221,7 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
         zs = zs[zs >= 0]
         if len(zs):
             ztouch[p, np.unique(zs)] = True
-    ze_social = ztouch.astype(float).T @ count_p if n_p and n_z else np.zeros(n_z)
+    ze_social = np.array([count_p[ztouch[:, zi]].sum() for zi in range(n_z)]) if n_p else np.zeros(n_z)
     ze_inc = None
     if has_inc and n_z:
         ze_inc = np.zeros((n_z, len(inc.ALL_TYPES)), dtype=np.int64)
@@ -238,7 +244,9 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
                             "potentiel_inclusif": np.where(known, pm.sum(axis=1), np.nan)})
         for j, t_ in enumerate(inc.ALL_TYPES):
             pot[f"inclusion_{t_}"] = np.where(known, pm[:, j], np.nan)
-        pot["potentiel_inclusif_detail"] = [detail(row) if ok_ else "" for row, ok_ in zip(pm, known)]
+        per_place_text = np.asarray([detail(row) if row.any() and row[0] >= 0 else "" for row in per_place] or [""],
+                                    dtype=object)
+        pot["potentiel_inclusif_detail"] = per_place_text[place_of] if n else []  # written once per place
     else:
         pot = pd.DataFrame({"id_marche": as_text(marches["id_marche"]).to_numpy() if n else [],
                             "potentiel_inclusif": np.full(n, np.nan)})
@@ -266,11 +274,8 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
             by_ze.insert(0, "nom", zrows["nom"])
             by_ze.insert(0, "code", ze_codes)
             by_ze["total"] = ze_inc.sum(axis=1)
-    names_k = rows["nom"].to_numpy(dtype=object)
-    touching = [list(names_k[touch[p]]) for p in range(n_p)]
     return Needs(rows, zrows, median, pot, summary, by_structure, by_ze,
-                 ii.unlocated if has_inc else None, notes,
-                 [touching[p] for p in place_of] if n else [])
+                 ii.unlocated if has_inc else None, notes, place_of, all_keys, touch)
 
 
 def detail(counts: np.ndarray) -> str:
