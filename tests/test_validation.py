@@ -565,10 +565,17 @@ def test_coordinates_that_do_not_fit_their_coordinate_system_are_refused_saying_
     absurd = validate("qpv", [paths["absurd"]])
     assert not absurd.ok
     assert "déclare le système de coordonnées WGS 84 / Pseudo-Mercator (EPSG:3857)" in absurd.report.text()
-    assert "hors de son domaine" in absurd.report.text()
+    assert "qui ne correspond à aucun lieu dans ce système" in absurd.report.text()
     good = validate("qpv", [paths["wgs84"]])
     assert good.ok, good.report.text()
     assert good.tables["qpv"].geometry.iloc[0].centroid.distance(shapely.Point(574_250, 6_279_250)) < 1
+    # Lambert-93 holds the DROM far from the mainland, but holds them: a Réunion commune stays a place
+    from data import referentiel
+
+    if referentiel.available():
+        reunion = referentiel.region_communes("04").head(2)
+        reunion.to_file(tmp_path / "reunion.gpkg", layer="communes")
+        assert validate("communes", [tmp_path / "reunion.gpkg"]).ok
 
 
 def test_the_probe_files_get_french_messages_from_the_command_line_and_never_a_traceback(tmp_path):

@@ -285,25 +285,29 @@ def _crs_label(crs) -> str:
     return f"{name} (EPSG:{code})" if code else f"« {name} »"
 
 
-def _crs_bounds(crs) -> tuple[float, float, float, float] | None:
-    """The box where a coordinate of ``crs`` may lie: its area of use in its own units (a margin of a
-    tenth), or the whole globe in degrees for a geographic system; ``None`` when unknown."""
+def _off_earth(x: np.ndarray, y: np.ndarray, crs) -> np.ndarray:
+    """Points that are no place on Earth in ``crs``: beyond the longitudes and latitudes of a geographic
+    system; for a projected one, points whose projection cannot be undone, or does not come back to
+    them (a projection is one-to-one where it means something: Lambert-93 holds the DROM far away, but
+    holds them). Nothing is refused when the system cannot be worked with (``reproject`` then decides)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
     if crs.is_geographic:
-        return (-180.0, -90.0, 180.0, 90.0)
-    area = getattr(crs, "area_of_use", None)
-    if area is None:
-        return None
+        return bad | (np.abs(x) > 180) | (np.abs(y) > 90)
     from pyproj import Transformer
 
     try:
-        west, south, east, north = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform_bounds(
-            *area.bounds, densify_pts=21)
+        geodetic = crs.geodetic_crs
+        lon, lat = Transformer.from_crs(crs, geodetic, always_xy=True).transform(x, y, errcheck=False)
+        bx, by = Transformer.from_crs(geodetic, crs, always_xy=True).transform(lon, lat, errcheck=False)
     except Exception:
-        return None
-    if not all(np.isfinite([west, south, east, north])):
-        return None
-    dx, dy = (east - west) / 10, (north - south) / 10
-    return (west - dx, south - dy, east + dx, north + dy)
+        return bad
+    lon, lat, bx, by = (np.asarray(v, dtype=float) for v in (lon, lat, bx, by))
+    with np.errstate(invalid="ignore"):
+        tolerance = np.maximum(1.0, 1e-7 * np.hypot(x, y))
+        back = np.hypot(bx - x, by - y) <= tolerance
+        on_earth = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & back
+    return bad | ~on_earth
 
 
 def _implied_crs(src: Upload) -> bool:
@@ -335,18 +339,16 @@ def _first_points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_crs_fit(gdf: gpd.GeoDataFrame, src: Upload, report: Report) -> bool:
-    """Refuse a layer whose coordinates lie outside what its coordinate system allows (its area of use):
+    """Refuse a layer whose first points are no place on Earth in its coordinate system (:func:`_off_earth`):
     a Lambert-93 file read as WGS84 (a GeoJSON without its ``crs`` member) puts the territory nowhere.
     The message says which system was assumed, declared or implied, and where the first point out of it
     lies, with the system these coordinates look like."""
     check_time(src.name)
-    bounds = _crs_bounds(gdf.crs)
     x, y = _first_points(gdf)
     present = ~np.isnan(x)
-    bad = present & ~(np.isfinite(x) & np.isfinite(y))
-    if bounds is not None:
-        w, s, e, n = bounds
-        bad |= present & ~((x >= w) & (x <= e) & (y >= s) & (y <= n))
+    bad = np.zeros(len(x), dtype=bool)
+    if present.any():
+        bad[present] = _off_earth(x[present], y[present], gdf.crs)
     if not bad.any():
         return True
     i = int(np.flatnonzero(bad)[0])
@@ -359,12 +361,8 @@ def check_crs_fit(gdf: gpd.GeoDataFrame, src: Upload, report: Report) -> bool:
     else:
         assumed = f"le fichier déclare le système de coordonnées {_crs_label(gdf.crs)}"
         advice = "Vérifiez le système de coordonnées de la couche dans un SIG (QGIS…) et réimportez."
-    extent = ""
-    if bounds is not None and gdf.crs.is_geographic:
-        extent = ", hors des longitudes (−180 à 180) et des latitudes (−90 à 90)"
-    elif bounds is not None:
-        extent = (f", hors de son domaine (x de {_number(bounds[0])} à {_number(bounds[2])}, y de "
-                  f"{_number(bounds[1])} à {_number(bounds[3])})")
+    extent = (", hors des longitudes (−180 à 180) et des latitudes (−90 à 90)" if gdf.crs.is_geographic
+              else ", qui ne correspond à aucun lieu dans ce système")
     report.error(src.name, f"les coordonnées ne correspondent pas au système de coordonnées : {assumed} ; or le "
                            f"premier point de l'entité {i + 1} est en {where}{extent}.{_looks_like(x[i], y[i])} "
                            f"{advice}", line=i + 1, unit="entité")
