@@ -419,8 +419,13 @@ def _reconcile_locked(slug: str, folder: Path, entries: list[dict] | None = None
         line = _version_line(slug, _manifest(slug, v), recovered=RECOVERED)
         journal.append(line.pop("what"), who=line.pop("user"), **line)
         n += 1
-    lifecycle = [e.get("what") for e in entries
-                 if e.get("what") in ("création", "suppression", "restauration depuis la corbeille")]
+    lifecycle: list[str] = []
+    for e in entries:
+        if e.get("what") in ("création", "suppression", "restauration depuis la corbeille"):
+            if e.get("result") != "échec":
+                lifecycle.append(e["what"])
+            elif lifecycle and lifecycle[-1] == e["what"]:
+                lifecycle.pop()  # a failure line takes back its action
     if lifecycle and lifecycle[-1] == "suppression":  # moved back from the bin, then killed before its line
         journal.append("restauration depuis la corbeille", who="", workspace=slug, recovered=RECOVERED)
         n += 1
