@@ -220,10 +220,11 @@ def gate() -> str | None:
     why = session_refusal(section)
     if why is not None:
         hours = max_age_hours(section)
+        written = fmt.integer(hours) if hours == int(hours) else fmt.decimal(hours)
         _login_screen(_provider(section), {
             sessions.REVOKED: "Cette session a été fermée par une déconnexion : connectez-vous à nouveau.",
-            sessions.EXPIRED: f"Votre connexion date de plus de {fmt.integer(hours) if hours == int(hours) else fmt.decimal(hours)} heure"
-                              f"{'s' if hours >= 2 else ''} : connectez-vous à nouveau.",
+            sessions.EXPIRED: f"Votre connexion date de plus de {written} heure{'s' if hours >= 2 else ''} : "
+                              "connectez-vous à nouveau.",
             sessions.UNDATED: "Votre fournisseur d'identité n'a pas daté votre connexion : connectez-vous à nouveau.",
         }[why])
         st.stop()

@@ -563,8 +563,9 @@ def run_session(url: str, cookies: dict[str, str], action=None, query: str = "")
                 elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                     el = fwd.delta.new_element
                     which = el.WhichOneof("type")
-                    texts.append({"markdown": el.markdown.body, "alert": el.alert.body, "heading": el.heading.body,
-                                  "button": el.button.label}.get(which, ""))
+                    text = {"markdown": el.markdown.body, "alert": el.alert.body, "heading": el.heading.body,
+                            "button": el.button.label}.get(which, "")
+                    texts.append(text.replace("\u2060", "").replace("\\", ""))  # as read (fmt.md's escapes)
                 elif kind == "script_finished":
                     break
             answer = await asyncio.to_thread(action, sid, jar) if action else None
