@@ -74,8 +74,6 @@ IDENTIFIERS = "identifiants"  # at the store's root: one empty file per identifi
 NAME_MAX = 80  # characters of a workspace's name
 RANDOM_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o nor 1/l: read aloud or copied by hand
 RANDOM_LENGTH = 6
-# actions that make a new version (their journal line carries its number)
-VERSION_ACTIONS = ("import", "référentiel officiel", "restauration")
 RECOVERED = "inscrit au démarrage suivant : l'écriture avait été interrompue juste après l'enregistrement"
 
 
@@ -373,7 +371,7 @@ def _versions_journaled(entries: list[dict]) -> dict[int, bool]:
     status: dict[int, bool] = {}
     for e in entries:
         v = e.get("version")
-        if e.get("what") in VERSION_ACTIONS and isinstance(v, int) and not isinstance(v, bool):
+        if isinstance(v, int) and not isinstance(v, bool):  # whatever made it (an import, a scenario adopted…)
             status[v] = e.get("result") != "échec"
     return status
 
