@@ -59,7 +59,7 @@ ARGPARSE_FR = {
     "expected at least one argument": "au moins une valeur est attendue",
     "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
     "unexpected option string: %s": "option inattendue : %s",
-    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s attendu) : %(value)r",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r (un nombre est attendu)",
     "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (possibles : %(choices)s)",
     "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
     "unknown parser %(parser_name)r (choices: %(choices)s)": "commande inconnue %(parser_name)r (commandes : "
@@ -80,13 +80,6 @@ def _french_argparse():
         yield
     finally:
         argparse._, argparse.ngettext = english, english_n
-
-
-def _integer(text: str) -> int:
-    return int(text)
-
-
-_integer.__name__ = "nombre entier"  # what argparse names in « valeur invalide (nombre entier attendu) »
 
 
 def _technical_log() -> Path | None:
@@ -504,7 +497,7 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--user", help=user_help)
     r = sub.add_parser("restore", help="revenir à une version (crée une nouvelle version)")
     r.add_argument("--workspace", required=True)
-    r.add_argument("--version", required=True, type=_integer)
+    r.add_argument("--version", required=True, type=int)
     r.add_argument("--user", help=user_help)
     e = sub.add_parser("export", help="réécrire une table de l'espace dans son format d'import")
     e.add_argument("--workspace", required=True)

@@ -603,6 +603,6 @@ def test_the_probe_files_get_french_messages_from_the_command_line_and_never_a_t
     assert "indiquez celle à importer" in out and "Choisissez la couche avec --layer" in err
     assert "seule la couche « qpv_2015 » est lue" in out
     assert out.count("ressemblent à du Lambert-93") == 2 and "Pseudo-Mercator (EPSG:3857)" in out
-    assert "« --version » : valeur invalide (nombre entier attendu) : 'deux'" in err
+    assert "« --version » : valeur invalide : 'deux' (un nombre est attendu)" in err
     assert "arguments obligatoires manquants : --workspace, FICHIER" in err and "usage:" not in err
     assert "error:" not in err and "utilisation : cli.py import" in err
