@@ -38,6 +38,7 @@ MEDIA = "media/"
 METRICS = "_stcore/metrics"
 LOGOUT = "auth/logout"
 USER_COOKIE = "_streamlit_user"
+TOKENS_COOKIE = "_streamlit_user_tokens"
 MAX_FILES = 8  # files one session holds at once (a form takes two: structures and perimeters)
 SESSION_BYTES_FACTOR = 2  # times server.maxUploadSize, held by one session
 SERVER_BYTES_FACTOR = 5  # times server.maxUploadSize, held by all sessions together
@@ -73,13 +74,16 @@ def _headers(scope) -> dict[str, str]:
     return out
 
 
-def login_of(headers: dict[str, str]) -> dict | None:
-    """The login the request's identity cookie carries, as Streamlit gives it to a session
-    (``is_logged_in`` and the ID token's claims), or ``None``: no cookie, a bad signature, another site."""
+def login_of(headers: dict[str, str], scope=None) -> dict | None:
+    """The login the request's identity cookie carries, exactly as Streamlit's websocket gives it to a
+    session (``is_logged_in``, the ID token's claims, the tokens it exposes, the trusted headers), or
+    ``None``: no cookie, a bad signature, another site."""
+    from starlette.datastructures import Headers
     from starlette.requests import cookie_parser
-    from streamlit.auth_util import get_cookie_with_chunks, get_origin_from_redirect_uri
+    from streamlit.auth_util import get_cookie_with_chunks, get_expose_tokens_config, get_origin_from_redirect_uri
     from streamlit.web.server.server_util import get_cookie_secret
     from streamlit.web.server.starlette.starlette_app_utils import decode_signed_value
+    from streamlit.web.server.starlette.starlette_websocket import gather_user_info
 
     cookies = cookie_parser(headers.get("cookie", ""))
     if USER_COOKIE not in cookies:
@@ -99,7 +103,14 @@ def login_of(headers: dict[str, str]) -> dict | None:
     if payload.pop("origin", None) != get_origin_from_redirect_uri():
         return None
     payload.pop("is_logged_in", None)
-    return {"is_logged_in": True, **payload}
+    login = {"is_logged_in": True, **payload}
+    raw_tokens = get_cookie_with_chunks(single, TOKENS_COOKIE)
+    if raw_tokens:  # as starlette_websocket does: the tokens exposed, an empty dict if none
+        tokens = json.loads(raw_tokens)
+        login["tokens"] = {t: tokens[f"{t}_token"] for t in get_expose_tokens_config() if f"{t}_token" in tokens}
+    if scope is not None:
+        login.update(gather_user_info(Headers(scope=scope)))
+    return login
 
 
 async def _answer(send, status: int, text: str) -> None:
@@ -154,7 +165,7 @@ class Guard:
         elif (path.startswith((UPLOAD, MEDIA)) or path == METRICS) and method != "OPTIONS":
             headers = _headers(scope)
             try:
-                login = login_of(headers)
+                login = login_of(headers, scope)
             except Exception:  # a change of Streamlit's helpers: closed, never open
                 LOG.exception("identity cookie")
                 login = None

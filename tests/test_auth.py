@@ -571,7 +571,16 @@ def run_session(url: str, cookies: dict[str, str], action=None, query: str = "")
             answer = await asyncio.to_thread(action, sid, jar) if action else None
             return sid, texts, answer
 
-    return asyncio.run(main())
+    return run_async(main)
+
+
+def run_async(make_coroutine):
+    """``asyncio.run`` in a thread of its own: Playwright's loop may be running in this one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 def put_file(url: str, sid: str, jar: dict[str, str], name: str, size: int, data: bytes | None = None) -> tuple[int, str]:
@@ -580,14 +589,18 @@ def put_file(url: str, sid: str, jar: dict[str, str], name: str, size: int, data
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n"
             "Content-Type: application/octet-stream\r\n\r\n").encode()
     body = head + (data if data is not None else b"x" * size) + f"\r\n--{boundary}--\r\n".encode()
-    req = urllib.request.Request(f"{url}/_stcore/upload_file/{sid}/{name}", data=body, method="PUT", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": jar["_streamlit_xsrf"],
-        "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    import http.client
+
+    host, port = url.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)  # keep-alive, as a browser's upload
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        conn.request("PUT", f"/_stcore/upload_file/{sid}/{name}", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": jar["_streamlit_xsrf"],
+            "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
 
 
 def get(url: str, cookies: dict[str, str] | None = None) -> int:
@@ -730,8 +743,6 @@ def test_the_guard_answers_before_reading_a_body_and_bounds_uploads(monkeypatch,
     """The guard's rules on fabricated requests: no login configured, nothing changes; with one, refusals
     come before any byte of the body is read, uploads are bounded by their declared size, and Streamlit's
     cookies get ``Secure`` behind HTTPS."""
-    import asyncio
-
     from streamlit.runtime import Runtime
 
     from components import auth, guard
@@ -757,7 +768,7 @@ def test_the_guard_answers_before_reading_a_body_and_bounds_uploads(monkeypatch,
             sent.append(message)
 
         headers = [(b"content-length", str(length).encode())] if length is not None else []
-        asyncio.run(g({"type": "http", "path": path, "method": method, "headers": headers}, receive, send))
+        run_async(lambda: g({"type": "http", "path": path, "method": method, "headers": headers}, receive, send))
         start = sent[0]
         cookies = [v.decode() for k, v in start["headers"] if k == b"set-cookie"]
         body = b"".join(m.get("body", b"") for m in sent[1:]).decode()
@@ -773,7 +784,7 @@ def test_the_guard_answers_before_reading_a_body_and_bounds_uploads(monkeypatch,
         assert status == 403 and "Connexion requise" in body, path
     # a login: its own session's uploads, bounded by count, by session and by server, from Content-Length
     login = {"is_logged_in": True, "sub": "a", "email": "a@b.fr", "iat": time.time()}
-    monkeypatch.setattr(guard, "login_of", lambda headers: dict(login))
+    monkeypatch.setattr(guard, "login_of", lambda *args: dict(login))
     mb = 1 << 20
 
     class Rec:
