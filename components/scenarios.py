@@ -422,6 +422,13 @@ def comparison_view(c, region: str, key: str, workbook, market_points=None, expo
                export_name=f"{export_name}_structures", labels=P.STRUCTURE_LABELS, kinds=P.STRUCTURE_KINDS)
     show_table(c.zones_emploi, key=f"{key}.ze", title="Zones d'emploi", export_name=f"{export_name}_zones_emploi",
                labels=P.ZONE_LABELS, kinds=P.ZONE_KINDS)
+    if len(c.overlaps):
+        names = dict(zip(c.structures["id_structure"], c.structures["nom"]))
+        ov = c.overlaps.assign(id_a=c.overlaps["id_a"].map(names).fillna(c.overlaps["id_a"]),
+                               id_b=c.overlaps["id_b"].map(names).fillna(c.overlaps["id_b"]))
+        show_table(ov, key=f"{key}.chevauchements", title="Chevauchements qui changent",
+                   export_name=f"{export_name}_chevauchements", labels=P.OVERLAP_LABELS,
+                   kinds={k: "int" for k in P.OVERLAP_LABELS if k not in ("id_a", "id_b")})
     if len(c.markets):
         show_table(P.market_frame(c), key=f"{key}.marches", title="Marchés dont la couverture change",
                    export_name=f"{export_name}_marches", labels=P.MARKET_LABELS)
