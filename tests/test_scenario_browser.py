@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import ARTIFACTS
 from tests.streamlit_server import serve
-from tests.test_projection import OVERFLOW_JS, TOLERANCE, WALL, Room, folium_frame, needs_chromium, settle
+from tests.test_projection import (OVERFLOW_JS, TOLERANCE, WALL, Room, browser, folium_frame,  # noqa: F401 (browser: the suite's fixture)
+                                   needs_chromium, settle)
 from views.palette import BLANCHE
 from views.proposition import CHANGE_COLOURS
 
@@ -40,18 +41,6 @@ def server(tmp_path_factory):
             os.environ["DIAG_DONNEES"] = old
     with serve(env, "streamlit_scenarios.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_projection import CHROMIUM, FLAGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield b
-        b.close()
 
 
 def figure(page, label: str) -> str:
