@@ -191,7 +191,7 @@ def manage(slug: str, record: dict | None, can_edit: bool, prepared) -> None:
 def _territories(stamp: str, region: str) -> dict[str, dict[str, str]]:
     """The territories of the pickers, by type: key → name, for the région's communes and the EPCI, départements,
     zones d'emploi that touch it."""
-    ds = state._dataset(stamp)
+    ds = state.dataset_at(stamp)
     c = ds.communes
     in_c = c["reg"].astype(str) == str(region)
     r = c[in_c]
@@ -240,7 +240,7 @@ def map_click(slug: str, record: dict, net, prepared, structure: str, names: dic
     if pos is None:
         return
     if by_epci:
-        epci = state._dataset(state.stamp()).communes["epci_siren"].astype(str).to_numpy()[pos[0]]
+        epci = state.dataset_at(state.stamp()).communes["epci_siren"].astype(str).to_numpy()[pos[0]]
         key = f"EPCI:{epci}"
         members = ref.by["EPCI"].get(epci, pos)
     else:
