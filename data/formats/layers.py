@@ -55,7 +55,8 @@ def _geo_problem(exc: Exception) -> str:
 def _count_features(path_or_buffer) -> int | None:
     import pyogrio
 
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         n = pyogrio.read_info(path_or_buffer).get("features")
         return None if n is None or n < 0 else int(n)
     return None
@@ -141,7 +142,8 @@ def layer_names(path) -> list[str]:
     """The layers of a geographic file (a GeoPackage may hold several)."""
     import pyogrio
 
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception), warnings.catch_warnings():  # GDAL's English remarks: not for people
+        warnings.simplefilter("ignore")
         return [str(row[0]) for row in pyogrio.list_layers(path)]
     return []
 
@@ -256,7 +258,8 @@ def read_geo(src: Upload, report: Report, kind: str | None = None, layer: str | 
 def _count_layer_features(path, layer: str) -> int | None:
     import pyogrio
 
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         n = pyogrio.read_info(path, layer=layer).get("features")
         return None if n is None or n < 0 else int(n)
     return None
