@@ -121,11 +121,14 @@ def test_the_proposition_screen_fits_the_wall(server, browser, size, monkeypatch
     room = Room(browser, size)
     page = room.page
     width, height = WALL[size]
-    page.goto(f"{server}/presentation?espace={STORE['slug']}&region=32&ecran=7&scenario={record['slug']}")
+    from views.text import SCREENS
+
+    last = len(SCREENS) + 1  # the proposition comes after the meeting's screens, however many
+    page.goto(f"{server}/presentation?espace={STORE['slug']}&region=32&ecran={last}&scenario={record['slug']}")
     settle(page, map_frame=True)
     page.screenshot(path=str(ARTIFACTS / f"presentation_proposition_{size}.png"))
     assert page.locator(".diag-p-title").inner_text() == "Proposition d'évolution du réseau"
-    assert page.locator(".diag-p-count").inner_text() == "7 / 7"
+    assert page.locator(".diag-p-count").inner_text() == f"{last} / {last}"
     box = page.evaluate(OVERFLOW_JS)
     assert box["doc"] <= height + TOLERANCE and box["main"] <= box["mainClient"] + TOLERANCE, box
     values = page.locator(".diag-p-value").all_inner_texts()
