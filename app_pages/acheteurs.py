@@ -43,14 +43,15 @@ shown = filter_buyers(table, types, above, share / 100 if share else None)
 c = st.columns(4)
 c[0].metric("Acheteurs", fmt.integer(len(table)), f"{fmt.integer(len(shown))} après filtres", delta_color="off",
             delta_arrow="off")
-c[1].metric("Au-dessus du seuil SPASER (estimation)", fmt.integer(int(table["spaser"].sum())),
-            f"seuil : {fmt.euros(threshold)} HT par an", delta_color="off", delta_arrow="off")
+c[1].metric("Au-dessus du seuil SPASER", fmt.integer(int(table["spaser"].sum())),
+            f"estimation, seuil : {fmt.euros(threshold)} HT par an", delta_color="off", delta_arrow="off")
 total = pd.to_numeric(shown["montant_ht"], errors="coerce").sum(min_count=1)
 social = pd.to_numeric(shown["montant_ht_social"], errors="coerce").sum(min_count=1)
 c[2].metric("Montant HT (filtrés)", fmt.euros(total))
 c[3].metric("Part sociale du montant (filtrés)", fmt.percent(social / total) if total and total == total else "–")
 
-view = shown.assign(nom=[x if x else "(sans nom dans le fichier)" for x in shown["nom"]])
+view = shown.assign(nom=[x if x else "(sans nom dans le fichier)" for x in shown["nom"]],
+                    siret=[x or "" for x in shown["siret"]])  # no SIRET in the file: an empty cell
 cols = ["nom", "siret", "type_acheteur", "marches", "marches_sociaux", "montant_ht", "montant_ht_social",
         "part_sociale", "heures_insertion", "annees", "montant_annuel_max", "annee_montant_max", "spaser",
         "structures"]
