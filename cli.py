@@ -114,6 +114,7 @@ def cmd_validate(args) -> int:
         communes = ref.tables.get("communes")
     loaded = validation.validate(args.kind, args.paths, communes=communes)
     print(loaded.report.text())
+    print(loaded.outcome([Path(str(p)).name for p in args.paths]))
     return 0 if loaded.ok else 1
 
 
@@ -173,10 +174,11 @@ def cmd_import(args) -> int:
     loaded = validation.validate(args.kind, args.paths, communes=ds.communes if ds.has("communes") else None,
                                  region=region if args.kind == "marches" else None)
     print(loaded.report.text())
+    names = [Path(str(p)).name for p in args.paths]
+    print(loaded.outcome(names))
     if not loaded.ok:
         print("Fichier refusé : l'espace de travail n'a pas été modifié.", file=sys.stderr)
         return 1
-    names = [Path(str(p)).name for p in args.paths]
     new, record = imports.apply(ds, loaded, names, args.millesime or "")
     record["files"] = [f for p in args.paths for f in journal.file_entry_of_path(p)]
     if args.region and args.kind == "communes":

@@ -43,7 +43,7 @@ ds = state.dataset()
 region = current_region() if ds.has("communes") else ""
 region_name = ds.regions().get(region, region) if region else ""
 subtitle = " · ".join(x for x in (region_name if region_name not in ds.label else "", ds.label,
-                                  "millésimes : " + ds.vintages_text()) if x)
+                                  "millésimes : " + ds.vintages_text() if ds.vintages_text() else "") if x)
 
 # the title and the buttons, then the workspace and its vintages across the whole width (wrapped, never cut)
 with st.container(key="presentation-head", gap=None):

@@ -88,7 +88,8 @@ def _frame(prs, content, n: int):
     line.line.width = Pt(2)
     # as the wall's subtitle: the région's name once (« Occitanie 2026 », not « Occitanie · Occitanie 2026 »)
     src = " · ".join(x for x in (content.region_name if content.region_name not in content.workspace else "",
-                                 content.workspace, "millésimes : " + content.vintages) if x)
+                                 content.workspace, "millésimes : " + content.vintages if content.vintages else "")
+                   if x)
     _text(slide, Inches(0.45), Inches(6.9), Inches(12.4), Inches(0.55), src, SOURCE_PT, "source", colour=GREY,
           anchor=MSO_ANCHOR.MIDDLE)
     return slide

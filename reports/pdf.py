@@ -41,6 +41,7 @@ from data.indicators import SECRET_THRESHOLD
 from data.schemas import INDICATOR_TABLES
 from views import fmt
 from views import text as T
+from views.columns import place_type_label
 
 BLUE = colors.HexColor("#000091")
 GREY = colors.HexColor("#5A5A5A")
@@ -287,13 +288,9 @@ def footer_lines(text: str, width: float) -> tuple[float, list[str], float]:
     return 6.5, lines, 6.5 * 1.2
 
 
-PLACE_TYPES = {"commune": "commune", "code_postal": "code postal", "departement": "département", "region": "région",
-               "pays": "pays"}
-
-
 def _place(kind, codes) -> str:
     codes = ", ".join(x for x in str(codes).replace("|", ";").split(";") if x.strip())
-    return f"{PLACE_TYPES.get(str(kind), str(kind))} {codes}".strip()
+    return f"{place_type_label(kind).lower()} {codes}".strip()
 
 
 def _e(value) -> str:
@@ -334,7 +331,8 @@ class _Doc(BaseDocTemplate):
         canv.setStrokeColor(RULE)
         canv.line(MARGIN, A4[1] - MARGIN + 0.5 * mm, A4[0] - MARGIN, A4[1] - MARGIN + 0.5 * mm)
         number = f"page {canv.getPageNumber()}"
-        size, lines, leading = footer_lines(f"Édité le {c.generated} – millésimes : {c.vintages}",
+        size, lines, leading = footer_lines(f"Édité le {c.generated}" + (f" – millésimes : {c.vintages}" if c.vintages
+                                                                             else ""),
                                             WIDTH - pdfmetrics.stringWidth(number, FONT, 7.5) - 8 * mm)
         # every vintage, whole: the foot wraps between vintages, its first line where a one-line foot sits, the
         # second under it (three lines or more, in smaller type, start one line higher, still under the body)
@@ -398,7 +396,7 @@ def _key_figures(c, st) -> Table:
 
 
 def _source_line(c) -> str:
-    line = f"Données : {c.workspace} ({c.vintages})."
+    line = f"Données : {c.workspace}" + (f" ({c.vintages})." if c.vintages else ".")
     if c.referentiel_sources:
         line += " " + c.referentiel_sources + "."
     return _e(line)
@@ -411,7 +409,7 @@ def _cover(c, st) -> list:
         out.append(Paragraph("<b>Données fictives de démonstration</b> : communes, structures et marchés sont "
                              "inventés.", st["note"]))
     out += [Paragraph(f"<b>Espace de travail</b> : {_e(c.workspace)}", st["cover"]),
-            Paragraph(f"<b>Millésimes</b> : {_e(c.vintages)}", st["cover"]),
+            *([Paragraph(f"<b>Millésimes</b> : {_e(c.vintages)}", st["cover"])] if c.vintages else []),
             Paragraph(f"<b>Édité le</b> {_e(c.generated)}", st["cover"])]
     if c.referentiel_sources:
         out.append(Paragraph(_e(c.referentiel_sources if c.referentiel_sources.startswith("Sources")
@@ -686,8 +684,9 @@ def _bilan(c, st, figs) -> list:
         "La fiche 3, § 6c, demande d'indiquer les évolutions intervenues concernant les facilitateurs de la clause "
         "sociale : l'évolution des aires d'intervention, la création de coordinations régionale ou "
         "départementales, la création ou la suppression de postes et les financements mobilisés. Cette page donne "
-        f"la situation de l'espace de travail « {_e(c.workspace)} » (facilitateurs : millésime "
-        f"{_e(c.facilitators_vintage)}) ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.",
+        f"la situation de l'espace de travail « {_e(c.workspace)} »"
+        + (f" (facilitateurs : millésime {_e(c.facilitators_vintage)})" if c.facilitators_vintage else "")
+        + " ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.",
         st["body"]))
     if not c.has["facilitateurs"]:
         return out + [_missing_par(c, "facilitateurs", st)]
@@ -763,7 +762,7 @@ def _evolution(c, st) -> list:
                     maintenant_txt=[cell_text(v, k) for v, k in zip(f["maintenant"], f["kind"])],
                     ecart_txt=[_change(a, b, k) for a, b, k in zip(f["avant"], f["maintenant"], f["kind"])])
     out = [Paragraph(f"Évolution depuis l'import précédent des facilitateurs (version {ev.version} de l'espace, "
-                     f"{_e(ev.date)}, millésime {_e(ev.vintage)})", st["H2"]),
+                     f"{_e(ev.date)}" + (f", millésime {_e(ev.vintage)}" if ev.vintage else "") + ")", st["H2"]),
            table(rows, [("indicateur", "Indicateur", "text", 3), ("avant_txt", "Avant", "raw", 1),
                         ("maintenant_txt", "Maintenant", "raw", 1), ("ecart_txt", "Évolution", "raw", 1)], st)]
     out.append(Spacer(1, 2 * mm))

@@ -15,7 +15,7 @@ from data.formats.xlsx import Sheet, message_sheet
 from data.indicators import SECRET_THRESHOLD
 from geo.markets import CLASS_LABELS
 from views import text as T
-from views.columns import MARKETS_KEPT
+from views.columns import MARKETS_KEPT, place_type_label
 
 
 class _Writer:
@@ -79,9 +79,8 @@ def summary_rows(c) -> pd.DataFrame:
 def _summary_sheet(w: _Writer, c) -> None:
     df = summary_rows(c)
     df["cle"] = df["cle"].replace("", None)
-    w.sheet("Synthèse", df, [("indicateur", "Indicateur", "text"), ("valeur", "Valeur", "row"),
-                             ("cle", "Clé (cli.py diagnose)", "text")],
-            widths={"indicateur": 52, "valeur": 16, "cle": 34}, row_kinds=df["kind"].tolist())
+    w.sheet("Synthèse", df, [("indicateur", "Indicateur", "text"), ("valeur", "Valeur", "row")],
+            widths={"indicateur": 52, "valeur": 16}, row_kinds=df["kind"].tolist())
 
 
 def _about_sheet(w: _Writer, c) -> None:
@@ -167,7 +166,8 @@ def workbook_bytes(c) -> bytes:
                      ("communes_avant", "Communes avant", "int"), ("communes", "Communes maintenant", "int"),
                      ("etp_avant", "ETP avant", "dec2"), ("etp", "ETP maintenant", "dec2")])
     if c.has["marches"]:
-        markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""))
+        markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""),
+                                   lieu_type=c.markets["lieu_type"].map(place_type_label))
         market_cols = [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"),
                        ("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
                        ("montant_ht", "Montant HT (€)", "euros"), ("date", "Date", "date"), ("statut", "Statut", "text"),
@@ -178,7 +178,9 @@ def workbook_bytes(c) -> bytes:
                        ("couverture_lib", "Couverture", "text"), ("regional", "Régional", "bool"),
                        ("nb_communes", "Communes du lieu", "int"), ("nb_aires", "Aires touchées", "int"),
                        ("raison", "Raison", "text"), ("structure", "Structure couvrante", "text")]
-        w.sheet("Marchés non couverts", c.market_gaps, market_cols)
+        gaps = c.market_gaps.assign(couverture_lib=c.market_gaps["couverture"].map(CLASS_LABELS).fillna(""),
+                                    lieu_type=c.market_gaps["lieu_type"].map(place_type_label))
+        w.sheet("Marchés non couverts", gaps, market_cols)
         w.sheet("Marchés par couverture", c.market_classes,
                 [("couverture_lib", "Couverture", "text"), ("marches", "Marchés", "int"),
                  ("part_marches", "Part des marchés", "pct"), ("regional", "dont régionaux", "int"),

@@ -98,6 +98,15 @@ class Content:
         return dict(zip(self.structures["id_structure"], self.structures["nom"]))
 
 
+def host_names(structures: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """The structures with their host commune by its name (« Tours (37261) »), not by its code alone."""
+    if "code_commune" not in structures.columns or communes is None or not len(communes):
+        return structures
+    names = dict(zip(as_text(communes["code_insee"]), as_text(communes["nom"])))
+    codes = as_text(structures["code_commune"])
+    return structures.assign(code_commune=[f"{names[c]} ({c})" if c in names else c for c in codes])
+
+
 def region_name(ds: Dataset, region: str) -> str:
     return ds.regions().get(region) or REGION_NAMES.get(region, f"Région {region}")
 
@@ -269,14 +278,14 @@ def _evolution(ds: Dataset, result: engine.Result, region: str) -> Evolution | N
     day = str(entry.get("date", ""))[:10]
     day = "/".join(reversed(day.split("-"))) if len(day) == 10 else day
     return Evolution(int(entry["version"]), day, str(
-        prev_ds.vintages.get("facilitateurs") or "non précisé"), figures, added, removed, changed)
+        prev_ds.vintages.get("facilitateurs") or ""), figures, added, removed, changed)
 
 
 def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None) -> Content:
     d = result.diagnosis
     has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs")}
     sources, official = _sources(ds)
-    st = d.structures.copy()
+    st = host_names(d.structures, ds.communes if ds.has("communes") else None).copy()
     st["alerte"] = _flags(st) if len(st) else pd.Series(dtype=object)
     st["quotite"] = st["etp"] / st["nb_facilitateurs"].replace(0, np.nan)
     names = dict(zip(st["id_structure"], st["nom"]))
@@ -303,7 +312,7 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     return Content(
         region=region, region_name=region_name(ds, region), workspace=workspace_label or ds.label,
         is_demo=ds.is_demo, vintages=ds.vintages_text(),
-        facilitators_vintage=str(ds.vintages.get("facilitateurs") or "non précisé"), sources=sources, referentiel_sources=official,
+        facilitators_vintage=str(ds.vintages.get("facilitateurs") or ""), sources=sources, referentiel_sources=official,
         generated=dt.date.today().strftime("%d/%m/%Y"), json=engine.to_json(result), summary=d.summary,
         market_summary=result.market_summary, has=has,
         missing={k: MISSING[k] for k, v in has.items() if not v}, notes=list(d.notes),

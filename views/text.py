@@ -4,6 +4,7 @@ reference figures. One place, so that the PDF, the deck and the workbook say the
 from __future__ import annotations
 
 from data.indicators import SECRET_THRESHOLD
+from data.report import agree  # the one French agreement of a count, for messages and documents alike
 from views.columns import LABELS as _APP_LABELS
 
 TITLE = "Diagnostic territorial des clauses sociales"
@@ -90,11 +91,3 @@ NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la c
 STATUS_LABELS = {"couvert": "Couvert", "partiel": "Partiellement couvert", "non couvert": "Non couvert"}
 
 
-def agree(n, singular: str, plural: str) -> str:
-    """The words that follow a count, agreed in French: the singular for 0 and 1 (any number below 2),
-    the plural from 2 on (« 0 aire », « 1 aire », « 2 aires »)."""
-    try:
-        value = abs(float(n))
-    except (TypeError, ValueError):
-        return plural
-    return singular if value < 2 else plural
