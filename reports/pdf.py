@@ -656,16 +656,14 @@ def _indicators(c, st, figs) -> list:
                               ("region", "Région", "pct", 0.9), ("france", "France", "pct", 0.9),
                               ("ecart", "Écart", "points", 0.9)], st))
         if c.followup_secret:
-            out.append(Paragraph(f"{c.followup_secret} part(s) non affichée(s) : moins de {SECRET_THRESHOLD} "
-                                 "bénéficiaires (secret statistique).", st["small"]))
+            out.append(Paragraph(_e(T.secret_shares(c.followup_secret)), st["small"]))
     for s, png in zip(c.indicators, figs.get("indicators", [])):
         latest = int(s.data["annee"].max())
         block = [Paragraph(_e(s.title), st["H2"]),
                  Paragraph(_e(f"{s.unit.capitalize()} – {c.indicator_source}, {latest}"), st["small"]),
                  _image(png, _png_size(png), max_h=95 * mm)]
         if s.n_secret:
-            block.append(Paragraph(f"{s.n_secret} case(s) de moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
-                                   "(secret statistique).", st["caption"]))
+            block.append(Paragraph(_e(T.secret_cells(s.n_secret)), st["caption"]))
         out.append(KeepTogether(block))
     return out
 

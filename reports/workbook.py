@@ -12,7 +12,6 @@ import pandas as pd
 
 from data.formats import xlsx
 from data.formats.xlsx import Sheet, message_sheet
-from data.indicators import SECRET_THRESHOLD
 from geo.markets import CLASS_LABELS
 from views import text as T
 from views.columns import MARKETS_KEPT, place_type_label
@@ -197,7 +196,7 @@ def workbook_bytes(c) -> bytes:
         w.sheet("Suivi fiche 3 § 6b", fu,
                 [("indicateur", "Indicateur", "text"), ("annee", "Année", "year"), ("region", "Région", "pct"),
                  ("france", "France", "pct"), ("ecart", "Écart (points)", "points"),
-                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+                 ("secret_lib", "Masqué (secret statistique)", "text")])
         frames = []
         for s in c.indicators:
             frames.append(s.data.assign(libelle=s.title, mesure_lib=s.unit))
@@ -211,7 +210,7 @@ def workbook_bytes(c) -> bytes:
                  ("dimension", "Dimension", "text"), ("modalite", "Catégorie", "text"),
                  ("dimension_2", "Seconde dimension", "text"), ("modalite_2", "Croisement", "text"),
                  ("valeur", "Valeur", "num"), ("part", "Part", "pct"),
-                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+                 ("secret_lib", "Masqué (secret statistique)", "text")])
     else:
         w.message("Indicateurs ABC Clauses", c.missing["indicateurs"])
     if len(c.unresolved):

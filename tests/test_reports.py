@@ -316,10 +316,10 @@ def test_statistical_secrecy_holds_in_the_three_documents(tmp_path, demo_ds):
     assert hidden == 1 and bool(row["secret"]) and np.isnan(row["region"])
     files, _ = build(ds, "99", tmp_path)
     text = "\n".join(pdf_pages(files["pdf"]))
-    assert "1 part(s) non affichée(s) : moins de 5 bénéficiaires (secret statistique)" in text
+    assert "1 part non affichée (secret statistique : calculée sur moins de 5 bénéficiaires" in text
     # the share is not shown, nor the gap with France
     assert re.search(rf"Part des femmes parmi les bénéficiaires\n{latest}\n–\n\d+ %\n–\n", text)
-    assert "case(s) de moins de 5 bénéficiaires masquée(s)" in text
+    assert re.search(r"\d+ cases masquées \(secret statistique : moins de 5 bénéficiaires", text)
     wb = openpyxl.load_workbook(files["xlsx"])
     rows = [r for r in wb["Suivi fiche 3 § 6b"].iter_rows(min_row=2, values_only=True)
             if r[0].startswith("Part des femmes") and r[1] == latest]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.indicators import MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, table_data, table_order
+from data.indicators import (MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, protect, table_data,
+                             table_order)
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
 from geo import engine
@@ -170,7 +171,8 @@ def _markets(ds: Dataset, result: engine.Result) -> tuple[pd.DataFrame, pd.DataF
 
 
 def _indicators(ds: Dataset, region: str) -> tuple[list[IndicatorSeries], list[str], str]:
-    ind = ds.indicateurs
+    # secrecy over every table of the territory and year at once (secondary suppression), then each table
+    ind = protect(ds.indicateurs[ds.indicateurs["territoire"].isin([region, "FR"])])
     source = (ds.meta.get("sources", {}) or {}).get("indicateurs") or "ABC Clauses"
     absent = missing_tables(ind, region)
     out = []

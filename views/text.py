@@ -64,11 +64,27 @@ DEFINITIONS: list[tuple[str, str]] = [
     ("Indicateurs ABC Clauses", "tableaux T01 à T18 de l'annexe de l'instruction, pour la région et pour la "
                                 "France ; les parts sont calculées dans chaque année et chaque territoire."),
     ("Secret statistique", f"les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} dans une case ne "
-                           "sont pas affichés, ni les parts calculées à partir d'eux."),
+                           "sont pas affichés, ni les parts calculées à partir d'eux. Les tableaux d'une même année "
+                           "et d'un même territoire comptent les mêmes bénéficiaires (un même total, et les marges "
+                           "des tableaux croisés) : d'autres cases, les plus petites possibles, sont masquées aussi, "
+                           "pour qu'aucune case masquée ne puisse être recalculée à partir de ce qui est affiché "
+                           "(secret secondaire, règles de l'INSEE)."),
 ]
 
 SECRET_NOTE = (f"Secret statistique : les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas "
-               "affichés, ni les parts calculées à partir d'eux.")
+               "affichés, ni les parts calculées à partir d'eux, ni les cases qui permettraient de les recalculer.")
+
+
+def secret_cells(n: int) -> str:
+    """« 4 cases masquées (secret statistique : … ) », for a table's caption."""
+    return (f"{n} {agree(n, 'case masquée', 'cases masquées')} (secret statistique : moins de {SECRET_THRESHOLD} "
+            "bénéficiaires, ou case qui permettrait de recalculer une case masquée).")
+
+
+def secret_shares(n: int) -> str:
+    """« 1 part non affichée (secret statistique : … ) », for the § 6b follow-up."""
+    return (f"{n} {agree(n, 'part non affichée', 'parts non affichées')} (secret statistique : calculée sur moins "
+            f"de {SECRET_THRESHOLD} bénéficiaires ou sur une case masquée).")
 
 # fiche 3, § 3c: how facilitator posts were funded nationally in 2016 (Alliance Villes Emploi survey)
 FUNDING_REFERENCE_2016 = {"Collectivités territoriales": 0.43, "FSE": 0.29, "État": 0.21, "Privé": 0.04,
