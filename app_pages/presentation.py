@@ -108,7 +108,7 @@ elif n == 2:
     if not ds.has("facilitateurs"):
         st.html(P.message(MISSING["facilitateurs"], HINT))
     else:
-        visual_screen(P.means_figures(content), P.means_chart(content, colours, P.bars_for(sub_lines)))
+        visual_screen(P.means_figures(content), P.means_chart(content, colours, P.wall_room(sub_lines)))
 elif n == 3:
     map_screen(P.gaps_figures(content), "" if ds.has("qpv") else MISSING["qpv"])
 elif n == 4:

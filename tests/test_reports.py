@@ -9,6 +9,7 @@ is absent.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -523,9 +524,11 @@ def test_load_ranking_is_by_ratio_with_both_ends_and_says_so():
     assert plain(r.note) == ("Les 4 structures aux ratios les plus élevés et les 4 aux ratios les plus faibles "
                              "(les plus chargées), sur 11.")
     assert plain(r.short) == "les 4 plus élevés et les 4 plus faibles, sur 11"
-    # nine structures: one left out, in the singular
+    # nine structures for eight bars: the ninth is shown (saying « 1 autre structure » would take its bar's room)
     nine = load_ranking(_structures(dict(list(ratios.items())[:9])), 8)
-    assert plain(nine.between) == "1 autre structure (0,96)"
+    assert len(nine.top) == 9 and nine.bottom.empty and not nine.between and nine.note == ""
+    ten = load_ranking(_structures(dict(list(ratios.items())[:10])), 8)
+    assert plain(ten.between) == "2 autres structures, de 0,96 à 0,89"
     # as many as the chart holds: all of them, highest first, nothing to say
     few = load_ranking(_structures({"X": 0.5, "Y": 1.5, "Z": 1.0}), 8)
     assert list(few.top["id_structure"]) == ["Y", "Z", "X"] and few.bottom.empty and not few.between
@@ -553,21 +556,42 @@ def test_counts_agree_in_french():
         assert figures[2] == ("1", "partagée entre structures")
 
 
+def test_fitting_ranking_shows_every_structure_when_their_names_fit():
+    from views.screens import Room, fitting_ranking, name_lines
+
+    names = ("PLIE 5", "Conseil départemental 45", "Maison de l'emploi du Pays de Châteaudun")
+    assert [name_lines(n, 16) for n in names] == [1, 2, 3]
+    ratios = {k: v for k, v in zip("ABCDEFGHIJK", (2.8, 1.7, 1.3, 0.97, 0.96, 0.89, 0.76, 0.65, 0.51, 0.49, 0.36))}
+    st = _structures(ratios)  # « Structure A »: 11 characters, one line
+    roomy = fitting_ranking(st, Room(height=11 * 30, line=30, gap=0, chars=20))
+    assert len(roomy.top) == 11 and not roomy.between
+    tight = fitting_ranking(st, Room(height=7 * 30, line=30, gap=0, chars=20))  # 6 bars and the gap row
+    assert len(tight.top) + len(tight.bottom) == 6 and tight.between.startswith("5 autres structures")
+    assert list(tight.top["id_structure"]) == ["A", "B", "C"] and list(tight.bottom["id_structure"]) == ["I", "J", "K"]
+    # names of two lines take twice the room: five of them and the gap row's line in eleven lines
+    wrapped = fitting_ranking(st, Room(height=11 * 30, line=30, gap=0, chars=6))
+    assert len(wrapped.top) + len(wrapped.bottom) == 5 and wrapped.between.startswith("6 autres structures")
+
+
 def test_deck_load_chart_is_ranked_by_ratio(demo_files, demo_result):
     st = demo_result.diagnosis.structures.dropna(subset=["etp_pour_100k_hab"])
-    assert len(st) > 8  # more than the chart holds
     slide = Presentation(str(demo_files["pptx"])).slides[1]
     chart = next(sh.chart for sh in slide.shapes if sh.has_chart)
-    names = list(chart.plots[0].categories)
-    values = list(chart.plots[0].series[0].values)
-    shown = [v for v in values if v is not None]
-    assert shown == sorted(shown, reverse=True) and len(shown) == 8
+    values = [v for v in chart.plots[0].series[0].values if v is not None]
+    assert values == sorted(values, reverse=True) and len(values) >= 4
     ranked = st.sort_values("etp_pour_100k_hab", ascending=False)
-    assert shown[0] == round(ranked["etp_pour_100k_hab"].iloc[0], 2)
-    assert shown[-1] == round(ranked["etp_pour_100k_hab"].iloc[-1], 2)
-    assert values[4] is None and names[4].startswith(f"{len(st) - 8} autres structures, de ")
+    assert values[0] == round(ranked["etp_pour_100k_hab"].iloc[0], 2)
+    assert values[-1] == round(ranked["etp_pour_100k_hab"].iloc[-1], 2)
+    # the names beside the bars, whole, in the order of the bars; what is left out said between them
+    names = [sh.text_frame.text for sh in slide.shapes if sh.name == "nom_barre"]
+    k = len(values)
+    assert names == list(ranked["nom"].head(k // 2)) + list(ranked["nom"].tail(k - k // 2))
+    gap = [sh.text_frame.text for sh in slide.shapes if sh.name == "ecart_classement"]
+    assert (gap == []) == (k == len(st))
+    if gap:
+        assert plain(gap[0]).startswith(f"{len(st) - k} autres structures, de ")
     title = next(sh for sh in slide.shapes if sh.name == "legende_graphique").text_frame.text
-    assert plain(title) == f"ETP pour 100 000 habitants couverts : les 4 plus élevés et les 4 plus faibles, sur {len(st)}"
+    assert plain(title) == "ETP pour 100 000 habitants couverts"
 
 
 def test_pdf_foot_keeps_every_vintage_whole(tmp_path, demo_ds, demo_result):
@@ -586,3 +610,41 @@ def test_pdf_foot_keeps_every_vintage_whole(tmp_path, demo_ds, demo_result):
         assert not any("…" in line for line in lines[-4:]), lines[-4:]
         for v in vintages:  # each vintage on one line, whole
             assert any(plain(v) in line for line in lines), (v, lines[-4:])
+
+
+def _soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if not found:
+        pytest.skip("LibreOffice absent (Debian : libreoffice-impress) : rendu des diapositives non vérifié")
+    return found
+
+
+def test_deck_in_libreoffice_names_every_structure_of_a_real_region(tmp_path, region_store, monkeypatch):
+    """Issue 21: the deck of a real région (nine structures, names of 6 to 40 characters) opened by LibreOffice
+    Impress shows every structure's name on slide 2, whole, and every class of markets on slide 5."""
+    soffice = _soffice()
+    store, slug = region_store
+    monkeypatch.setenv("DIAG_DONNEES", str(store))
+    from data.store import workspaces
+
+    ds = workspaces.load(slug)
+    files, result = build(ds, "24", tmp_path)
+    names = list(ds.structures["nom"])
+    assert len(names) == 9
+    shapes = [sh.text_frame.text for sh in Presentation(str(files["pptx"])).slides[1].shapes if sh.has_text_frame]
+    assert not any("…" in t for t in shapes)  # never a name cut in the file
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "lo"),
+                    str(files["pptx"])], check=True, timeout=240, capture_output=True,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    pages = pdf_pages(tmp_path / "lo" / "presentation_24.pdf")
+    assert len(pages) == 6
+    slide2 = " ".join(pages[1].split())
+    for name in names:
+        assert " ".join(name.split()) in slide2, (name, slide2)
+    slide5 = " ".join(pages[4].split())
+    for label in ("Couvert", "Plusieurs facilitateurs", "Partiellement couvert", "Hors couverture", "Non localisable"):
+        assert label in slide5
+    if shutil.which("pdftoppm"):  # kept for a person to look at
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "2", "-l", "2", str(tmp_path / "lo" / "presentation_24.pdf"),
+                        str(ARTIFACTS / "presentation_region_diapositive")], check=True, timeout=120)
