@@ -314,7 +314,8 @@ def cmd_journal(args) -> int:
                      f"fichier {access.FILE_NAME}) ; précisez --workspace.")
     log = journal.read(slug)
     if log.unreadable:
-        print(f"Note : {log.unreadable} ligne(s) illisible(s) ignorée(s).", file=sys.stderr)
+        n = log.unreadable
+        print(f"Note : {n} {'lignes illisibles ignorées' if n >= 2 else 'ligne illisible ignorée'}.", file=sys.stderr)
     if args.csv:
         Path(args.csv).write_bytes(journal.csv_bytes(log.entries))
         print(args.csv)

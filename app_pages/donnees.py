@@ -18,6 +18,7 @@ from data.store import imports, journal, workspaces
 from data.store.workspaces import StoreError
 from data.validation import validate
 from views import fmt
+from views.text import agree
 
 ACCEPTED = {
     "communes": ["csv", "xlsx", "geojson", "json", "gpkg", "parquet", "zip"],
@@ -295,7 +296,9 @@ def journal_section() -> None:
                    "depuis l'application.")
         log = journal.read(slug)
         if log.unreadable:
-            st.warning(f"{log.unreadable} ligne(s) illisible(s) du journal (écriture interrompue) ont été ignorées.")
+            n = log.unreadable
+            st.warning(f"{n} {agree(n, 'ligne illisible', 'lignes illisibles')} du journal (écriture interrompue) "
+                       f"{agree(n, 'a été ignorée', 'ont été ignorées')}.")
         if not log.entries:
             st.caption("Aucune action inscrite pour cet espace.")
         else:
@@ -333,7 +336,7 @@ if allowed("supprimer"):
 
 trash = [item for item in workspaces.bin_content() if access.bin_admin(user, item["entry"])]
 if trash:
-    with st.expander(f"Corbeille ({len(trash)} espace(s))", icon=":material/delete_sweep:"):
+    with st.expander(f"Corbeille ({len(trash)} {agree(len(trash), 'espace', 'espaces')})", icon=":material/delete_sweep:"):
         for item in trash:
             c1, c2 = st.columns([3, 1], vertical_alignment="center")
             c1.markdown(f"{fmt.md(item['name'])} — supprimé le {item['deleted'][6:8]}/{item['deleted'][4:6]}/{item['deleted'][:4]}")

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from views import fmt
+from views.text import agree
 
 
 def structure_figures(result, sid: str) -> dict:
@@ -61,7 +62,8 @@ def structure_card(result, sid: str, key: str = "carte.fiche", details: bool = T
         dom = f["ze_dominante"]
         st.markdown(f"**Zone d'emploi dominante** : {fmt.md(ze_name.get(dom, dom or '–'))} "
                     f"({fmt.percent(f['part_ze_dominante'])} de sa population) ; "
-                    f"{fmt.integer(f['nb_ze'])} zone(s) d'emploi touchée(s).")
+                    f"{fmt.integer(f['nb_ze'])} {agree(f['nb_ze'], 'zone', 'zones')} d'emploi "
+                    f"{agree(f['nb_ze'], 'touchée', 'touchées')}.")
     if details:
         structure_details(result, sid, key)
 

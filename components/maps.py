@@ -67,20 +67,33 @@ class RawRender:
 
 
 class DeclutterLabels(RawRender, MacroElement):
-    """Names written on the map never pile up: after each zoom or resize, a name that would overlap a
-    name of higher rank (``data-rank``: larger zones first) is hidden until there is room for it."""
+    """Names written on the map never pile up, nor sit on a structure's host circle, nor run off the map's edge:
+    after each zoom or resize, a name is moved inside the frame when the frame's edge would cut it, and hidden
+    when it would overlap a host circle or a name of higher rank (``data-rank``: larger zones first), until
+    there is room for it."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function (map) {
   function declutter() {
+    var frame = map.getContainer().getBoundingClientRect();
     var els = Array.prototype.slice.call(document.querySelectorAll('.ze-label'));
     els.sort(function (a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
-    els.forEach(function (el) { el.style.visibility = 'visible'; });
-    var kept = [];
+    els.forEach(function (el) { el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px'; });
+    var kept = Array.prototype.slice.call(document.querySelectorAll('.diag-host')).map(function (h) {
+      return h.getBoundingClientRect(); });
     els.forEach(function (el) {
-      var r = el.getBoundingClientRect();
-      var hit = kept.some(function (k) {
+      var r = el.getBoundingClientRect(), dx = 0, dy = 0, pad = 4;
+      if (r.left < frame.left + pad) dx = frame.left + pad - r.left;
+      else if (r.right > frame.right - pad) dx = frame.right - pad - r.right;
+      if (r.top < frame.top + pad) dy = frame.top + pad - r.top;
+      else if (r.bottom > frame.bottom - pad) dy = frame.bottom - pad - r.bottom;
+      if (dx || dy) {
+        el.style.marginLeft = dx + 'px'; el.style.marginTop = dy + 'px';
+        r = el.getBoundingClientRect();
+      }
+      var out = r.width > frame.width - 2 * pad || r.height > frame.height - 2 * pad;
+      var hit = out || kept.some(function (k) {
         return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom);
       });
       if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
@@ -95,6 +108,45 @@ class DeclutterLabels(RawRender, MacroElement):
     def __init__(self):
         super().__init__()
         self._name = "DeclutterLabels"
+
+
+class SmallShapeMarkers(RawRender, MacroElement):
+    """A dot for each shape too small to be seen at the map's zoom (a quarter is a few hundred metres: a speck
+    on a région's map): at its point, in its colour, with its tooltip; shown while the shape's box is smaller
+    than ``min_px`` on the screen, hidden once the shape itself is large enough to read. ``items``: (lat, lng,
+    colour, tooltip HTML already escaped, [south, west, north, east])."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  var group = L.layerGroup().addTo(map), items = {{ this.items|tojson }}, minPx = {{ this.min_px }};
+  var dots = items.map(function (it) {
+    var m = L.circleMarker([it[0], it[1]], {radius: {{ this.radius }}, color: '#000000', weight: 1.5,
+      fillColor: it[2], fillOpacity: 0.95, className: 'diag-small-shape'});
+    m.bindTooltip(it[3], {sticky: true});
+    return m;
+  });
+  function refresh() {
+    dots.forEach(function (m, i) {
+      var b = items[i][4], p1 = map.latLngToContainerPoint([b[0], b[1]]), p2 = map.latLngToContainerPoint([b[2], b[3]]);
+      var size = Math.max(Math.abs(p2.x - p1.x), Math.abs(p2.y - p1.y));
+      if (size < minPx) { if (!group.hasLayer(m)) group.addLayer(m); }
+      else if (group.hasLayer(m)) { group.removeLayer(m); }
+    });
+  }
+  map.on('zoomend resize', refresh);
+  refresh();
+  map.whenReady(refresh);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, items: list, min_px: int = 16, radius: int = 7):
+        super().__init__()
+        self._name = "SmallShapeMarkers"
+        self.items = items
+        self.min_px = int(min_px)
+        self.radius = int(radius)
 
 
 class ZoneLabels(RawRender, MacroElement):
@@ -373,6 +425,27 @@ var {{ this.get_name() }} = L.geoJson(
         return [[y0, x0], [y1, x1]]
 
 
+QPV_MIN_PX = 16  # a quarter drawn smaller than this on the screen gets a dot
+
+
+def qpv_dots(qpv, radius: int = 6) -> SmallShapeMarkers | None:
+    """The dots that stand for the quarters too small to be seen at the map's zoom, in their status's colour."""
+    items = []
+    for row in qpv.itertuples(index=False):
+        g = row.geometry
+        if g is None or shapely.is_empty(g):
+            continue
+        p = shapely.point_on_surface(g)
+        x0, y0, x1, y1 = shapely.bounds(g)
+        tip = (f'<table class="diag-tip"><tr><th>QPV</th><td>{esc(row.nom_qp)}</td></tr>'
+               f'<tr><th>Code</th><td>{esc(row.code_qp)}</td></tr>'
+               f'<tr><th>Population</th><td>{fmt.integer(row.population)}</td></tr>'
+               f'<tr><th>Couverture</th><td>{esc(row.statut)}</td></tr></table>')
+        items.append([float(p.y), float(p.x), QPV_COLOURS.get(row.statut, "#333"), tip,
+                      [float(y0), float(x0), float(y1), float(x1)]])
+    return SmallShapeMarkers(items, QPV_MIN_PX, radius) if items else None
+
+
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None,
                  vintage: str = "", basemap: bool = False, shared=None, fit_selected: bool = False,
@@ -497,17 +570,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                        for k, v in QPV_COLOURS.items()}),
                   layer_name="Quartiers prioritaires (QPV)",
                   tooltip=[("nom", "QPV"), ("code", "Code"), ("pop", "Population"), ("statut", "Couverture")]).add_to(m)
-        if wall:  # a quarter is a few pixels on a région's map: a dot of its colour makes it seen on a wall
-            dots = folium.FeatureGroup(name="QPV (repères)", show=True)
-            geoms = layers.qpv.geometry.to_numpy()
-            for row, g in zip(layers.qpv.itertuples(index=False), geoms):
-                if g is None or shapely.is_empty(g):
-                    continue
-                p = shapely.point_on_surface(g)
-                folium.CircleMarker([p.y, p.x], radius=7, color="#000000", weight=1.5, fill=True,
-                                    fill_color=QPV_COLOURS.get(row.statut, "#333"), fill_opacity=0.9,
-                                    interactive=False).add_to(dots)
-
+        # a quarter is a few pixels on a région's map: a dot of its colour stands for it until it can be seen
+        dots = qpv_dots(layers.qpv, radius=8 if wall else 6)
     hosts = folium.FeatureGroup(name="Structures porteuses (taille = ETP)", show=True)
     for row in layers.structures.itertuples(index=False):
         sid = row.id_structure
@@ -520,7 +584,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 f"Population couverte : {fmt.integer(s.get('population_couverte'))}<br>"
                 f"ETP pour 100 000 hab. : {fmt.decimal(s.get('etp_pour_100k_hab'), 2)}")
         marker = folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
-                                     fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95)
+                                     fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95,
+                                     class_name="diag-host")
         marker.add_child(SafeTooltip(text)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
     if dots is not None:

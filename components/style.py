@@ -143,6 +143,9 @@ STREAMLIT_FRENCH = {
     "Copy column name": "Copier le nom de la colonne", "Automatic": "Automatique", "Localized": "Selon la langue",
     "Plain": "Brut", "Scientific": "Scientifique", "Percent": "Pourcentage",
     "Accounting": "Comptable", "Copy to clipboard": "Copier", "Clear all": "Tout effacer",
+    # a chart's menu, and the link a first press on Tab shows
+    "Copy Vega-Lite spec": "Copier la description du graphique (Vega-Lite)", "Copied!": "Copié !",
+    "Skip to main content": "Aller au contenu principal",
 }
 FRENCH_UI_SCRIPT = """<script>
 (function () {

@@ -90,11 +90,13 @@ def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_t
     structure = ""
     if n_cov == 0:
         cls = HORS
-        raison = "commune hors de toute aire" if n == 1 else f"aucune des {n} communes dans une aire"
+        raison = "commune hors de toute aire" if n == 1 else f"aucune des {n:,} communes dans une aire".replace(
+            ",", "\u202f")
     elif n_cov < n:
         cls = PARTIEL
         out = n - n_cov
-        raison = f"{out} {'communes' if out >= 2 else 'commune'} sur {n} hors de toute aire"
+        raison = (f"{out:,} {'communes' if out >= 2 else 'commune'} sur {n:,} hors de toute aire"
+                  .replace(",", "\u202f"))
     elif len(containing):
         cls = COUVERT
         structure = str(cov.structure_ids[containing[0]])

@@ -247,9 +247,16 @@ def _legend(fig, place: str, handles, labels, title, fontsize=14.0) -> None:
 
 
 def _wrap(text: str, width: int = 25) -> str:
+    """A label wrapped in lines of ``width`` characters, never inside « MDE / 2 » nor between a word and the
+    short number that names it (« EPCI 7 », « Conseil départemental 45 »)."""
+    import re
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    text = str(text)
+    glued = re.sub(r"\s+/\s+", "\u00a0/\u00a0", text)
+    glued = re.sub(r"\s+(\d{1,3})(?=\s|$|[,.;)])", "\u00a0\\1", glued)
+    # textwrap breaks at ordinary spaces only: the no-break spaces hold those words together
+    return "\n".join(textwrap.wrap(glued, width)) or text
 
 
 def _frame(ax, g: Geometry) -> None:

@@ -42,6 +42,7 @@ from data.schemas import INDICATOR_TABLES
 from views import fmt
 from views import text as T
 from views.columns import place_type_label
+from views.text import agree
 
 BLUE = colors.HexColor("#000091")
 GREY = colors.HexColor("#5A5A5A")
@@ -51,6 +52,7 @@ RED = colors.HexColor("#B2182B")
 MARGIN = 16 * mm
 WIDTH = A4[0] - 2 * MARGIN
 BODY_ROWS = 30  # rows of a long list shown in the body; the rest goes to an annex
+MIN_ROWS_AT_BREAK = 3  # rows of a table on either side of a page break
 
 FONT = "DejaVu"
 
@@ -226,7 +228,11 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict
     if total:
         rows.append([Paragraph("<b>" + _e(texts[j][-1]) + "</b>", styles[j]) for j in range(len(columns))])
     cls = LongTable if len(rows) > 60 else Table
-    t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    # a page never holds one or two rows of a table alone: a short table is kept whole, a longer one breaks
+    # with at least three rows on each side
+    n = len(rows)
+    split = (n, n) if n - 1 < 2 * MIN_ROWS_AT_BREAK else (1 + MIN_ROWS_AT_BREAK, n - MIN_ROWS_AT_BREAK)
+    t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", rowSplitRange=split)
     style = [("BACKGROUND", (0, 0), (-1, 0), BLUE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
              ("FONT", (0, 1), (-1, -1), FONT, size, size * 1.22),
              ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, LIGHT]),
@@ -327,7 +333,16 @@ class _Doc(BaseDocTemplate):
         left = f"{T.TITLE} – {c.region_name}"
         canv.drawString(MARGIN, A4[1] - MARGIN + 2 * mm, left)
         room = WIDTH - pdfmetrics.stringWidth(left, FONT, 7.5) - 8 * mm
-        canv.drawRightString(A4[0] - MARGIN, A4[1] - MARGIN + 2 * mm, _fit(c.workspace, room, 7.5))
+        if pdfmetrics.stringWidth(c.workspace, FONT, 7.5) <= room:
+            canv.drawRightString(A4[0] - MARGIN, A4[1] - MARGIN + 2 * mm, c.workspace)
+        else:  # a long name, whole, on the lines above the title (never cut)
+            size, lines, leading = footer_lines(c.workspace, WIDTH)
+            y = A4[1] - MARGIN + 2 * mm + 3.4 * mm
+            canv.setFont(FONT, size)
+            for line in reversed(lines):
+                canv.drawRightString(A4[0] - MARGIN, y, line)
+                y += leading
+            canv.setFont(FONT, 7.5)
         canv.setStrokeColor(RULE)
         canv.line(MARGIN, A4[1] - MARGIN + 0.5 * mm, A4[0] - MARGIN, A4[1] - MARGIN + 0.5 * mm)
         number = f"page {canv.getPageNumber()}"
@@ -439,6 +454,23 @@ def _h1(n: int, title: str, st) -> list:
     return [PageBreak(), Paragraph(f"{n}. {_e(title)}", st["H1"])]
 
 
+SHORT_SECTION = 3  # flowables after its title: a section this short never opens a page of its own
+
+
+def _no_lonely_sections(story: list) -> list:
+    """A section of a sentence or two (« Aucun fichier d'indicateurs n'a été importé… ») follows the one before on
+    its page, when it has room, instead of opening a page that holds nothing else."""
+    out = list(story)
+    starts = [i for i, f in enumerate(out) if isinstance(f, PageBreak) and i + 1 < len(out)
+              and isinstance(out[i + 1], _Paragraph) and out[i + 1].style.name == "H1"]
+    for k, i in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(out)
+        body = out[i + 2:end]
+        if i > 0 and len(body) <= SHORT_SECTION and all(isinstance(f, (_Paragraph, Spacer)) for f in body):
+            out[i] = CondPageBreak(60 * mm)
+    return out
+
+
 def _missing_par(c, kind: str, st) -> _Paragraph:
     return Paragraph(_e(c.missing[kind]) + " Cette partie sera remplie après l'import du fichier sur la page "
                      "« Données ».", st["body"])
@@ -472,7 +504,8 @@ def _zones_blanches(c, st, annex: list) -> list:
            f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
            f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement." if c.has["qpv"] else c.missing["qpv"])
     out.append(Paragraph(
-        f"{fmt.integer(s['communes']['non_couvertes'])} commune(s) de la région, soit "
+        f"{fmt.integer(s['communes']['non_couvertes'])} "
+        f"{agree(s['communes']['non_couvertes'], 'commune', 'communes')} de la région, soit "
         f"{fmt.integer(s['population']['non_couverte'])} habitants "
         f"({fmt.percent(s['population']['part_non_couverte'])} de la population), ne sont dans l'aire d'aucune "
         f"structure. " + _e(qpv), st["body"]))
@@ -587,7 +620,7 @@ def _overlaps(c, st) -> list:
     ov = c.overlaps
     if ov.empty:
         return out + [Paragraph("Aucune commune de la région n'est couverte par deux structures.", st["body"])]
-    out.append(Paragraph(f"{fmt.integer(len(ov))} paire(s) de structures partagent des communes de la région "
+    out.append(Paragraph(f"{fmt.integer(len(ov))} {agree(len(ov), 'paire de structures partage', 'paires de structures partagent')} des communes de la région "
                          f"({fmt.integer(c.summary['communes']['multi_couvertes'])} communes couvertes par "
                          "plusieurs structures).", st["body"]))
     ov = ov.assign(a=[f"{i} – {n}" for i, n in zip(ov["id_a"], ov["nom_a"])],
@@ -819,5 +852,5 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph("Le classeur XLSX joint contient chaque tableau du diagnostic (une feuille par tableau).",
                            st["small"]))
-    doc.build(story)
+    doc.build(_no_lonely_sections(story))
     return path

@@ -59,10 +59,14 @@ def category_axis(values, width: int = WRAP, title=None, **kw) -> alt.Axis:
                     labelPadding=8, labelColor="#161616", titleColor="#161616", **kw)
 
 
+VALUE_TICKS = 6  # labels of a value axis: as many as a 1280 px wall reads at 16 px (« 0 1 2 3 4 5 6 », not 31)
+
+
 def value_axis(title: str, percent: bool = False, **kw) -> alt.Axis:
+    kw.setdefault("tickCount", VALUE_TICKS)
     return alt.Axis(title=title, format=PCT_FORMAT if percent else NUM_FORMAT, labelFontSize=FONT_SIZE,
                     titleFontSize=FONT_SIZE, labelFont=FONT, titleFont=FONT, labelLimit=LABEL_LIMIT,
-                    labelColor="#161616", titleColor="#161616", labelFlush=False, **kw)
+                    labelColor="#161616", titleColor="#161616", labelFlush=False, labelOverlap=True, **kw)
 
 
 def legend(title=None, **kw) -> alt.Legend:
