@@ -64,7 +64,8 @@ if not layers.drawable:
 # background, and a new selection reaches the map in the browser as a short script
 basemap = basemap_on()
 cache_key = maps.map_key("carte", state.stamp(), region, show, basemap)
-col_map, col_side = st.columns([2.3, 1])
+share = maps.map_share(layers.bounds)  # a tall région: a narrower map, more room for its legend
+col_map, col_side = st.columns([share, 1 - share])
 with col_map, st.container(key="carte-zone"):
     maps.show(None, key=maps.CARTE_KEY, height=520, returned_objects=list(maps.CARTE_RETURNED),
               selection=maps.selection_js(layers, selected), on_change=_on_map_click, cache_key=cache_key,
@@ -77,7 +78,8 @@ with col_side:
                    "et ses voisins.")
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit())
     with st.expander("Légende", expanded=not selected):
-        st.html(maps.legend_html(items, note, title=None))
+        # many structures beside a narrow map: their names on two columns, the legend within the screen
+        st.html(maps.legend_html(items, note, title=None, columns=len(items) > 10 and share <= 0.6))
     st.html(f'<div class="diag-print-only">{maps.legend_html(items, note)}</div>')  # on paper, always open
     if selected:
         cards.structure_details(result, choice)

@@ -111,7 +111,11 @@ if layers.drawable:
         st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
     m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
                         basemap=basemap_on(), title="Couverture des marchés", vintage=ds.credit())
-    maps.show(m, key="marches.map", height=620)
+    # the legend beside the map, never over the région nor its points (filter the classes in the side panel)
+    c_map, c_legend = st.columns([3, 1], gap="medium")
+    with c_map, st.container(key="marches-zone"):
+        maps.show(m, key="marches.map", height=560)
+    c_legend.html(maps.points_legend(CLASS_COLOURS, CLASS_LABELS, ds.credit(), title="Couverture des marchés"))
 else:
     st.warning(T.NO_OUTLINES, icon=":material/map:")
 

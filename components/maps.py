@@ -720,11 +720,14 @@ def selection_js(layers: DisplayLayers, selected: list[str]) -> str:
 
 
 def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: dict[str, str],
-               outline=None, basemap: bool = False, title: str = "Légende", vintage: str = "") -> folium.Map:
+               outline=None, basemap: bool = False, title: str = "Légende", vintage: str = "",
+               legend_inside: bool = False) -> folium.Map:
     """Points (``x``, ``y``, ``classe``, ``texte``) coloured by class, e.g. markets by coverage.
 
-    ``texte`` is HTML: the caller escapes the user text in it (``esc``)."""
-    m = base_map(bounds, basemap, pad_right=300)  # room on the right for the legend drawn inside
+    ``texte`` is HTML: the caller escapes the user text in it (``esc``). The legend is the page's, beside the
+    map (:func:`points_legend`), where it never covers the région nor its points; ``legend_inside`` draws it in
+    the map instead (a map shown alone)."""
+    m = base_map(bounds, basemap, pad_right=300 if legend_inside else None)
     if outline is not None:
         folium.GeoJson(json.loads(shapely.to_geojson(outline)), name="Contour de la région",
                        style_function=lambda f: {"color": "#000091", "weight": 3, "fill": False},
@@ -736,11 +739,16 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
                                 fill_color=colour_of.get(cls, "#777"), fill_opacity=0.9,
                                 ).add_child(SafeTooltip(row.texte)).add_to(fg)
         fg.add_to(m)
-    # the legend says what the colours are; the layer panel lets the user show one class at a time
-    Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    if legend_inside:
+        Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
     return m
 
+
+def points_legend(colour_of: dict[str, str], labels: dict[str, str], vintage: str = "",
+                  title: str | None = "Légende") -> str:
+    """The legend of :func:`points_map`, for the page beside the map."""
+    return legend_html([(colour_of[c], labels.get(c, c), "dot") for c in colour_of],
+                       f"Données : {vintage}" if vintage else "", title=title)
 
 
 @dataclass(frozen=True)
@@ -795,6 +803,29 @@ def _parts(m: folium.Map, widget_key: str, returned_objects: tuple) -> MapParts:
 @st.cache_resource(max_entries=24, show_spinner="Préparation de la carte…")
 def _cached_parts(cache_key: str, widget_key: str, returned_objects: tuple, _build) -> MapParts:
     return _parts(_build(), widget_key, returned_objects)
+
+
+# The coverage map page at 1280×720 with the side panel open: the main column's width and the map's height
+# (``.st-key-carte-zone`` in components.style), in pixels; the map takes the width the région needs at that
+# height, within these shares of the column, the legend and the card the rest
+PAGE_WIDTH_PX, MAP_HEIGHT_PX, FIT_PADDING_PX = 896, 504, 32
+MAP_SHARE = (0.5, 0.72)
+
+
+def mercator_aspect(bounds) -> float:
+    """Width over height of ``bounds`` (minx, miny, maxx, maxy in degrees) as a web map draws them."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    y = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    height = y(maxy) - y(miny)
+    return float(np.radians(maxx - minx) / height) if height > 0 else 1.0
+
+
+def map_share(bounds) -> float:
+    """The share of the page's width the coverage map takes: as wide as the région drawn at the map's height
+    (a tall région left half of a wide map empty), the rest for its legend and a structure's card."""
+    need = mercator_aspect(bounds) * (MAP_HEIGHT_PX - FIT_PADDING_PX) + FIT_PADDING_PX
+    lo, hi = MAP_SHARE
+    return float(min(max(need / PAGE_WIDTH_PX, lo), hi))
 
 
 CARTE_KEY = "carte.map"  # the coverage map page's widget, and what a click on it sends back

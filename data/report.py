@@ -125,6 +125,8 @@ class Report:
                  "Colonne": titles.get(i.column, i.column) if i.column else "", "Message": i.message}
                 for i in self.issues]
         frame = pd.DataFrame(rows, columns=["Niveau", "Fichier", where, "Colonne", "Message"])
+        if not units:  # no message names a line (a DECP file's contracts are named by their identifier)
+            return frame.drop(columns=where)
         return frame if mixed else frame.astype({where: "Int64"})
 
     def summary(self) -> str:

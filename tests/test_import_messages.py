@@ -171,6 +171,9 @@ def test_concessions_are_kept_non_localisable_counted_and_named():
     assert "le format DECP ne donne pas le lieu d'exécution d'une concession" in said
     named = [i.message for i in loaded.report.warnings if "concession « " in i.message]
     assert len(named) == 2 and "« 0612202306122024 » (Objet de la consultation 1)" in named[0]
+    # a JSON file has no lines: its validation table names the contracts, and has no « Ligne » column
+    frame = loaded.report_frame()
+    assert "Ligne" not in frame.columns and set(frame["Colonne"]) == {"Code du lieu"}
     # classified « non localisable », with the reason, never « régional »
     from geo.markets import classify_place
     from geo.territory import Referentiel

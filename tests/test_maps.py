@@ -130,7 +130,8 @@ def test_points_map_escapes_and_colours():
     pts = pd.DataFrame({"x": [1.0, 1.1], "y": [45.0, 45.1], "classe": ["couvert", "hors_couverture"],
                         "texte": ["&lt;b&gt;", "ok"]})
     html = points_map((0.9, 44.9, 1.2, 45.2), pts, {"couvert": "#0072B2", "hors_couverture": "#B2182B"},
-                      {"couvert": "Couvert", "hors_couverture": "Hors couverture"}).get_root().render()
+                      {"couvert": "Couvert", "hors_couverture": "Hors couverture"},
+                      legend_inside=True).get_root().render()
     assert "#0072B2" in html and "#B2182B" in html and "<b>" not in html.split("</head>")[1].replace("<b>Légende", "")
 
 
