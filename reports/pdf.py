@@ -371,29 +371,38 @@ class _Doc(BaseDocTemplate):
 def _key_figures(c, st) -> Table:
     s = c.summary
     m = c.market_summary
+    def n(value, singular: str, plural: str) -> str:
+        return f"{fmt.integer(value)} {agree(value, singular, plural)}"
+
     items = [
         (fmt.integer(s["population"]["non_couverte"]) + " hab.", "Population non couverte",
          f"{fmt.percent(s['population']['part_non_couverte'])} de la population de la région"),
-        (fmt.integer(s["communes"]["non_couvertes"]), "Zones blanches (communes non couvertes)",
-         f"sur {fmt.integer(s['communes']['total'])} communes"),
-        (fmt.integer(s["communes"]["multi_couvertes"]), "Communes couvertes par plusieurs structures", ""),
-        (fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts",
-         f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts, sur {fmt.integer(s['qpv']['total'])} QPV"
-         if c.has["qpv"] else c.missing["qpv"]),
+        (fmt.integer(s["communes"]["non_couvertes"]), agree(s["communes"]["non_couvertes"], "Zone blanche (commune "
+         "non couverte)", "Zones blanches (communes non couvertes)"), "sur " + n(s['communes']['total'], "commune",
+                                                                                 "communes")),
+        (fmt.integer(s["communes"]["multi_couvertes"]), agree(s["communes"]["multi_couvertes"], "Commune couverte par "
+         "plusieurs structures", "Communes couvertes par plusieurs structures"), ""),
+        (fmt.integer(s["qpv"]["non_couverts"]), agree(s["qpv"]["non_couverts"], "QPV non couvert", "QPV non couverts"),
+         f"{n(s['qpv']['partiels'], 'partiellement couvert', 'partiellement couverts')}, sur "
+         f"{fmt.integer(s['qpv']['total'])} QPV" if c.has["qpv"] else c.missing["qpv"]),
         (fmt.integer(s["qpv"]["population_non_couverte"]) + " hab.", "Population des QPV non couverts", ""),
         (fmt.integer(s["population"]["totale"]) + " hab.", "Population de la région",
-         f"{fmt.integer(s['communes']['total'])} communes, {fmt.integer(len(c.zones_emploi))} zones d'emploi"),
-        (fmt.integer(s["structures"]["total"]), "Structures porteuses",
-         f"{fmt.integer(s['structures']['personnes'])} facilitateurs (personnes)"),
+         f"{n(s['communes']['total'], 'commune', 'communes')}, {n(len(c.zones_emploi), 'zone', 'zones')} d'emploi"),
+        (fmt.integer(s["structures"]["total"]), agree(s["structures"]["total"], "Structure porteuse",
+                                                      "Structures porteuses"),
+         n(s['structures']['personnes'], "facilitateur (personne)", "facilitateurs (personnes)")),
         (fmt.decimal(s["structures"]["etp"]), "ETP de facilitateurs", ""),
         (fmt.decimal(s["structures"]["etp_pour_100k_hab"], 2), "ETP pour 100 000 habitants", ""),
     ]
     if c.has["marches"]:
-        items += [(fmt.integer(m["avec_consideration_sociale"]), "Marchés avec considération sociale",
-                   f"sur {fmt.integer(m['total'])} marchés lus"),
-                  (fmt.integer(c.markets_not_single), "Marchés qu'aucune structure ne couvre seule",
-                   f"dont {fmt.integer(m['regional'])} marchés régionaux au total"),
-                  (fmt.integer(m["hors_couverture"]), "Marchés hors couverture", "")]
+        items += [(fmt.integer(m["avec_consideration_sociale"]), agree(m["avec_consideration_sociale"],
+                   "Marché avec considération sociale", "Marchés avec considération sociale"),
+                   f"sur {n(m['total'], 'marché lu', 'marchés lus')}"),
+                  (fmt.integer(c.markets_not_single), agree(c.markets_not_single, "Marché qu'aucune structure ne "
+                   "couvre seule", "Marchés qu'aucune structure ne couvre seule"),
+                   f"dont {n(m['regional'], 'marché régional', 'marchés régionaux')} au total"),
+                  (fmt.integer(m["hors_couverture"]), agree(m["hors_couverture"], "Marché hors couverture",
+                                                            "Marchés hors couverture"), "")]
     cells = []
     for value, label, sub in items:
         block = [Paragraph(_e(value), st["figure"]), Paragraph(_e(label), st["figure_label"])]

@@ -127,7 +127,7 @@ def workbook_bytes(c) -> bytes:
              ("nb_communes", "Nombre de communes", "int"), ("communes_non_couvertes", "Communes non couvertes", "int")])
     w.sheet("Structures", c.structures,
             [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"), ("type_structure", "Type", "text"),
-             ("code_commune", "Commune d'implantation", "text"), ("nb_facilitateurs", "Personnes", "int"),
+             ("commune_implantation", "Commune d'implantation", "text"), ("nb_facilitateurs", "Personnes", "int"),
              ("etp", "ETP", "dec2"), ("quotite", "Quotité moyenne (ETP par personne)", "dec2"),
              ("nb_communes", "Communes couvertes (région)", "int"),
              ("population_couverte", "Population couverte", "int"),

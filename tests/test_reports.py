@@ -131,7 +131,8 @@ def test_pdf_figures_equal_the_cli(demo_files, expected):
     structures = text[text.index("4. Structures : moyens et charge"):text.index("5. Cohérence")]
     for s in e["structures"]:
         assert plain(fmt.integer(s["population_couverte"])) in structures, s["id_structure"]
-    assert f"{plain(fmt.integer(e['communes']['non_couvertes']))} commune(s) de la région" in text
+    assert f"{plain(fmt.integer(e['communes']['non_couvertes']))} communes de la région" in text
+    assert "(s)" not in text  # every count agreed (issue 21)
 
 
 def test_pdf_long_tables_repeat_their_header(demo_files, demo_result):
@@ -260,13 +261,20 @@ def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
                 assert cell.data_type != "f"
     assert {"#,##0", "#,##0.00", "0.0%"} <= used
     assert "# ##0" not in used
-    summary = {r[2]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True) if r[2]}
+    # the summary sheet speaks to people: a label and its value, no developer's key (issue 21)
+    assert [c.value for c in next(wb["Synthèse"].iter_rows(max_row=1))] == ["Indicateur", "Valeur"]
+    summary = {r[0]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True)}
     e = expected
-    for key in ("communes.total", "communes.non_couvertes", "communes.multi_couvertes", "population.non_couverte",
-                "qpv.non_couverts", "qpv.partiels", "qpv.population_non_couverte", "marches.hors_couverture",
-                "marches.regional"):
+    for label, key in (("Communes", "communes.total"), ("Zones blanches (communes non couvertes)",
+                                                        "communes.non_couvertes"),
+                       ("Communes couvertes par plusieurs structures", "communes.multi_couvertes"),
+                       ("Population non couverte", "population.non_couverte"), ("QPV non couverts", "qpv.non_couverts"),
+                       ("QPV partiellement couverts", "qpv.partiels"),
+                       ("Population des QPV non couverts", "qpv.population_non_couverte"),
+                       ("Marchés hors couverture", "marches.hors_couverture"), ("Marchés régionaux", "marches.regional"),
+                       ("Marchés retenus", "marches.total")):
         group, name = key.split(".")
-        assert summary[key] == e[group][name], key
+        assert summary[label] == e[group][name], label
     structures = pd.DataFrame(wb["Structures"].values)
     structures.columns = structures.iloc[0]
     structures = structures.iloc[1:]
@@ -280,8 +288,6 @@ def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
     etp = [c.value for c in wb["Structures"]["F"][1:]]
     assert all(round(v, 2) == v for v in etp)
     # the markets kept, and their dates as real dates that Excel shows the French way
-    assert summary["marches.total"] == e["marches"]["total"]
-    assert next(r[0] for r in wb["Synthèse"].iter_rows(values_only=True) if r[2] == "marches.total") == "Marchés retenus"
     header = [c.value for c in next(wb["Marchés"].iter_rows(max_row=1))]
     dates = [row[header.index("Date")] for row in wb["Marchés"].iter_rows(min_row=2)]
     assert dates and all(c.is_date and c.number_format == "dd/mm/yyyy" for c in dates if c.value is not None)

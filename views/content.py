@@ -99,13 +99,15 @@ class Content:
         return dict(zip(self.structures["id_structure"], self.structures["nom"]))
 
 
-def host_names(structures: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
-    """The structures with their host commune by its name (« Tours (37261) »), not by its code alone."""
-    if "code_commune" not in structures.columns or communes is None or not len(communes):
+def host_names(structures: pd.DataFrame, communes: pd.DataFrame | None, column: str = "code_commune") -> pd.DataFrame:
+    """The structures with their host commune by its name (« Tours (37261) »), not by its code alone, in
+    ``column`` (``code_commune`` itself for a table on screen; another column keeps the code beside it)."""
+    if "code_commune" not in structures.columns:
         return structures
-    names = dict(zip(as_text(communes["code_insee"]), as_text(communes["nom"])))
     codes = as_text(structures["code_commune"])
-    return structures.assign(code_commune=[f"{names[c]} ({c})" if c in names else c for c in codes])
+    names = {} if communes is None or not len(communes) else dict(zip(as_text(communes["code_insee"]),
+                                                                       as_text(communes["nom"])))
+    return structures.assign(**{column: [f"{names[c]} ({c})" if c in names else c for c in codes]})
 
 
 def region_name(ds: Dataset, region: str) -> str:
@@ -287,7 +289,7 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     d = result.diagnosis
     has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs")}
     sources, official = _sources(ds)
-    st = host_names(d.structures, ds.communes if ds.has("communes") else None).copy()
+    st = host_names(d.structures, ds.communes if ds.has("communes") else None, "commune_implantation").copy()
     st["alerte"] = _flags(st) if len(st) else pd.Series(dtype=object)
     st["quotite"] = st["etp"] / st["nb_facilitateurs"].replace(0, np.nan)
     names = dict(zip(st["id_structure"], st["nom"]))
