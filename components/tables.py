@@ -225,9 +225,9 @@ def report_table(frame: pd.DataFrame, key: str, title: str = "Rapport de validat
     st.markdown(f"#### {fmt.md(title)}")
     st.html(REPORT_CSS.format(scope=key_class(f"{key}.rapport")))
     view = frame.copy()
-    for col in view.columns:  # a missing line number is an empty cell, not « <NA> »
+    for col in view.columns:  # a line number as a spreadsheet shows it (« 12 »); none is an empty cell, not « <NA> »
         if str(view[col].dtype) == "Int64":
-            view[col] = view[col].map(lambda v: "" if pd.isna(v) else fmt.integer(v))
+            view[col] = view[col].map(lambda v: "" if pd.isna(v) else str(int(v)))
     with st.container(key=f"{key}.rapport", height=REPORT_HEIGHT if len(view) > 8 else "content"):
         st.table(view, hide_index=True)
     export_buttons(frame, key, export_name)

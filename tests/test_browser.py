@@ -179,7 +179,7 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path, m
     # the uploader of the tab on show (counting uploaders in the page raced with its drawing under load)
     panel = page.locator('[role="tabpanel"]:visible').filter(has_text="Limites pour les marchés")
     panel.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
-    page.get_by_text("le fichier est refusé").first.wait_for(timeout=60_000)
+    page.get_by_text("» est refusé").first.wait_for(timeout=60_000)
     assert page.get_by_text("Vos données actuelles n'ont pas été modifiées").first.is_visible()
     # the error itself, whole, in the alert (a data grid cuts a long message at 1280 px)
     alert = page.locator('[data-testid="stAlertContentError"]').first.inner_text().replace("\u2060", "")
