@@ -73,3 +73,19 @@ def test_donnees_page_after_a_workspace_made_from_its_region(region):
     year = at.number_input(key="donnees.millesime_facilitateurs")
     assert year.value >= 2025  # the import's year by default, editable
     assert "non précisé" not in said
+
+
+def test_each_kinds_size_limit_is_said_once_and_the_same_everywhere(region):
+    """The tab's limits, its drop zone and the widget's own limit agree (« 20 Mo » for the facilitators, not
+    « 200 Mo » in the drop zone and the page's header)."""
+    from components import uploads
+    from data.formats.limits import limits_text
+
+    for kind in ("communes", "qpv", "facilitateurs", "marches", "indicateurs"):
+        mb = uploads.kind_max_mb(kind)
+        assert f"{mb}\u00a0Mo au plus par fichier" in limits_text(kind), kind
+        assert f"{mb}\u202fMo au plus par fichier" in uploads.french_css("k", ["csv"], max_size_mb=mb)
+    assert uploads.kind_max_mb("facilitateurs") == 20 and uploads.kind_max_mb("qpv") == 100
+    at = open_page("app_pages/donnees.py", region)
+    said = " ".join(texts(at))
+    assert "Taille maximale" not in said and "200 Mo par fichier" not in said
