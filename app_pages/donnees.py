@@ -119,8 +119,8 @@ def create_form(expanded: bool) -> None:
 
 
 st.markdown(f"**Espace de travail** : {fmt.md(space.name)} · version {space.version}"
-            + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else "") + (f" · votre rôle : {access.ROLE_LABELS[role]}" if user is not None and role
-                                               else ""))
+            + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else "")
+            + (f" · votre rôle : {access.ROLE_LABELS[role]}" if user is not None and role else ""))
 if space.read_only:
     st.info("L'espace de démonstration est en lecture seule : créez votre espace de travail pour y importer vos "
             "fichiers. La démonstration reste disponible à tout moment dans le panneau latéral.",
@@ -166,7 +166,7 @@ if allowed("importer"):
                                           max_mb=uploads.kind_max_mb(kind))
             files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
             if files:
-                ident = (slug, tuple(f.file_id for f in files), declared)
+                ident = (slug, tuple(f.file_id for f in files))
                 if done.get(kind, (None,))[0] != ident:
                     sent = [Upload(f.name, f.getvalue()) for f in files]
                     loaded = validate(kind, sent, communes=ds.communes if ds.has("communes") else None,
