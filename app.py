@@ -32,6 +32,7 @@ pages = {
         st.Page("app_pages/comparer_facilitateurs.py", title="Comparer les facilitateurs",
                 icon=":material/compare_arrows:"),
         st.Page("app_pages/marches.py", title="Marchés", icon=":material/gavel:"),
+        st.Page("app_pages/scenarios.py", title="Scénarios", icon=":material/alt_route:"),
         st.Page("app_pages/indicateurs.py", title="Indicateurs régionaux", icon=":material/bar_chart:"),
         st.Page("app_pages/rapport.py", title="Rapport", icon=":material/description:"),
         st.Page("app_pages/presentation.py", title="Mode présentation", icon=":material/co_present:"),

@@ -15,6 +15,8 @@
         --facilitateurs f.xlsx --marches decp.json --json out.json --xlsx out.xlsx
     python cli.py journal [--workspace hauts-de-france-2026] [--csv journal.csv]
     python cli.py serve [--server.port 8501 ...]   # the app, its usual maps prepared at start
+    python cli.py scenario create|list|apply|diagnose|export|adopt|suggest|… --workspace W …   (commands.scenarios)
+    python cli.py compare --workspace W --from 2 --to scenario:NOM --region 32 --json out.json [--xlsx out.xlsx]
 
 ``--user EMAIL`` (every workspace command): act as that person, with their rights in ``acces.toml``
 (``data.access``): only the workspaces they may see are listed or found, an import needs the role
@@ -32,6 +34,7 @@ import json
 import sys
 from pathlib import Path
 
+from commands import scenarios as scenario_commands
 from data.schemas import KINDS
 
 
@@ -100,7 +103,9 @@ def _refused(user: str | None, slug: str, action: str) -> int | None:
     role = access.role(user, slug)
     rule = {"importer": "l'import de fichiers est réservé à ses éditeurs et administrateurs",
             "restaurer": "le retour à une version est réservé à ses éditeurs et administrateurs",
-            "journal": "la lecture du journal est réservée à ses administrateurs"}.get(action, action)
+            "journal": "la lecture du journal est réservée à ses administrateurs",
+            "scenarios": "créer, modifier, supprimer ou adopter un scénario est réservé à ses éditeurs et "
+                         "administrateurs"}.get(action, action)
     name = workspaces.info(slug).name
     return _fail(f"{user} a le rôle « {access.ROLE_LABELS.get(role, role)} » dans l'espace « {name} » : {rule}.")
 
@@ -242,7 +247,7 @@ def cmd_report(args) -> int:
     if slug is None:
         return _not_found(args.workspace)
     try:
-        written = reports.build_workspace(slug, args.region, Path(args.out))
+        written = reports.build_workspace(slug, args.region, Path(args.out), scenario=args.scenario)
     except (LookupError, ValueError) as exc:
         return _fail(str(exc))
     for path in written.values():
@@ -439,6 +444,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--workspace", required=True)
     rp.add_argument("--region", help="code de la région (par défaut celle de l'espace)")
     rp.add_argument("--out", required=True, help="dossier où écrire les trois fichiers")
+    rp.add_argument("--scenario", help="ajouter la proposition d'un scénario (son nom ou son identifiant)")
     rp.add_argument("--user", help=user_help)
     rf = sub.add_parser("referentiel", help="référentiel officiel : télécharger les sources à jour")
     rf.add_subparsers(dest="action", required=True).add_parser(
@@ -448,6 +454,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--csv", help="écrire le journal dans ce fichier CSV")
     j.add_argument("--json", action="store_true")
     j.add_argument("--user", help=user_help)
+    scenario_commands.add_parsers(sub, user_help)
     # read by main() before this parser: every option after it goes to streamlit run as is
     sub.add_parser("serve", help="lancer l'application (suivi des options de « streamlit run », --server.port…), "
                    "cartes préparées au démarrage")
@@ -457,7 +464,9 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
             "import": cmd_import,
             "history": cmd_history, "restore": cmd_restore, "export": cmd_export, "diagnose": cmd_diagnose,
-            "journal": cmd_journal, "report": cmd_report, "referentiel": cmd_referentiel}
+            "journal": cmd_journal, "report": cmd_report, "referentiel": cmd_referentiel,
+            "scenario": lambda args: scenario_commands.cmd_scenario(sys.modules[__name__], args),
+            "compare": lambda args: scenario_commands.cmd_compare(sys.modules[__name__], args)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,21 +2,38 @@
 
 (1) the région at a glance → (2) facilitators and their means → (3) zones blanches and QPV →
 (4) coherence with zones d'emploi → (5) markets no single structure covers → (6) ABC Clauses indicators
-against France. No sidebar, no top band; the screen is in the address (``?ecran=3``) and its number on
+against France; and, when a scenario is chosen (``?scenario=``, from the Scénarios page), a last screen
+« Proposition d'évolution du réseau »: the map of what changes and the four key figures before and after. No sidebar, no top band; the screen is in the address (``?ecran=3``) and its number on
 screen; « Précédent » / « Suivant » answer the arrows and Page Up / Page Down of a presenter's remote.
 A workspace missing a table says so on that screen (never another workspace's data).
 """
 
 import streamlit as st
 
-from components import maps, state, style
+from components import maps, scenario_map, scenario_state, state, style
 from components import presentation as P
 from components.sidebar import basemap_on, current_region
+from data.store import scenarios as scenario_store
 from data.store.dataset import MISSING
+from data.store.workspaces import StoreError
 from views import palette
+from views import proposition as PROPOSITION
 from views import text as T
 
-TOTAL = len(P.SCREENS)
+
+def _scenario() -> dict | None:
+    """The scenario a link or the Scénarios page chose (``?scenario=``), when it is one of this workspace's."""
+    sid = st.query_params.get("scenario")
+    if not sid or not state.dataset().has("facilitateurs"):
+        return None
+    try:
+        return scenario_store.read(state.current_workspace(), str(sid))
+    except (StoreError, OSError, ValueError):
+        return None
+
+
+SCENARIO = _scenario()
+TOTAL = len(P.SCREENS) + (1 if SCENARIO else 0)
 HINT = "Importez-le sur la page « Données » ; cet écran se remplira."
 
 style.hide_chrome()  # whatever the address says: this page is for the wall
@@ -48,7 +65,7 @@ subtitle = " · ".join(x for x in (region_name if region_name not in ds.label el
 # the title and the buttons, then the workspace and its vintages across the whole width (wrapped, never cut)
 with st.container(key="presentation-head", gap=None):
     c_title, c_nav = st.columns([2.4, 1.6], vertical_alignment="center")
-    c_title.html(P.header(n))
+    c_title.html(P.header(n, PROPOSITION.TITLE if SCENARIO and n == TOTAL else None))
     with c_nav, st.container(key="presentation-nav", horizontal=True, horizontal_alignment="right",
                              vertical_alignment="center", gap="small"):
         st.button("Précédent", key="presentation-precedent", on_click=_go, args=(-1,), disabled=n == 1,
@@ -101,7 +118,23 @@ def visual_screen(figs: list, visual_html: str) -> None:
     c_side.html(P.figures(figs))
 
 
-if n == 1:
+if SCENARIO and n == TOTAL:
+    comparison = scenario_state.proposition(SCENARIO, region)
+    c_map, c_side = st.columns([2.25, 1], gap="medium")
+    with c_map:
+        if layers.drawable:
+            with st.container(key="presentation-carte"):
+                maps.show(None, key="presentation.carte.proposition", height=600,
+                          cache_key="|".join(["scenarios.base.mur", state.stamp(), region, str(basemap)]),
+                          build=lambda: scenario_map.base(layers, basemap=basemap, wall=True),
+                          selection=scenario_map.change_paint(comparison.communes, comparison.b.diagnosis.communes))
+        else:
+            st.html(P.message(T.NO_OUTLINES))
+    with c_side:
+        st.html(P.figures(PROPOSITION.key_figures(comparison)))
+        st.html(maps.legend_html(scenario_map.change_legend(comparison.communes, False), title=None,
+                                 css_class="diag-p-legend"))
+elif n == 1:
     map_screen(P.glance_figures(content),
                "" if ds.has("facilitateurs") else MISSING["facilitateurs"] + " La carte montre le territoire seul.")
 elif n == 2:

@@ -5,8 +5,9 @@ import tempfile
 import streamlit as st
 
 import reports
-from components import state
+from components import scenario_state, state
 from components.sidebar import current_region
+from data.store import scenarios as scenario_store
 from views import fmt
 
 FILES = "rapport.fichiers"  # the files built in this session, with the workspace version and région they are of
@@ -19,7 +20,20 @@ st.title("Rapport")
 state.require(ds, "communes")
 region = current_region()
 regions = ds.regions()
-of = f"{state.stamp()}|{region}"
+# a scenario's proposition (fiche 3, § 3b) closes the deck and the report when one is chosen
+choices = scenario_store.list_all(state.current_workspace()) if ds.has("facilitateurs") else []
+names = {c["slug"]: c["nom"] for c in choices}
+asked = st.query_params.get("scenario")
+if asked in names and "rapport.scenario" not in st.session_state:
+    st.session_state["rapport.scenario"] = asked
+chosen = None
+if names:
+    chosen = st.selectbox("Proposition d'un scénario (facultatif)", [None] + list(names), key="rapport.scenario",
+                          format_func=lambda s: "Aucune" if s is None else f"Scénario « {names[s]} »",
+                          help="Ajoute la section « Proposition d'évolution du réseau » au rapport, la diapositive "
+                               "de même nom à la présentation et ses feuilles au classeur.")
+record = scenario_store.read(state.current_workspace(), chosen) if chosen else None
+of = f"{state.stamp()}|{region}|{scenario_state.revision(record) if record else ''}"
 
 st.markdown(f"**{fmt.md(regions.get(region, region))}** · espace de travail : {fmt.md(ds.label)}"
             + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else ""))
@@ -38,7 +52,8 @@ if st.button("Préparer le rapport", key="rapport.preparer", type="primary", ico
     with st.spinner("Préparation des trois documents (cartes, graphiques, tableaux)…"):
         result = state.diagnosis(region)
         with tempfile.TemporaryDirectory(prefix="rapport-") as tmp:
-            paths = reports.build(ds, result, region, tmp, workspace_label=ds.label)
+            proposition = scenario_state.proposition(record, region) if record else None
+            paths = reports.build(ds, result, region, tmp, workspace_label=ds.label, proposition=proposition)
             st.session_state[FILES] = {"de": of, "fichiers": {k: (p.name, p.read_bytes()) for k, p in paths.items()}}
 
 built = st.session_state.get(FILES)

@@ -249,6 +249,9 @@ def main(argv=None) -> int:
                 olayers.communes_topology(), separators=(",", ":"), ensure_ascii=False).encode())
 
     out.update(workspace_figures())
+    from bench import scenarios
+
+    out.update(scenarios.run())
     if not args.no_load:
         from bench import load
 
@@ -268,7 +271,8 @@ def main(argv=None) -> int:
                "map_draw_cold_s": ("<", 3.0), "map_draw_warm_s": ("<", 1.0),
                "map_page_load_warm_beyond_blank_s": ("<", 1.0), "map_communes_layer_s": ("<", 2.0),
                "indicators_draw_warm_s": ("<", 2.0), "indicators_page_load_warm_beyond_blank_s": ("<", 2.0),
-               "map_click_card_s": ("<", 1.0)}
+               "map_click_card_s": ("<", 1.0), "scenario_recompute_s": ("<", 0.2), "suggest_s": ("<", 2.0),
+               "suggest_naive_ratio": (">", 20), "compare_s": ("<", 1.0)}
     width = max(34, *map(len, out))
     print(f"{'mesure':{width}} {'valeur':>14}   cible")
     for k, v in out.items():

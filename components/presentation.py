@@ -74,8 +74,8 @@ def e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def header(n: int) -> str:
-    return f'<div class="diag-p-head"><h1 class="diag-p-title">{e(SCREENS[n - 1])}</h1></div>'
+def header(n: int, title: str | None = None) -> str:
+    return f'<div class="diag-p-head"><h1 class="diag-p-title">{e(title or SCREENS[n - 1])}</h1></div>'
 
 
 def subtitle(text: str) -> str:

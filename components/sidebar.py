@@ -66,8 +66,11 @@ def shared_sidebar() -> None:
         if regions and st.button("Mode présentation", key="sidebar.presentation", icon=":material/co_present:",
                                  help="Les six écrans de la réunion de lancement (fiche 3), en plein écran ; "
                                       "« Quitter » pour revenir."):
-            st.switch_page("app_pages/presentation.py", query_params={
-                "espace": state.current_workspace(), "region": current_region(), "presentation": "1", "ecran": "1"})
+            params = {"espace": state.current_workspace(), "region": current_region(), "presentation": "1",
+                      "ecran": "1"}
+            if st.query_params.get("scenario"):  # from the Scénarios page: its proposition closes the meeting
+                params["scenario"] = st.query_params.get("scenario")
+            st.switch_page("app_pages/presentation.py", query_params=params)
         st.toggle("Fond de carte OpenStreetMap (nécessite internet)", value=False, key=BASEMAP_KEY,
                   help="Sans internet, les cartes s'affichent sur fond uni : toutes les couches restent visibles.")
         auth.sidebar_account()

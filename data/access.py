@@ -43,6 +43,7 @@ ACTIONS = {  # action -> the least role that allows it
     "voir": "lecteur",
     "importer": "editeur",
     "restaurer": "editeur",
+    "scenarios": "editeur",  # create, edit, delete and adopt scenarios (seeing them is « voir »)
     "supprimer": "admin",
     "membres": "admin",
     "journal": "admin",

@@ -29,7 +29,7 @@ def file_names(region: str) -> dict[str, str]:
             "xlsx": f"diagnostic_{region}.xlsx"}
 
 
-def build(ds, result, region: str, out_dir, workspace_label: str | None = None) -> dict[str, Path]:
+def build(ds, result, region: str, out_dir, workspace_label: str | None = None, proposition=None) -> dict[str, Path]:
     """Write ``rapport_<region>.pdf``, ``presentation_<region>.pptx`` and ``diagnostic_<region>.xlsx``.
 
     Parameters
@@ -44,6 +44,9 @@ def build(ds, result, region: str, out_dir, workspace_label: str | None = None) 
         Folder to write into (created when missing).
     workspace_label : str, optional
         The workspace's name as the documents show it (default: ``ds.label``).
+    proposition : geo.comparison.Comparison, optional
+        A scenario against the current facilitators: the PDF gets a « Proposition » section, the deck a
+        « Proposition » slide and the workbook its sheets (fiche 3, § 3b and § 6c).
 
     Returns
     -------
@@ -57,10 +60,15 @@ def build(ds, result, region: str, out_dir, workspace_label: str | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     names = file_names(region)
     content = content_mod.collect(ds, result, region, workspace_label)
+    content.proposition = proposition
     # charts render in threads (vl-convert releases the GIL) while the maps are drawn here
     with ThreadPoolExecutor(max_workers=1) as pool:
         charts = pool.submit(figures.render, content)
         images = maps.render(ds, result, region, content)
+        if proposition is not None and images:
+            change = maps.change_map(maps.prepare(ds, proposition.b, region), proposition)
+            if change is not None:
+                images["proposition"] = change
         xlsx = workbook.write(out / names["xlsx"], content)
         figs = charts.result()
     paths = {"pdf": pdf.write(out / names["pdf"], content, images, figs),
@@ -69,9 +77,10 @@ def build(ds, result, region: str, out_dir, workspace_label: str | None = None) 
     return paths
 
 
-def build_workspace(workspace: str, region: str | None, out_dir) -> dict[str, Path]:
+def build_workspace(workspace: str, region: str | None, out_dir, scenario: str | None = None) -> dict[str, Path]:
     """The three files of a stored workspace (its slug or its name) for ``region`` (the workspace's
-    own région when ``None``): what ``cli.py report --workspace NAME --region CODE --out DIR`` calls.
+    own région when ``None``): what ``cli.py report --workspace NAME --region CODE --out DIR`` calls; with
+    ``scenario`` (its name or identifier), the documents hold its proposition against the current facilitators.
 
     Raises
     ------
@@ -97,4 +106,15 @@ def build_workspace(workspace: str, region: str | None, out_dir) -> dict[str, Pa
         raise ValueError(f"la région « {region} » n'est pas dans le référentiel de l'espace « {ds.label} » "
                          f"(régions présentes : {known}).")
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region)
-    return build(ds, result, region, out_dir, workspace_label=ds.label)
+    proposition = None
+    if scenario:
+        from data import scenarios as service
+        from data.store.workspaces import StoreError
+
+        prepared = engine.prepare(ds.communes, ds.qpv, ds.structures, ds.perimetres)
+        try:
+            proposition = service.proposition(slug, ds, prepared, scenario, region)
+        except StoreError as exc:
+            raise LookupError(str(exc)) from exc
+    extra = {"proposition": proposition} if proposition is not None else {}
+    return build(ds, result, region, out_dir, workspace_label=ds.label, **extra)

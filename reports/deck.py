@@ -77,11 +77,16 @@ def _figure(slide, x, y, w, h, value: str, label: str, sub: str = "", name: str 
     return tb
 
 
-def _frame(prs, content, n: int):
+def _total(content) -> int:
+    """The deck's slides: the meeting's screens, and the proposition's when a scenario is chosen."""
+    return len(T.SCREENS) + (1 if getattr(content, "proposition", None) is not None else 0)
+
+
+def _frame(prs, content, n: int, title: str | None = None):
     slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
-    _text(slide, Inches(0.45), Inches(0.3), Inches(11.2), Inches(0.95), T.SCREENS[n - 1], TITLE_PT, "titre",
+    _text(slide, Inches(0.45), Inches(0.3), Inches(11.2), Inches(0.95), title or T.SCREENS[n - 1], TITLE_PT, "titre",
           bold=True, colour=BLUE, anchor=MSO_ANCHOR.MIDDLE)
-    _text(slide, Inches(11.7), Inches(0.3), Inches(1.2), Inches(0.95), f"{n} / {len(T.SCREENS)}", LABEL_PT,
+    _text(slide, Inches(11.7), Inches(0.3), Inches(1.2), Inches(0.95), f"{n} / {_total(content)}", LABEL_PT,
           "numero", colour=GREY, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
     line = slide.shapes.add_connector(1, Inches(0.45), Inches(1.25), SLIDE_W - Inches(0.45), Inches(1.25))
     line.line.color.rgb = BLUE
@@ -362,6 +367,23 @@ def _indicators(prs, c):
                                                f"{c.indicator_source}.\n" + "\n".join(notes))
 
 
+def _proposition(prs, c, maps):
+    """The « Proposition » slide: the map of the change and the four key figures after, each with its value before
+    and its change (a scenario against the current facilitators, fiche 3 § 3b)."""
+    from views import proposition as P
+
+    p = c.proposition
+    slide = _frame(prs, c, _total(c), P.TITLE)
+    _map(slide, maps, "proposition", "carte_proposition")
+    step = (BOTTOM - TOP) / 4
+    for i, (value, label, sub) in enumerate(P.key_figures(p)):  # three lines a figure: smaller than the screens'
+        tb, tf = _box(slide, COLUMN_X, TOP + Inches(0.05) + i * step, COLUMN_W, step - Inches(0.05), "chiffre")
+        _run(tf.paragraphs[0], value, FIGURE_PT - 10, True, BLUE)
+        _run(tf.add_paragraph(), label, LABEL_PT - 4, False, INK)
+        _run(tf.add_paragraph(), sub, LABEL_PT - 6, False, GREY)
+    slide.notes_slide.notes_text_frame.text = (P.states_sentence(p) + ".\n" + P.summary_sentence(p))
+
+
 def write(path: Path, content, maps: dict) -> Path:
     prs = Presentation()
     prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
@@ -374,5 +396,7 @@ def write(path: Path, content, maps: dict) -> Path:
     _employment(prs, content, maps)
     _markets(prs, content)
     _indicators(prs, content)
+    if getattr(content, "proposition", None) is not None:
+        _proposition(prs, content, maps)
     prs.save(str(path))
     return Path(path)

@@ -474,6 +474,39 @@ def zones_emploi_map(g: Geometry, content) -> MapImage:
                     "Zones d'emploi INSEE 2020 limitées à leurs communes de la région.")
 
 
+def change_map(g: Geometry | None, comparison) -> MapImage | None:
+    """The proposition's map (fiche 3, § 3b): each commune whose coverage changes in the colour of its change, the
+    other communes covered or not after the change; ``g`` is prepared from the state after (B)."""
+    from views.proposition import CHANGE_COLOURS, CHANGE_LEGEND
+
+    if g is None:
+        return None
+    fig, ax, place = _figure(g)
+    _fill(ax, g.communes[g.covered], COVERED, zorder=1)
+    _fill(ax, g.communes[~g.covered], BLANCHE, alpha=0.55, zorder=1)
+    code_pos = {c: i for i, c in enumerate(g.codes)}
+    ch = comparison.communes
+    handles, labels = [], []
+    for kind, colour in CHANGE_COLOURS.items():
+        rows = [code_pos[c] for c, k in zip(ch["code_insee"], ch["changement"]) if k == kind and c in code_pos]
+        if not rows:
+            continue
+        _fill(ax, g.communes[np.array(rows)], colour, alpha=0.85, zorder=3)
+        handles.append(Patch(facecolor=colour, alpha=0.85))
+        labels.append(_wrap(f"{CHANGE_LEGEND[kind]} ({fmt.integer(len(rows))})", 30))
+    _lines(ax, g.communes, "#FFFFFF", 0.15, zorder=2.5, alpha=0.8)
+    _frame(ax, g)
+    handles += [Patch(facecolor=COVERED, edgecolor="#9DB7D5"), Patch(facecolor=BLANCHE, alpha=0.55),
+                Line2D([], [], color=REGION_LINE, linewidth=2)]
+    labels += ["Commune couverte après", "Zone blanche après", "Limite de la région"]
+    _legend(fig, place, handles, labels, "Ce qui change")
+    png, size = _png(fig)
+    n = len(ch)
+    return MapImage("proposition", "La proposition sur la carte", png, size,
+                    f"{fmt.integer(n)} {agree(n, 'commune change', 'communes changent')} de couverture : "
+                    f"{comparison.label_a} → {comparison.label_b}.")
+
+
 def render(ds, result, region: str, content) -> dict[str, MapImage]:
     """The four maps as PNG; an empty dict when the référentiel has no outlines."""
     g = prepare(ds, result, region)

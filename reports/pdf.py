@@ -456,11 +456,13 @@ def _sections(c) -> list[str]:
     return ["Chiffres clés", "Cartes", "Zones blanches et quartiers prioritaires", "Structures : moyens et charge",
             "Cohérence avec les zones d'emploi", "Chevauchements entre structures",
             "Marchés qu'aucune structure ne couvre seule", "Indicateurs ABC Clauses face à la France",
-            "Bilan des facilitateurs (fiche 3, § 6c)", "Définitions", "Annexes"]
+            "Bilan des facilitateurs (fiche 3, § 6c)"] + ([PROPOSITION] if getattr(c, "proposition", None) is not None
+                                                          else []) + ["Définitions", "Annexes"]
 
 
-def _h1(n: int, title: str, st) -> list:
-    return [PageBreak(), Paragraph(f"{n}. {_e(title)}", st["H1"])]
+def _h1(c, title: str, st) -> list:
+    """A section's title, numbered as the cover's contents number it (:func:`_sections`)."""
+    return [PageBreak(), Paragraph(f"{_sections(c).index(title) + 1}. {_e(title)}", st["H1"])]
 
 
 SHORT_SECTION = 3  # flowables after its title: a section this short never opens a page of its own
@@ -486,7 +488,7 @@ def _missing_par(c, kind: str, st) -> _Paragraph:
 
 
 def _maps_section(c, maps, st) -> list:
-    out = _h1(2, "Cartes", st)
+    out = _h1(c, "Cartes", st)
     if not maps:
 
         return out + [Paragraph(_e(T.NO_OUTLINES), st["body"])]
@@ -508,7 +510,7 @@ MAP_HEIGHT = {"couverture": FULL_PAGE_MAP, "zones_blanches": 105 * mm, "qpv": 10
 
 def _zones_blanches(c, st, annex: list) -> list:
     s = c.summary
-    out = _h1(3, "Zones blanches et quartiers prioritaires", st)
+    out = _h1(c, "Zones blanches et quartiers prioritaires", st)
     qpv = (f"{fmt.integer(s['qpv']['non_couverts'])} QPV sur {fmt.integer(s['qpv']['total'])} ne sont pas "
            f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
            f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement." if c.has["qpv"] else c.missing["qpv"])
@@ -562,7 +564,7 @@ def _zones_blanches(c, st, annex: list) -> list:
 
 def _structures(c, st) -> list:
     s = c.summary["structures"]
-    out = _h1(4, "Structures : moyens et charge", st)
+    out = _h1(c, "Structures : moyens et charge", st)
     if not c.has["facilitateurs"]:
         return out + [_missing_par(c, "facilitateurs", st)]
     out.append(Paragraph(
@@ -599,7 +601,7 @@ def _structures(c, st) -> list:
 
 
 def _zones_emploi(c, st) -> list:
-    out = _h1(5, "Cohérence avec les zones d'emploi", st)
+    out = _h1(c, "Cohérence avec les zones d'emploi", st)
     ze = c.zones_emploi
     shared = int((ze["nb_structures"] >= 2).sum())
     low = int((pd.to_numeric(ze["part_couverte"], errors="coerce") < 0.5).sum())
@@ -625,7 +627,7 @@ def _zones_emploi(c, st) -> list:
 
 
 def _overlaps(c, st) -> list:
-    out = _h1(6, "Chevauchements entre structures", st)
+    out = _h1(c, "Chevauchements entre structures", st)
     ov = c.overlaps
     if ov.empty:
         return out + [Paragraph("Aucune commune de la région n'est couverte par deux structures.", st["body"])]
@@ -642,7 +644,7 @@ def _overlaps(c, st) -> list:
 
 
 def _markets(c, st, annex: list) -> list:
-    out = _h1(7, "Marchés qu'aucune structure ne couvre seule", st)
+    out = _h1(c, "Marchés qu'aucune structure ne couvre seule", st)
     if not c.has["marches"]:
         return out + [_missing_par(c, "marches", st)]
     m = c.market_summary
@@ -683,7 +685,7 @@ def _markets(c, st, annex: list) -> list:
 
 
 def _indicators(c, st, figs) -> list:
-    out = _h1(8, "Indicateurs ABC Clauses face à la France", st)
+    out = _h1(c, "Indicateurs ABC Clauses face à la France", st)
     if not c.has["indicateurs"]:
         return out + [_missing_par(c, "indicateurs", st)]
     out.append(Paragraph(f"Tableaux ABC Clauses de l'annexe de l'instruction ({_e(c.indicator_source)}), région "
@@ -719,7 +721,7 @@ def _todo(label: str, st) -> Table:
 
 def _bilan(c, st, figs) -> list:
     s = c.summary
-    out = _h1(9, "Bilan des facilitateurs (fiche 3, § 6c)", st)
+    out = _h1(c, "Bilan des facilitateurs (fiche 3, § 6c)", st)
     out.append(Paragraph(
         "La fiche 3, § 6c, demande d'indiquer les évolutions intervenues concernant les facilitateurs de la clause "
         "sociale : l'évolution des aires d'intervention, la création de coordinations régionale ou "
@@ -820,8 +822,54 @@ def _evolution(c, st) -> list:
     return out
 
 
-def _definitions(st) -> list:
-    out = _h1(10, "Définitions", st)
+PROPOSITION = "Proposition d'évolution du réseau"
+
+
+def _proposition(c, maps, st) -> list:
+    """A scenario against the current facilitators (fiche 3, § 3b and § 6c): the four key figures, the map of the
+    change, every figure before and after, the table per structure."""
+    from views import proposition as P
+
+    p = getattr(c, "proposition", None)
+    if p is None:
+        return []
+    out = _h1(c, PROPOSITION, st)
+    out.append(Paragraph(_e(P.states_sentence(p)) + ". " + _e(P.summary_sentence(p)), st["body"]))
+    figs = P.key_figures(p)
+    cells = [[Paragraph(_e(v), st["figure"]) for v, _, _ in figs],
+             [Paragraph(_e(label), st["small"]) for _, label, _ in figs],
+             [Paragraph(_e(sub), st["small"]) for _, _, sub in figs]]
+    t = Table(cells, colWidths=[WIDTH / 4] * 4)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBEFORE", (0, 0), (-1, -1), 2, BLUE)]))
+    out.append(t)
+    m = maps.get("proposition") if maps else None
+    if m is not None:
+        out.append(KeepTogether([Paragraph(_e(m.title), st["H2"]), _image(m.png, m.size, max_h=150 * mm),
+                                 Paragraph(_e(m.caption), st["caption"])]))
+    f = p.figures
+    rows = f.assign(avant_txt=[P.value_text(v, k) for v, k in zip(f["avant"], f["kind"])],
+                    apres_txt=[P.value_text(v, k) for v, k in zip(f["apres"], f["kind"])],
+                    ecart_txt=[P.gap_text(v, k) for v, k in zip(f["ecart"], f["kind"])])
+    out.append(Paragraph("Tous les chiffres du diagnostic, avant et après", st["H2"]))
+    out.append(table(rows, [("indicateur", "Indicateur", "text", 3), ("avant_txt", "Avant", "raw", 1),
+                            ("apres_txt", "Après", "raw", 1), ("ecart_txt", "Écart", "raw", 1)], st))
+    changed = p.structures[p.structures["statut"] != "inchangée"]
+    out.append(Paragraph("Par structure (fiche 3, § 6c)", st["H2"]))
+    if len(changed):
+        out.append(table(changed, [("nom", "Structure", "text", 2.6), ("statut", "Évolution", "text", 1),
+                                   ("communes_ajoutees", "Communes ajoutées", "int", 1),
+                                   ("population_ajoutee", "Population ajoutée", "int", 1.1),
+                                   ("communes_retirees", "Communes retirées", "int", 1),
+                                   ("population_retiree", "Population retirée", "int", 1.1),
+                                   ("etp_avant", "ETP avant", "dec2", 0.8), ("etp_apres", "ETP après", "dec2", 0.8)],
+                         st))
+    else:
+        out.append(Paragraph("Aucune structure ne change.", st["body"]))
+    return out
+
+
+def _definitions(c, st) -> list:
+    out = _h1(c, "Définitions", st)
     for term, text in T.DEFINITIONS:
         out.append(Paragraph(f"<b>{_e(term)}</b> : {_e(text)}", st["body"]))
     return out
@@ -850,8 +898,9 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     story += _markets(c, st, annex)
     story += _indicators(c, st, figs)
     story += _bilan(c, st, figs)
-    story += _definitions(st)
-    story += _h1(11, "Annexes", st)
+    story += _proposition(c, maps, st)
+    story += _definitions(c, st)
+    story += _h1(c, "Annexes", st)
     if annex:
         story += annex
     else:

@@ -217,6 +217,10 @@ def workbook_bytes(c) -> bytes:
         w.sheet("Codes non résolus", c.unresolved,
                 [("ligne", "Ligne", "int"), ("id_structure", "Structure", "text"),
                  ("type_territoire", "Type de territoire", "text"), ("code_territoire", "Code", "text")])
+    if getattr(c, "proposition", None) is not None:
+        from reports.comparison import sheets
+
+        w.sheets += sheets(c.proposition, "Proposition – ")[:3]
     _about_sheet(w, c)
     return w.bytes()
 

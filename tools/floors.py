@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("geo", "data", "views", "components", "reports", "app_pages", "bench", "tools")
+PACKAGES = ("geo", "data", "views", "components", "reports", "app_pages", "commands", "bench", "tools")
 SCRIPTS = ("app", "cli")
-FLOOR = {"geo": 0, "data": 1, "views": 2, "components": 3, "reports": 3, "app_pages": 4, "app": 5, "cli": 5}
+FLOOR = {"geo": 0, "data": 1, "views": 2, "components": 3, "reports": 3, "app_pages": 4, "app": 5, "cli": 5, "commands": 5}
 NEVER = {("components", "reports"), ("reports", "components")}
 WEB = {"streamlit", "folium", "streamlit_folium", "branca"}
 WEB_ALLOWED = {"app", "app_pages", "components", "bench"}

@@ -18,6 +18,7 @@ from data.indicators import (MEASURE_LABELS, followup_with_secrecy, measures_of,
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
 from geo import engine
+from geo.comparison import Comparison, compare
 from geo.codes import REGION_NAMES, as_text
 from geo.diagnosis import funding, structure_flags, zones_blanches
 from geo.markets import CLASS_LABELS, CLASSES, COUVERT, buyers
@@ -87,6 +88,7 @@ class Content:
     indicators: list[IndicatorSeries] = field(default_factory=list)
     indicator_source: str = "ABC Clauses"
     indicators_absent: list[str] = field(default_factory=list)
+    proposition: "Comparison | None" = None  # a scenario against the current facilitators (geo.comparison)
 
     @property
     def markets_not_single(self) -> int:
@@ -242,41 +244,48 @@ def _previous_facilitators(ds: Dataset) -> tuple[Dataset, dict] | None:
     return previous, entry
 
 
+EVOLUTION_FIGURES = [("Structures porteuses", "structures.total", "int"),
+                     ("Facilitateurs (personnes)", "structures.personnes", "int"), ("ETP", "structures.etp", "dec1"),
+                     ("Communes couvertes", "communes.couvertes", "int"),
+                     ("Part de la population couverte", "population.part_couverte", "pct"),
+                     ("Zones blanches (communes)", "communes.non_couvertes", "int"),
+                     ("QPV couverts", "qpv.couverts", "int")]
+
+
 def _evolution(ds: Dataset, result: engine.Result, region: str) -> Evolution | None:
+    """The facilitators against their previous import, through the comparison of two states
+    (``geo.comparison``, the Scénarios page's): the bilan's figures and the structures that changed."""
+    from geo import scenario
+
     found = _previous_facilitators(ds)
     if found is None:
         return None
     prev_ds, entry = found
     try:
-        prev = engine.run(prev_ds.communes, prev_ds.qpv, prev_ds.structures, prev_ds.perimetres,
-                          prev_ds.marches.iloc[0:0], region).diagnosis
+        prepared = engine.prepare(ds.communes, ds.qpv, ds.structures, ds.perimetres)
+        before_net = scenario.network(prepared.ref, prev_ds.structures, prev_ds.perimetres)
+        now_net = scenario.network(prepared.ref, ds.structures, ds.perimetres)
+        markets = ds.marches.iloc[0:0]
+        c = compare(before_net, scenario.run(prepared, ds.communes, ds.qpv, before_net, markets, region),
+                    now_net, scenario.run(prepared, ds.communes, ds.qpv, now_net, markets, region))
     except Exception:
         return None
-    now = result.diagnosis
-    a, b = prev.summary, now.summary
-
-    def covered_share(s):
-        return 1 - (s["population"]["part_non_couverte"] or 0)
-
-    figures = pd.DataFrame([
-        ("Structures porteuses", "int", a["structures"]["total"], b["structures"]["total"]),
-        ("Facilitateurs (personnes)", "int", a["structures"]["personnes"], b["structures"]["personnes"]),
-        ("ETP", "dec1", a["structures"]["etp"], b["structures"]["etp"]),
-        ("Communes couvertes", "int", a["communes"]["couvertes"], b["communes"]["couvertes"]),
-        ("Part de la population couverte", "pct", covered_share(a), covered_share(b)),
-        ("Zones blanches (communes)", "int", a["communes"]["non_couvertes"], b["communes"]["non_couvertes"]),
-        ("QPV couverts", "int", a["qpv"]["couverts"], b["qpv"]["couverts"]),
-    ], columns=["indicateur", "kind", "avant", "maintenant"])
-    old = prev.structures.set_index("id_structure")
-    new = now.structures.set_index("id_structure")
-    added = [f"{i} – {new.loc[i, 'nom']}" for i in new.index if i not in old.index]
-    removed = [f"{i} – {old.loc[i, 'nom']}" for i in old.index if i not in new.index]
-    both = [i for i in new.index if i in old.index]
+    rows = []
+    for label, key, kind in EVOLUTION_FIGURES:
+        before, now, _ = c.figure(key)
+        rows.append((label, kind, before, now))
+    figures = pd.DataFrame(rows, columns=["indicateur", "kind", "avant", "maintenant"])
+    st = c.structures
+    added = [f"{i} – {n}" for i, n, s in zip(st["id_structure"], st["nom"], st["statut"]) if s == "créée"]
+    removed = [f"{i} – {n}" for i, n, s in zip(st["id_structure"], st["nom"], st["statut"]) if s == "supprimée"]
+    da = c.a.diagnosis.structures.set_index("id_structure")
+    db = c.b.diagnosis.structures.set_index("id_structure")
+    both = st[st["statut"].isin(["modifiée", "inchangée"])]
     changed = pd.DataFrame({
-        "id_structure": both, "nom": [new.loc[i, "nom"] for i in both],
-        "communes_avant": [int(old.loc[i, "nb_communes"]) for i in both],
-        "communes": [int(new.loc[i, "nb_communes"]) for i in both],
-        "etp_avant": [float(old.loc[i, "etp"]) for i in both], "etp": [float(new.loc[i, "etp"]) for i in both]})
+        "id_structure": both["id_structure"].tolist(), "nom": both["nom"].tolist(),
+        "communes_avant": [int(da.loc[i, "nb_communes"]) for i in both["id_structure"]],
+        "communes": [int(db.loc[i, "nb_communes"]) for i in both["id_structure"]],
+        "etp_avant": both["etp_avant"].astype(float).tolist(), "etp": both["etp_apres"].astype(float).tolist()})
     changed = changed[(changed["communes_avant"] != changed["communes"])
                       | ((changed["etp_avant"] - changed["etp"]).abs() > 1e-9)].reset_index(drop=True)
     day = str(entry.get("date", ""))[:10]
