@@ -298,7 +298,7 @@ def _wrap(text: str, width: int = 25) -> str:
     glued = re.sub(r"\s+/\s+", "\u00a0/\u00a0", text)
     glued = re.sub(r"\s+(\d{1,3})(?=\s|$|[,.;)])", "\u00a0\\1", glued)
     # textwrap breaks at ordinary spaces only: the no-break spaces hold those words together
-    return "\n".join(textwrap.wrap(glued, width)) or text
+    return "\n".join(textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)) or text
 
 
 def _frame(ax, g: Geometry) -> None:

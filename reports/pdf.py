@@ -258,15 +258,6 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return png_size(png)
 
 
-def _fit(text: str, width: float, size: float) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` points (running heads and feet)."""
-    if pdfmetrics.stringWidth(text, FONT, size) <= width:
-        return text
-    while text and pdfmetrics.stringWidth(text + "…", FONT, size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
 def _wrap_at(text: str, width: float, size: float) -> list[str]:
     """``text`` in lines of at most ``width`` points, broken between its parts (`` · ``) where it can,
     between words otherwise; no word is cut."""

@@ -625,16 +625,32 @@ def _soffice() -> str:
     return found
 
 
-def test_deck_in_libreoffice_names_every_structure_of_a_real_region(tmp_path, region_store, monkeypatch):
+LONG_NAME = ("Centre-Val de Loire 2026 – diagnostic partagé du comité régional de pilotage des clauses sociales, "
+             "version de travail")
+
+
+@pytest.fixture(scope="module")
+def region_files(tmp_path_factory, region_store):
+    """The three documents of a real région's workspace, under a long workspace name."""
+    store, slug = region_store
+    before = os.environ["DIAG_DONNEES"]
+    os.environ["DIAG_DONNEES"] = str(store)
+    try:
+        from data.store import workspaces
+
+        ds = workspaces.load(slug)
+    finally:
+        os.environ["DIAG_DONNEES"] = before
+    out = tmp_path_factory.mktemp("region_docs")
+    files, _ = build(ds, "24", out, label=LONG_NAME)
+    return ds, files
+
+
+def test_deck_in_libreoffice_names_every_structure_of_a_real_region(tmp_path, region_files):
     """Issue 21: the deck of a real région (nine structures, names of 6 to 40 characters) opened by LibreOffice
     Impress shows every structure's name on slide 2, whole, and every class of markets on slide 5."""
     soffice = _soffice()
-    store, slug = region_store
-    monkeypatch.setenv("DIAG_DONNEES", str(store))
-    from data.store import workspaces
-
-    ds = workspaces.load(slug)
-    files, result = build(ds, "24", tmp_path)
+    ds, files = region_files
     names = list(ds.structures["nom"])
     assert len(names) == 9
     shapes = [sh.text_frame.text for sh in Presentation(str(files["pptx"])).slides[1].shapes if sh.has_text_frame]
@@ -654,3 +670,29 @@ def test_deck_in_libreoffice_names_every_structure_of_a_real_region(tmp_path, re
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "2", "-l", "2", str(tmp_path / "lo" / "presentation_24.pdf"),
                         str(ARTIFACTS / "presentation_region_diapositive")], check=True, timeout=120)
+
+
+def test_region_pdf_has_no_lonely_page_and_keeps_a_long_name_whole(region_files):
+    """No page holds only a sentence or a table's last rows; the running head writes a long workspace name
+    whole (on its own line); counts agree (« 1 marché », never « marché(s) »)."""
+    import pypdf
+
+    _, files = region_files
+    reader = pypdf.PdfReader(str(files["pdf"]))
+    for i, page in enumerate(reader.pages[1:], start=2):
+        text = plain(page.extract_text() or "")
+        head = text.split("\n")[:3]
+        assert plain(LONG_NAME) in " ".join(head), (i, head)
+        assert "…" not in " ".join(head)
+        body = [line for line in text.split("\n")[3:-2] if line.strip()]
+        assert page.images or len(body) >= 6, (i, body)  # a map, or more than a title and a sentence
+        assert "(s)" not in text, i
+
+
+def test_legend_labels_never_break_inside_a_short_name():
+    from reports.maps import _wrap
+
+    for text in ("S8 – Maison de l'emploi MDE / 2 Indre nord", "S4 – Conseil départemental 45 et partenaires"):
+        for line in _wrap(text, 14).split("\n"):
+            assert not line.endswith("/") and not line.startswith("/"), line
+            assert not re.fullmatch(r"\d{1,3}", line.strip().split(" ")[0]), line  # « 45 » alone on a line
