@@ -55,9 +55,9 @@ if absent:
     st.warning("Tableaux absents du fichier pour cette région : " + ", ".join(
         f"{t} ({INDICATOR_TABLES[t]})" for t in absent), icon=":material/info:")
 
+fu, hidden = followup_with_secrecy(ind, region)  # shares of the counts as imported, then hidden where secret
 # secrecy over every table of the territory and year at once (secondary suppression), then each table
 ind = protect(ind[ind["territoire"].isin([region, "FR"])])
-fu, hidden = followup_with_secrecy(ind, region)
 fu = fu.drop(columns="secret", errors="ignore")
 if len(fu):
     latest = fu[fu["annee"] == fu["annee"].max()]

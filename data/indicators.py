@@ -335,12 +335,14 @@ def followup_with_secrecy(ind: pd.DataFrame, region: str) -> tuple[pd.DataFrame,
     Returns the table (``indicateur, annee, region, france, ecart, secret``) and the number of
     shares hidden.
     """
+    if "secret" in ind.columns:
+        raise ValueError("followup_with_secrecy reads the indicators as imported, not already protected")
     fu = followup(ind, region)
     fu["secret"] = False
     if fu.empty:
         return fu, 0
     hidden = 0
-    shown = ind if "secret" in ind.columns else protect(ind[ind["territoire"].isin([region, "FR"])])
+    shown = protect(ind[ind["territoire"].isin([region, "FR"])])
     raw = pd.to_numeric(ind["valeur"], errors="coerce")
     for prefix, table, col, pick, delay in _BENEFICIARY_SHARES:
         pick_rows = (shown["tableau"] == table) & (shown["mesure"] == "beneficiaires")
