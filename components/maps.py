@@ -639,8 +639,10 @@ def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
     if shown and areas:
         items.append(("#777777", "Structure porteuse (taille : ETP)" if short else
                       "Structure porteuse (taille selon les ETP)", "dot"))
-    note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent."
+    note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent. "
                                                              if len(shown) > 1 else "")
+    if show["qpv"] and len(layers.qpv):  # the dots of SmallShapeMarkers
+        note += "Un QPV trop petit pour être vu à cette échelle est marqué d'un point de sa couleur."
     return items, note.strip()
 
 
