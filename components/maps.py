@@ -67,40 +67,55 @@ class RawRender:
 
 
 class DeclutterLabels(RawRender, MacroElement):
-    """Names written on the map never pile up, nor sit on a structure's host circle, nor run off the map's edge:
-    after each zoom or resize, a name is moved inside the frame when the frame's edge would cut it, and hidden
-    when it would overlap a host circle or a name of higher rank (``data-rank``: larger zones first), until
-    there is room for it."""
+    """Names written on the map never pile up, nor sit on a host's circle, a quarter's dot or the map's controls,
+    nor run off the map's edge: after each zoom or resize, each name (larger zones first, ``data-rank``) is
+    written where it is, else just below, above, beside it or pulled inside the frame, where it overlaps nothing
+    already there; with no such place it is hidden until there is room for it."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function (map) {
   function declutter() {
-    var frame = map.getContainer().getBoundingClientRect();
+    var frame = map.getContainer().getBoundingClientRect(), pad = 4;
     var els = Array.prototype.slice.call(document.querySelectorAll('.ze-label'));
     els.sort(function (a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
     els.forEach(function (el) { el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px'; });
-    var kept = Array.prototype.slice.call(document.querySelectorAll('.diag-host')).map(function (h) {
-      return h.getBoundingClientRect(); });
+    // the hosts' circles, the quarters' dots and the map's own controls (zoom, scale, credit) are obstacles
+    var kept = Array.prototype.slice.call(document.querySelectorAll('.diag-host, .diag-small-shape, .leaflet-control'))
+      .map(function (h) { return h.getBoundingClientRect(); });
+    function free(r) {
+      if (r.left < frame.left + pad || r.right > frame.right - pad || r.top < frame.top + pad ||
+          r.bottom > frame.bottom - pad) return false;
+      return !kept.some(function (k) {
+        return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom); });
+    }
     els.forEach(function (el) {
-      var r = el.getBoundingClientRect(), dx = 0, dy = 0, pad = 4;
-      if (r.left < frame.left + pad) dx = frame.left + pad - r.left;
-      else if (r.right > frame.right - pad) dx = frame.right - pad - r.right;
-      if (r.top < frame.top + pad) dy = frame.top + pad - r.top;
-      else if (r.bottom > frame.bottom - pad) dy = frame.bottom - pad - r.bottom;
-      if (dx || dy) {
-        el.style.marginLeft = dx + 'px'; el.style.marginTop = dy + 'px';
-        r = el.getBoundingClientRect();
-      }
-      var out = r.width > frame.width - 2 * pad || r.height > frame.height - 2 * pad;
-      var hit = out || kept.some(function (k) {
-        return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom);
+      var r0 = el.getBoundingClientRect(), w = r0.width, h = r0.height;
+      // where it is, then just below, above, right or left of it, then pulled inside the frame's edge
+      var moves = [[0, 0], [0, h + 2], [0, -h - 2], [w / 2 + 10, 0], [-w / 2 - 10, 0]];
+      var dx = 0, dy = 0;
+      if (r0.left < frame.left + pad) dx = frame.left + pad - r0.left;
+      else if (r0.right > frame.right - pad) dx = frame.right - pad - r0.right;
+      if (r0.top < frame.top + pad) dy = frame.top + pad - r0.top;
+      else if (r0.bottom > frame.bottom - pad) dy = frame.bottom - pad - r0.bottom;
+      if (dx || dy) moves.push([dx, dy]);
+      var placed = moves.some(function (m) {
+        var r = {left: r0.left + m[0], right: r0.right + m[0], top: r0.top + m[1], bottom: r0.bottom + m[1]};
+        if (!free(r)) return false;
+        el.style.marginLeft = m[0] + 'px'; el.style.marginTop = m[1] + 'px';
+        kept.push(r);
+        return true;
       });
-      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+      if (!placed) el.style.visibility = 'hidden';
     });
   }
-  map.on('zoomend moveend resize', declutter);
-  setTimeout(declutter, 0);
+  // once the map has finished moving and its names have their places (Leaflet places them after the events)
+  var pending = null;
+  function later() { clearTimeout(pending); pending = setTimeout(function () { requestAnimationFrame(declutter); }, 80); }
+  map.on('zoomend moveend resize', later);
+  later();
+  if (window.ResizeObserver) { new ResizeObserver(later).observe(map.getContainer()); }
+  if (document.fonts && document.fonts.ready) { document.fonts.ready.then(later); }  // a name's width
 })({{ this._parent.get_name() }});
 {% endmacro %}
 """)

@@ -79,13 +79,16 @@ def page_of(browser, size: str):
     return context, context.new_page(), external
 
 
-def settle(page, map_frame: bool = False):
+def settle(page, map_frame: bool = False, shown: str = '[data-testid="stMainBlockContainer"] h1'):
+    """The page drawn: ``shown`` present (the page's title by default), the script finished, the map drawn."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_selector(shown, timeout=120_000)
+    page.wait_for_function("window.__diagFrench === true", timeout=60_000)  # Streamlit's words in French
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
     if map_frame:
         frame = page.frame_locator('iframe[title*="st_folium"]').first
         frame.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=120_000)
-        folium_frame(page).wait_for_function("document.querySelectorAll('path').length > 10", timeout=60_000)
+        folium_frame(page).wait_for_selector('path[stroke="#000091"]', state="attached", timeout=60_000)
     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
 
 
@@ -97,6 +100,13 @@ RECTS_JS = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
   const s = getComputedStyle(e); return s.visibility !== 'hidden' && s.display !== 'none'; })
   .map(e => { const r = e.getBoundingClientRect();
   return {x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, fill: e.getAttribute('fill') || ''}; })"""
+# the names written on a map at rest: placed inside the frame (the map fits the région again once its frame
+# has its final height), the same two looks in a row, a quarter of a second apart
+SETTLED_JS = """() => { const els = Array.from(document.querySelectorAll('.ze-label'));
+  const shown = els.filter(e => getComputedStyle(e).visibility !== 'hidden').map(e => e.getBoundingClientRect());
+  const inside = shown.length > 0 && shown.every(r => r.top >= 0 && r.bottom <= window.innerHeight);
+  const s = JSON.stringify(shown.map(r => [Math.round(r.left), Math.round(r.top)]));
+  const same = window.__diagSnap === s; window.__diagSnap = s; return inside && same; }"""
 TEXT_JS = """() => { const out = []; const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (w.nextNode()) { const n = w.currentNode, p = n.parentElement;
     if (!p || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName)) continue;
@@ -162,6 +172,13 @@ def test_the_map_shows_every_uncovered_quarter_and_fits_the_screen(server, brows
     legends = [r for r in page.evaluate(RECTS_JS, ".diag-legend") if r["x1"] > r["x0"]]
     assert legends and all(inside(r, w, h) for r in legends), legends
     assert not any(overlaps(region, r) for r in legends)
+    # the names written on the map overlap neither one another nor a host's circle nor a quarter's dot
+    frame.wait_for_function(SETTLED_JS, polling=250, timeout=30_000)  # the names placed, the map at rest
+    names = frame.evaluate(RECTS_JS, ".ze-label")
+    marks = frame.evaluate(RECTS_JS, ".diag-host, .diag-small-shape")
+    assert len(names) >= 5, names
+    for i, a in enumerate(names):
+        assert not any(overlaps(a, b) for b in names[i + 1:] + marks), a
     # the région uses the map's width (a tall région in a wide frame left half of it empty)
     box = frame_box(page)
     assert (region["x1"] - region["x0"]) >= 0.6 * (box["x1"] - box["x0"]), (region, box)
@@ -177,7 +194,7 @@ def test_screen_2_names_every_structure(server, browser, size):
     w, h = SIZES[size]
     context, page, _ = page_of(browser, size)
     page.goto(f"{url}/presentation?espace={slug}&ecran=2")
-    settle(page)
+    settle(page, shown=".diag-p-bar-name")
     page.screenshot(path=str(ARTIFACTS / f"region_presentation_2_{size}.png"))
     names = [" ".join(t.split()) for t in page.locator(".diag-p-bar-name").all_inner_texts()]
     assert sorted(names) == sorted(name for _, name, _, _, _ in STRUCTURES)
