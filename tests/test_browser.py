@@ -123,7 +123,7 @@ def test_map_draws_every_shape_offline(server, browser, demo_result):
     assert count('path[fill="#3A3A3A"]') == int((~d.communes["couverte"]).sum())  # zones blanches
     assert count('path[stroke="#6A3D9A"]') == len(layers.zones_emploi)  # zones d'emploi
     assert count('path[fill-opacity="0.22"]') == len(layers.structures)  # structure areas
-    assert count('path[fill-opacity="0.95"]') == len(layers.structures)  # host markers
+    assert count('path.diag-host') == len(layers.structures)  # host markers
     # the legend is beside the map (never over the région), and names every structure drawn
     legend = page.locator(".diag-legend").first
     assert legend.is_visible() and page.get_by_text("Légende", exact=True).first.is_visible()
