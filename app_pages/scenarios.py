@@ -32,9 +32,10 @@ with col_choice:
 with col_actions:
     scenarios.manage(slug, record, can_edit, prepared)
 tabs = ["Modifier", "Avant / après", "Suggestions", "Comparer deux états", "Opérations et export"]
+# a link holding a comparison (?comparer=) opens on it
 edit, diff, ideas, versus, ops = st.tabs(tabs, key="scenarios.onglets", on_change="rerun",
                                          default="Comparer deux états" if st.query_params.get(scenarios.COMPARE_PARAM)
-                                         and record is None else None)
+                                         else None)
 if record is None:
     for tab in (edit, diff, ops):
         with tab:
@@ -52,6 +53,8 @@ with ideas:
 with versus:
     if versus.open:
         scenarios.comparator(slug, region, prepared, comparison.workbook, record)
+    elif scenarios.COMPARE_PARAM in st.query_params:
+        del st.query_params[scenarios.COMPARE_PARAM]  # the address names the comparison only while it is shown
 with ops:
     if record is not None and ops.open:
         scenarios.operations_and_export(slug, record, prepared, can_edit, workspaces.info(slug).read_only)

@@ -20,7 +20,7 @@ def revision(record: dict) -> str:
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _current(stamp: str, region: str):
-    ds, prepared = state._dataset(stamp), state._prepared(stamp)
+    ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     net = scenario.network(prepared.ref, ds.structures, ds.perimetres)
     return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
 
@@ -33,12 +33,12 @@ def current(region: str):
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _version(stamp: str, version: int):
     slug = stamp.rsplit("@", 1)[0]
-    return service.version_network(slug, version, state._prepared(stamp))
+    return service.version_network(slug, version, state.prepared_at(stamp))
 
 
 @st.cache_resource(max_entries=16, show_spinner="Calcul du scénario…")
 def _scenario(stamp: str, region: str, sid: str, rev: str, _record: dict):
-    ds, prepared = state._dataset(stamp), state._prepared(stamp)
+    ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     base = _version(stamp, int(_record["base_version"]))
     net = scenario.apply_all(prepared.ref, base, store.applied(_record))
     return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
@@ -51,7 +51,7 @@ def of_scenario(record: dict, region: str):
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _version_result(stamp: str, region: str, version: int):
-    ds, prepared = state._dataset(stamp), state._prepared(stamp)
+    ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     net = _version(stamp, version)
     return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
 
@@ -62,12 +62,12 @@ def of_version(version: int, region: str):
 
 @st.cache_resource(max_entries=4, show_spinner="Voisinage des communes…")
 def _neighbours(stamp: str):
-    return suggest.adjacency(state._dataset(stamp).communes.geometry.to_numpy())
+    return suggest.adjacency(state.dataset_at(stamp).communes.geometry.to_numpy())
 
 
 @st.cache_resource(max_entries=8, show_spinner="Calcul des propositions…")
 def _suggestions(stamp: str, region: str, key: str, criterion: str, _net, _result):
-    ds, prepared = state._dataset(stamp), state._prepared(stamp)
+    ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     ctx = suggest.context(prepared.ref, ds.communes, _net, _result, ds.marches, _neighbours(stamp))
     return suggest.suggest(ctx, criterion), suggest.coordination(_result, ds.marches)
 

@@ -37,17 +37,22 @@ SUGGESTIONS_SHOWN = 15
 # ---------------------------------------------------------------------------------------------- choice
 
 
+def sentence(text: str) -> str:
+    """A store's message (« donnez un nom… ») as a sentence on screen."""
+    return text[:1].upper() + text[1:]
+
+
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once, at the next run (after the rerun an action asks for)."""
     st.session_state["scenarios.message"] = (kind, message)
 
 
 def show_flash() -> None:
+    """The last action's message, as a toast: the page does not move under the presenter's pointer."""
     got = st.session_state.pop("scenarios.message", None)
     if got:
         kind, message = got
-        (st.success if kind == "success" else st.error)(message, icon=":material/check_circle:" if kind == "success"
-                                                         else ":material/error:")
+        st.toast(message, icon=":material/check_circle:" if kind == "success" else ":material/error:")
 
 
 def choose(slug: str, records: list[dict]) -> dict | None:
@@ -64,11 +69,61 @@ def choose(slug: str, records: list[dict]) -> dict | None:
         return None
     chosen = st.selectbox(
         "Scénario", ids, key=CHOICE_KEY, label_visibility="collapsed",
-        format_func=lambda s: f"{names[s]['nom']} – {names[s]['operations']} opération"
-                              f"{'s' if names[s]['operations'] >= 2 else ''}, depuis la version {names[s]['base_version']}")
+        format_func=lambda s: f"{names[s]['nom']} (depuis la version {names[s]['base_version']})")
     if st.query_params.get(PARAM) != chosen:
         st.query_params[PARAM] = chosen
     return store.read(slug, chosen)
+
+
+NEW_POPOVER = "scenarios.nouveau.ouvert"
+MORE_POPOVER = "scenarios.actions.ouvert"
+
+
+def _done(sid: str | None, message: str, popover: str) -> None:
+    """After an action of a popover: choose the scenario, say it, close the popover."""
+    if sid:
+        st.session_state[CHOICE_KEY] = sid
+        st.query_params[PARAM] = sid
+    flash(message)
+    st.session_state[popover] = False
+
+
+def _create(slug: str, prepared, user: str) -> None:
+    name, base = st.session_state.get("scenarios.nouveau.nom", ""), st.session_state.get("scenarios.nouveau.version")
+    try:
+        sid = service.create(slug, name, prepared, base, user=user)
+    except (StoreError, ScenarioError) as exc:
+        flash(sentence(str(exc)), "error")
+        return
+    st.session_state["scenarios.nouveau.nom"] = ""
+    _done(sid, f"Scénario « {' '.join(name.split())} » créé sur la version {base}.", NEW_POPOVER)
+
+
+def _duplicate(slug: str, record: dict, user: str) -> None:
+    name = st.session_state.get("scenarios.copie.nom", "")
+    try:
+        sid = service.duplicate(slug, record["id"], name, user=user)
+    except StoreError as exc:
+        flash(sentence(str(exc)), "error")
+        return
+    _done(sid, f"Copie « {' '.join(name.split())} » créée.", MORE_POPOVER)
+
+
+def _rename(slug: str, record: dict, user: str) -> None:
+    name = st.session_state.get("scenarios.renommer.nom", "")
+    try:
+        store.rename(slug, record["id"], name, user=user)
+    except StoreError as exc:
+        flash(sentence(str(exc)), "error")
+        return
+    _done(None, f"Scénario renommé « {' '.join(name.split())} ».", MORE_POPOVER)
+
+
+def _delete(slug: str, record: dict, user: str) -> None:
+    store.delete(slug, record["id"], user=user)
+    st.session_state.pop(CHOICE_KEY, None)
+    st.query_params.pop(PARAM, None)
+    _done(None, f"Scénario « {record['nom']} » placé dans la corbeille.", MORE_POPOVER)
 
 
 def versions_with_facilitators(slug: str) -> list[dict]:
@@ -87,59 +142,37 @@ def manage(slug: str, record: dict | None, can_edit: bool, prepared) -> None:
     user = auth.current_user() or ""
     cols = st.columns([1, 1.15, 0.95, 0.95], gap="small", vertical_alignment="bottom")
     with cols[0].popover("Nouveau", icon=":material/add:", disabled=not can_edit, width="stretch",
-                         help="Créer un scénario à partir des facilitateurs d'une version de l'espace"):
-        name = st.text_input("Nom du scénario", key="scenarios.nouveau.nom", max_chars=store.MAX_NAME,
-                             placeholder="Extension du PLIE de Lens")
+                         help="Créer un scénario à partir des facilitateurs d'une version de l'espace",
+                         key=NEW_POPOVER, on_change="rerun"), st.form("scenarios.nouveau", border=False):
+        st.text_input("Nom du scénario", key="scenarios.nouveau.nom", max_chars=store.MAX_NAME,
+                      placeholder="Extension du PLIE de Lens")
         versions = versions_with_facilitators(slug)
-        if versions:
-            labels = {int(h["version"]): f"version {h['version']} – {h.get('file') or h.get('action')}" for h in versions}
-            base = st.selectbox("Facilitateurs de départ", list(labels)[::-1], format_func=labels.get,
-                                key="scenarios.nouveau.version")
-        else:
-            base = None
-        if st.button("Créer le scénario", key="scenarios.nouveau.creer", type="primary", disabled=not name or not base):
-            try:
-                sid = service.create(slug, name, prepared, base, user=user)
-            except (StoreError, ScenarioError) as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                st.session_state[CHOICE_KEY] = sid
-                st.query_params[PARAM] = sid
-                flash(f"Scénario « {name} » créé sur la version {base}.")
-                st.rerun()
+        labels = {int(h["version"]): f"version {h['version']} – {h.get('file') or h.get('action')}" for h in versions}
+        st.selectbox("Facilitateurs de départ", list(labels)[::-1], format_func=labels.get,
+                     key="scenarios.nouveau.version")
+        st.form_submit_button("Créer le scénario", key="scenarios.nouveau.creer", type="primary",
+                              on_click=_create, args=(slug, prepared, user))
     if record is None:
         return
     more = cols[1].popover("Autres actions", icon=":material/more_horiz:", disabled=not can_edit, width="stretch",
-                           help="Dupliquer, renommer ou supprimer ce scénario")
-    with more.expander("Dupliquer", icon=":material/content_copy:", key="scenarios.dupliquer.ouvert"):
-        name = st.text_input("Nom de la copie", value=f"{record['nom']} (copie)", key="scenarios.copie.nom",
-                             max_chars=store.MAX_NAME)
-        if st.button("Dupliquer", key="scenarios.copie.creer", type="primary", disabled=not name):
-            sid = service.duplicate(slug, record["id"], name, user=user)
-            st.session_state[CHOICE_KEY] = sid
-            st.query_params[PARAM] = sid
-            flash(f"Copie « {name} » créée.")
-            st.rerun()
-    with more.expander("Renommer", icon=":material/edit:", key="scenarios.renommer.ouvert"):
-        name = st.text_input("Nouveau nom", value=record["nom"], key="scenarios.renommer.nom", max_chars=store.MAX_NAME)
-        if st.button("Renommer", key="scenarios.renommer.ok", type="primary", disabled=not name):
-            try:
-                store.rename(slug, record["id"], name, user=user)
-            except StoreError as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                flash(f"Scénario renommé « {name} ».")
-                st.rerun()
+                           help="Dupliquer, renommer ou supprimer ce scénario", key=MORE_POPOVER, on_change="rerun")
+    with more.expander("Dupliquer", icon=":material/content_copy:", key="scenarios.dupliquer.ouvert"), \
+            st.form("scenarios.copie", border=False):
+        st.text_input("Nom de la copie", value=f"{record['nom']} (copie)", key="scenarios.copie.nom",
+                      max_chars=store.MAX_NAME)
+        st.form_submit_button("Dupliquer", key="scenarios.copie.creer", type="primary", on_click=_duplicate,
+                              args=(slug, record, user))
+    with more.expander("Renommer", icon=":material/edit:", key="scenarios.renommer.ouvert"), \
+            st.form("scenarios.renommer", border=False):
+        st.text_input("Nouveau nom", value=record["nom"], key="scenarios.renommer.nom", max_chars=store.MAX_NAME)
+        st.form_submit_button("Renommer", key="scenarios.renommer.ok", type="primary", on_click=_rename,
+                              args=(slug, record, user))
     with more.expander("Supprimer", icon=":material/delete:", key="scenarios.supprimer.ouvert"):
         st.write(f"Le scénario « {fmt.md(record['nom'])} » ira dans la corbeille des scénarios ; les données "
                  "importées ne changent pas.")
         sure = st.checkbox("Je confirme la suppression", key="scenarios.supprimer.confirmer")
-        if st.button("Supprimer", key="scenarios.supprimer.ok", type="primary", disabled=not sure):
-            store.delete(slug, record["id"], user=user)
-            st.session_state.pop(CHOICE_KEY, None)
-            st.query_params.pop(PARAM, None)
-            flash(f"Scénario « {record['nom']} » placé dans la corbeille.")
-            st.rerun()
+        st.button("Supprimer", key="scenarios.supprimer.ok", type="primary", disabled=not sure, on_click=_delete,
+                  args=(slug, record, user))
     position, total = int(record.get("position", 0)), len(record.get("operations", []))
     if cols[2].button("Annuler", key="scenarios.annuler", icon=":material/undo:", width="stretch",
                       disabled=not can_edit or position == 0, help="Annuler la dernière opération"):
@@ -158,7 +191,7 @@ def manage(slug: str, record: dict | None, can_edit: bool, prepared) -> None:
 def _territories(stamp: str, region: str) -> dict[str, dict[str, str]]:
     """The territories of the pickers, by type: key → name, for the région's communes and the EPCI, départements,
     zones d'emploi that touch it."""
-    ds = state._dataset(stamp)
+    ds = state.dataset_at(stamp)
     c = ds.communes
     in_c = c["reg"].astype(str) == str(region)
     r = c[in_c]
@@ -188,11 +221,8 @@ def territory_picker(region: str, key: str, label: str = "Territoires") -> list[
 def _apply(slug: str, sid: str, ops: list[dict], prepared, message: str) -> bool:
     try:
         service.apply(slug, sid, ops, prepared, user=auth.current_user() or "")
-    except ScenarioError as exc:
-        st.session_state["scenarios.refus"] = str(exc)
-        return False
-    except StoreError as exc:
-        st.session_state["scenarios.refus"] = str(exc)
+    except (ScenarioError, StoreError) as exc:
+        st.session_state["scenarios.refus"] = sentence(str(exc))
         return False
     st.session_state.pop("scenarios.refus", None)
     flash(message)
@@ -210,7 +240,7 @@ def map_click(slug: str, record: dict, net, prepared, structure: str, names: dic
     if pos is None:
         return
     if by_epci:
-        epci = state._dataset(state.stamp()).communes["epci_siren"].astype(str).to_numpy()[pos[0]]
+        epci = state.dataset_at(state.stamp()).communes["epci_siren"].astype(str).to_numpy()[pos[0]]
         key = f"EPCI:{epci}"
         members = ref.by["EPCI"].get(epci, pos)
     else:
@@ -244,9 +274,10 @@ def key_figures(before, after) -> None:
     """The four figures of the proposition after the change, with the change and the value before."""
     c = compare(before[0], before[1], after[0], after[1])
     out = []
-    for key, (value, _, _) in zip(P.KEY_FIGURES, P.key_figures(c)):
+    for key in P.PAGE_FIGURES:
         a, b, gap = c.figure(key)
         kind = next(k for _, kk, k in P.FIGURES if kk == key)
+        value = P.value_text(b, kind)
         tone = "same" if not gap else ("good" if (gap < 0) == (key in BETTER_IF_LOWER) else "bad")
         out.append(f'<div class="sc-fig"><div class="sc-label">{maps.esc(P.KEY_LABELS[key])}</div>'
                    f'<div class="sc-value">{maps.esc(value)}</div><div class="sc-delta"><b class="{tone}">'
@@ -391,6 +422,13 @@ def comparison_view(c, region: str, key: str, workbook, market_points=None, expo
                export_name=f"{export_name}_structures", labels=P.STRUCTURE_LABELS, kinds=P.STRUCTURE_KINDS)
     show_table(c.zones_emploi, key=f"{key}.ze", title="Zones d'emploi", export_name=f"{export_name}_zones_emploi",
                labels=P.ZONE_LABELS, kinds=P.ZONE_KINDS)
+    if len(c.overlaps):
+        names = dict(zip(c.structures["id_structure"], c.structures["nom"]))
+        ov = c.overlaps.assign(id_a=c.overlaps["id_a"].map(names).fillna(c.overlaps["id_a"]),
+                               id_b=c.overlaps["id_b"].map(names).fillna(c.overlaps["id_b"]))
+        show_table(ov, key=f"{key}.chevauchements", title="Chevauchements qui changent",
+                   export_name=f"{export_name}_chevauchements", labels=P.OVERLAP_LABELS,
+                   kinds={k: "int" for k in P.OVERLAP_LABELS if k not in ("id_a", "id_b")})
     if len(c.markets):
         show_table(P.market_frame(c), key=f"{key}.marches", title="Marchés dont la couverture change",
                    export_name=f"{export_name}_marches", labels=P.MARKET_LABELS)

@@ -160,6 +160,16 @@ def prepared() -> engine.Prepared:
     return _prepared(stamp())
 
 
+def dataset_at(stamp_: str) -> Dataset:
+    """The dataset of a workspace version named by its stamp (``slug@version``), from the shared cache."""
+    return _dataset(stamp_)
+
+
+def prepared_at(stamp_: str) -> engine.Prepared:
+    """The référentiel's index and the QPV's communes of a workspace version, from the shared cache."""
+    return _prepared(stamp_)
+
+
 def diagnosis(region: str) -> engine.Result:
     return _result(stamp(), region)
 

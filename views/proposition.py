@@ -67,7 +67,9 @@ SUGGESTION_LABELS = {"epci_nom": "EPCI", "epci_siren": "SIREN de l'EPCI", "nom":
 SUGGESTION_KINDS = {"communes_gagnees": "int", "population_gagnee": "int", "qpv_ameliores": "int",
                     "marches_couverts": "int", "etp": "dec2", "etp_pour_100k_hab_avant": "dec2",
                     "etp_pour_100k_hab_apres": "dec2"}
-KEY_LABELS = {"population.part_couverte": "Population couverte", "communes.non_couvertes": "Zones blanches (communes)",
+# the editing page's four figures: the covered population in inhabitants (three small communes move no percentage)
+PAGE_FIGURES = ("population.couverte", "communes.non_couvertes", "qpv.non_couverts", "marches.sans_structure_unique")
+KEY_LABELS = {"population.part_couverte": "Population couverte", "population.couverte": "Population couverte", "communes.non_couvertes": "Zones blanches (communes)",
               "qpv.non_couverts": "QPV non couverts",
               "marches.sans_structure_unique": "Marchés sans structure unique"}
 CLASS_WORDS = {"couvert": "Couvert", "multi_facilitateurs": "Plusieurs facilitateurs",
