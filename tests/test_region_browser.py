@@ -111,7 +111,10 @@ TEXT_JS = """() => { const out = []; const w = document.createTreeWalker(documen
   while (w.nextNode()) { const n = w.currentNode, p = n.parentElement;
     if (!p || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName)) continue;
     const t = n.nodeValue.trim(); if (t) out.push(t); }
+  document.querySelectorAll('[aria-label], [title]').forEach(e => {  // what a screen reader or a tooltip says
+    ['aria-label', 'title'].forEach(a => { const v = e.getAttribute(a); if (v) out.push(v.trim()); }); });
   return out; }"""
+ENGLISH = ("Skip to main content", "Copy Vega-Lite spec", "Download as PNG", "Show data", "Fullscreen")
 
 
 def frame_box(page) -> dict:
@@ -145,7 +148,7 @@ def readable_text_problems(page) -> list[str]:
         for token in re.findall(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", text):
             if token in names:
                 bad.append(f"{token!r} dans « {text[:80]} »")
-        if "non précisé" in text or re.search(r"\w\(s\)", text) or "Skip to main content" in text:
+        if "non précisé" in text or re.search(r"\w\(s\)", text) or any(e in text for e in ENGLISH):
             bad.append(text[:80])
     return bad
 
@@ -232,6 +235,11 @@ def test_pages_of_a_real_region_speak_to_people(server, browser):
     for path in ("", "diagnostic_couverture", "rapport"):
         page.goto(f"{url}/{path}?espace={slug}")
         settle(page)
+        if path == "diagnostic_couverture":  # a chart's menu, shown when the pointer is on the chart
+            chart = page.locator('[data-testid="stVegaLiteChart"]').first
+            chart.scroll_into_view_if_needed()
+            chart.hover()
+            page.locator('[data-testid="stElementToolbar"] button').first.wait_for(state="attached")
         assert readable_text_problems(page) == [], path
     assert not external, external
     context.close()
