@@ -24,18 +24,84 @@
 right (as the app without a login). Imports, restorations and creations are journaled with the user.
 
 Exit codes: 0 success (warnings allowed), 1 invalid input, refused file or refused right, 2 usage error.
-Never a traceback.
+Never a traceback, and French only: argparse's own messages are translated (:data:`ARGPARSE_FR`), and
+the technical detail of a failure (a library's traceback or warning) goes to the store's technical log
+(``journal_technique.log`` in the data folder), not to the person's screen.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
 from pathlib import Path
 
 from commands import scenarios as scenario_commands
 from data.schemas import KINDS
+
+TECHNICAL_LOG = "journal_technique.log"
+# argparse's messages (Python 3.11), in French
+ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    "argument %(argument_name)s: %(message)s": "« %(argument_name)s » : %(message)s",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "not allowed with argument %s": "incompatible avec %s",
+    "ignored explicit argument %r": "valeur %r ignorée",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "one of the arguments %s is required": "l'un des arguments %s est obligatoire",
+    "expected one argument": "une valeur est attendue",
+    "expected at most one argument": "une valeur au plus est attendue",
+    "expected at least one argument": "au moins une valeur est attendue",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
+    "unexpected option string: %s": "option inattendue : %s",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r (un nombre est attendu)",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (possibles : %(choices)s)",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "commande inconnue %(parser_name)r (commandes : "
+                                                             "%(choices)s)",
+    "can't open '%(filename)s': %(error)s": "impossible d'ouvrir « %(filename)s » : %(error)s",
+}
+
+
+@contextlib.contextmanager
+def _french_argparse():
+    """argparse speaks French while the command line is parsed (its messages go through ``argparse._``)."""
+    english, english_n = argparse._, argparse.ngettext
+    argparse._ = lambda message: ARGPARSE_FR.get(message, message)
+    argparse.ngettext = lambda singular, plural, n: (
+        "%s valeur attendue" if n == 1 else "%s valeurs attendues") if singular == "expected %s argument" else \
+        english_n(singular, plural, n)
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = english, english_n
+
+
+def _technical_log() -> Path | None:
+    """Where the technical detail of this command goes (a library's traceback, its English warnings): the
+    store's ``journal_technique.log``; nothing is written on the person's screen but French. (Inside a
+    process that already logs somewhere, a test, nothing is changed.)"""
+    from data.store.location import store_dir
+
+    root = logging.getLogger()
+    if root.handlers:
+        return None
+    try:
+        store_dir().mkdir(parents=True, exist_ok=True)
+        path = store_dir() / TECHNICAL_LOG
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s : %(message)s"))
+    except OSError:
+        path, handler = None, logging.NullHandler()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # a library's warnings (pyogrio, pandas…) are logged, not printed
+    return path
 
 
 def _fail(message: str) -> int:
@@ -70,13 +136,12 @@ def _find(name: str, user: str | None) -> str | None:
 
 
 def _create(name: str, user: str | None, region: str | None = None) -> str:
-    """A new workspace; its creator becomes its admin. Raises ``StoreError`` when ``user`` may not create."""
+    """A new workspace; its creator becomes its admin. Raises ``AccessError`` when ``user`` may not create
+    (one more)."""
     from data import access
     from data.store import workspaces
 
-    if not access.can_create(user):
-        raise workspaces.StoreError(f"{user or 'cet utilisateur'} n'est pas autorisé à créer un espace de travail "
-                                    f"(liste « createurs » du fichier {access.FILE_NAME}).")
+    access.check_can_create(user)
     slug = (workspaces.create_from_referentiel(name, region, user=user or "") if region
             else workspaces.create(name, user=user or ""))
     access.on_created(slug, user)
@@ -84,10 +149,11 @@ def _create(name: str, user: str | None, region: str | None = None) -> str:
 
 
 def _workspace(name: str, user: str | None = None, create: bool = False) -> str | None:
-    from data.store import workspaces
-
+    """The workspace ``name`` among those ``user`` may see; with ``create``, a new one when there is none.
+    A workspace one may not see is answered exactly as an unknown name (a new workspace of one's own, whose
+    identifier carries a random part with ``--user``): nothing tells whether it exists."""
     slug = _find(name, user)
-    if slug is None and create and workspaces.find(name) is None:  # never a twin of a workspace one cannot see
+    if slug is None and create:
         slug = _create(name, user)
         print(f"Espace de travail « {name} » créé (identifiant : {slug}).", file=sys.stderr)
     return slug
@@ -117,10 +183,16 @@ def cmd_validate(args) -> int:
     if args.communes:
         ref = validation.validate("communes", [args.communes])
         communes = ref.tables.get("communes")
-    loaded = validation.validate(args.kind, args.paths, communes=communes)
-    print(loaded.report.text())
-    print(loaded.outcome([Path(str(p)).name for p in args.paths]))
+    loaded = validation.validate(args.kind, args.paths, communes=communes, layer=args.layer)
+    _print_report(loaded, args)
     return 0 if loaded.ok else 1
+
+
+def _print_report(loaded, args) -> None:
+    print(loaded.report.text())
+    print(loaded.outcome([Path(str(p)).name for p in args.paths]))  # what was read, and what became of it
+    if loaded.layers and not getattr(args, "layer", None):
+        print(f"Choisissez la couche avec --layer, par exemple : --layer \"{loaded.layers[0]}\".", file=sys.stderr)
 
 
 def cmd_demo(args) -> int:
@@ -177,10 +249,9 @@ def cmd_import(args) -> int:
     ds = workspaces.load(slug)
     region = args.region or ds.default_region or None
     loaded = validation.validate(args.kind, args.paths, communes=ds.communes if ds.has("communes") else None,
-                                 region=region if args.kind == "marches" else None)
-    print(loaded.report.text())
+                                 region=region if args.kind == "marches" else None, layer=args.layer)
+    _print_report(loaded, args)
     names = [Path(str(p)).name for p in args.paths]
-    print(loaded.outcome(names))
     if not loaded.ok:
         print("Fichier refusé : l'espace de travail n'a pas été modifié.", file=sys.stderr)
         return 1
@@ -391,12 +462,16 @@ def cmd_serve(options: list[str]) -> int:
     return server.serve(Path(__file__).resolve().parent, options)
 
 
+LAYER_HELP = "couche à lire dans un fichier qui en contient plusieurs (GeoPackage)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Diagnostic territorial des clauses sociales.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="commande")
     v = sub.add_parser("validate", help="valider un fichier et afficher le rapport")
     v.add_argument("--kind", required=True, choices=list(KINDS))
     v.add_argument("--communes", help="référentiel des communes pour vérifier les codes de périmètre")
+    v.add_argument("--layer", help=LAYER_HELP)
     v.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
     d = sub.add_parser("demo", help="écrire les données de démonstration sous forme de fichiers")
     d.add_argument("--out", required=True)
@@ -415,6 +490,7 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--kind", required=True, choices=list(KINDS))
     i.add_argument("--region", help="région étudiée (un fichier de marchés y est ramené)")
     i.add_argument("--millesime", help="millésime du fichier (par exemple l'année du COG)")
+    i.add_argument("--layer", help=LAYER_HELP)
     i.add_argument("--user", help=user_help + " ; inscrit dans l'historique et le journal")
     i.add_argument("paths", nargs="+", help="fichier(s) ou dossier (facilitateurs)")
     h = sub.add_parser("history", help="historique des versions d'un espace")
@@ -458,7 +534,22 @@ def parser() -> argparse.ArgumentParser:
     # read by main() before this parser: every option after it goes to streamlit run as is
     sub.add_parser("serve", help="lancer l'application (suivi des options de « streamlit run », --server.port…), "
                    "cartes préparées au démarrage")
+    for command in sub.choices.values():  # the values named in French in usage and help
+        for action in command._actions:
+            if action.dest in METAVARS and action.metavar is None and action.choices is None:
+                action.metavar = METAVARS[action.dest]
+        for group in command._subparsers._group_actions if command._subparsers else ():
+            for inner in getattr(group, "choices", {}).values():
+                for action in inner._actions:
+                    if action.dest in METAVARS and action.metavar is None and action.choices is None:
+                        action.metavar = METAVARS[action.dest]
     return p
+
+
+METAVARS = {"workspace": "ESPACE", "region": "REGION", "millesime": "MILLESIME", "layer": "COUCHE", "user": "ADRESSE",
+            "paths": "FICHIER", "out": "SORTIE", "communes": "FICHIER", "qpv": "FICHIER", "facilitateurs": "FICHIER",
+            "marches": "FICHIER", "json": "FICHIER", "xlsx": "FICHIER", "csv": "FICHIER", "name": "NOM",
+            "version": "VERSION"}
 
 
 COMMANDS = {"validate": cmd_validate, "demo": cmd_demo, "workspaces": cmd_workspaces, "workspace": cmd_workspace,
@@ -476,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:
         return cmd_serve(argv[1:])
-    args = parser().parse_args(argv)
+    with _french_argparse():
+        args = parser().parse_args(argv)
+    log = _technical_log()
     try:
         return COMMANDS[args.command](args)
     except StoreError as exc:
@@ -487,9 +580,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"fichier introuvable : {exc.filename}")
     except IsADirectoryError as exc:
         return _fail(f"« {exc.filename} » est un dossier ; un fichier est attendu.")
-    except Exception as exc:  # last resort: a message, never a traceback
-        print(f"Erreur inattendue ({type(exc).__name__}) : {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+    except Exception:  # last resort: a French message, never a traceback (the detail goes to the technical log)
+        logging.getLogger("diagnostic").exception("cli.py %s", " ".join(argv))
+        where = f" (détail technique dans {log})" if log else ""
+        return _fail(f"la commande n'a pas pu aboutir à cause d'une erreur inattendue{where}. Vos données n'ont "
+                     "pas été modifiées.")
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def create_form(expanded: bool) -> None:
                    "(population, EPCI, zones d'emploi, codes postaux, contours) ; vous n'apportez que vos "
                    "facilitateurs, vos QPV, vos marchés et vos indicateurs.")
         with st.form("donnees.creer", border=False):
-            name = st.text_input("Nom de l'espace", key="donnees.creer.nom", placeholder="Hauts-de-France 2026")
+            name = st.text_input("Nom de l'espace", key="donnees.creer.nom", placeholder="Hauts-de-France 2026",
+                                 max_chars=workspaces.NAME_MAX)
             region = st.selectbox("Région", [""] + list(official), key="donnees.creer.region",
                                   format_func=lambda c: f"{official[c]} ({c})" if c else
                                   "Aucune : j'importerai mon propre référentiel des communes")
@@ -107,6 +108,7 @@ def create_form(expanded: bool) -> None:
                 st.caption(fmt.md(referentiel.sources_label()))
             if st.form_submit_button("Créer l'espace", icon=":material/add:"):
                 try:
+                    access.check_can_create(user)  # the createurs list, and the bound per person
                     new = (workspaces.create_from_referentiel(name or official.get(region, ""), region, user=who)
                            if region else workspaces.create(name, user=who))
                     access.on_created(new, user)  # its creator becomes its admin
@@ -166,11 +168,13 @@ if allowed("importer"):
                                           max_mb=uploads.kind_max_mb(kind))
             files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
             if files:
-                ident = (slug, tuple(f.file_id for f in files))
+                layer_key = f"donnees.couche.{slug}.{kind}"  # a GeoPackage of several layers: which one
+                layer = st.session_state.get(layer_key)
+                ident = (slug, tuple(f.file_id for f in files), layer)
                 if done.get(kind, (None,))[0] != ident:
                     sent = [Upload(f.name, f.getvalue()) for f in files]
                     loaded = validate(kind, sent, communes=ds.communes if ds.has("communes") else None,
-                                      region=current_region() or None)
+                                      region=current_region() or None, layer=layer)
                     if loaded.ok and kind == "facilitateurs" and not ds.has("communes"):
                         loaded.report.warning(", ".join(u.name for u in sent),
                                               "codes des périmètres non vérifiés : l'espace n'a pas encore de "
@@ -187,6 +191,10 @@ if allowed("importer"):
                     if version:
                         st.rerun()  # every part of the page, and the sidebar, shows the new version
                 loaded, names, version = done[kind][1], done[kind][2], done[kind][3]
+                layers = loaded.layers
+                if layers:
+                    st.selectbox(f"Ce fichier contient {len(layers)} couches : laquelle importer ?", layers,
+                                 index=None, key=layer_key, placeholder="Choisissez une couche")
                 if loaded.ok:
                     st.success(fmt.md(loaded.outcome(names)) + (f" Version {version} de l'espace." if version else ""),
                                icon=":material/check_circle:")

@@ -1,5 +1,6 @@
 """Markets: which markets with a social consideration no single facilitator covers, and why."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -62,6 +63,7 @@ with st.sidebar:
                                key="marches.filtre.type_acheteur",
                                placeholder="Tous")
     montants = pd.to_numeric(social["montant_ht"], errors="coerce")
+    montants = montants[np.isfinite(montants)]  # a value stored before amounts were checked at import
     top = float(montants.max()) if montants.notna().any() else 0.0
     # round stops written the French way: a slider's printf format has no thousands separator
     steps = amount_steps(top)
@@ -74,6 +76,8 @@ with st.sidebar:
     reg_choice = st.selectbox("Marchés régionaux", ["Tous", "Régionaux seulement", "Non régionaux"],
                               key="marches.filtre.regional")
 regional = {"Tous": None, "Régionaux seulement": True, "Non régionaux": False}[reg_choice]
+if montant == (steps[0], steps[-1]):
+    montant = None  # the slider untouched filters nothing (an amount beyond its stops included)
 shown = filter_markets(social, statuts, acheteurs, montant, annees, classes, regional)
 
 c = st.columns(4)

@@ -8,7 +8,15 @@ person is logged in; a broken ``[auth]`` section stops every page too (never an 
 
 What a logged-in person may see and do is decided by ``data.access`` from their e-mail, as the
 provider states it in the ID token (``email`` claim; an address the provider marks unverified,
-``email_verified = false``, is not used).
+``email_verified = false``, is not used; an absent ``email_verified`` claim counts as unverified unless
+the provider's section says ``email_verifie_si_absent = true``: Microsoft Entra's ``email`` claim is not
+verified, ProConnect's addresses are). Access is evaluated again at every run from ``acces.toml``.
+
+Sessions end on the server (``data.store.sessions``): a logout puts the login on the list of ended
+logins (a copy of the cookie, or a second tab, no longer opens anything), and a login older than
+``duree_session_heures`` (8 by default) must log in again. With a login configured, the app refuses to
+be served without its guard (``components.guard``, started by ``cli.py serve``), which keeps uploads,
+media and metrics closed before login.
 
 A link sent by e-mail survives the login: Streamlit always brings a person back from the provider to
 the app's home page, so the login screen keeps the address it was opened at (page, workspace, région,
@@ -25,9 +33,13 @@ import time
 
 import streamlit as st
 
+from data.store import sessions
 from views import fmt
 
 REQUIRED = ("client_id", "client_secret", "server_metadata_url")
+MAX_AGE_KEY = "duree_session_heures"  # [auth]: hours a login lasts (default sessions.MAX_AGE_HOURS)
+VERIFIED_KEY = "email_verifie_si_absent"  # [auth] or [auth.<provider>]: an absent email_verified claim
+GUARD_COMMAND = ".venv/bin/python cli.py serve"
 # Without a secrets file, Streamlit looks for it again at every call (several times a run): the answer
 # is kept this long (a file added while the server runs takes effect within these seconds).
 NO_SECRETS_RECHECK_S = 5.0
@@ -78,6 +90,11 @@ def _auth_section() -> dict | None:
     return section.to_dict() if hasattr(section, "to_dict") else dict(section)
 
 
+def auth_section() -> dict | None:
+    """The ``[auth]`` section of the secrets (``None``: no login configured), for the server's guard too."""
+    return _auth_section()
+
+
 def login_configured() -> bool:
     return _auth_section() is not None
 
@@ -101,19 +118,78 @@ def _problem(section: dict) -> str | None:
     return None
 
 
+def max_age_hours(section: dict | None) -> float:
+    """How long a login lasts (``duree_session_heures``, 8 hours by default)."""
+    value = (section or {}).get(MAX_AGE_KEY, sessions.MAX_AGE_HOURS)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return sessions.MAX_AGE_HOURS
+    return float(value)
+
+
+def email_verified(claims: dict, section: dict | None) -> bool:
+    """Whether the provider vouches for the address: its ``email_verified`` claim, or, when the claim is
+    absent, the provider's setting ``email_verifie_si_absent`` (false by default: Microsoft Entra's
+    ``email`` is typed by the user and never verified)."""
+    value = claims.get("email_verified")
+    if value is None:
+        section = section or {}
+        provider = claims.get("provider")
+        own = section.get(provider) if provider and isinstance(section.get(provider), dict) else {}
+        return own.get(VERIFIED_KEY, section.get(VERIFIED_KEY, False)) is True
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
 def current_user() -> str | None:
     """The logged-in person's e-mail (lower case); ``None`` when no login is configured.
 
-    ``""`` for a person logged in without a usable e-mail: they only see the demo.
+    ``""`` for a person logged in without a usable e-mail (absent, or not verified): they only see the demo.
     """
-    if not login_configured():
+    section = _auth_section()
+    if section is None:
         return None
     if not st.user.is_logged_in:
         return ""
-    if st.user.get("email_verified") is False:
+    if not email_verified(st.user.to_dict(), section):
         return ""
     email = st.user.get("email")
     return str(email).strip().lower() if isinstance(email, str) and "@" in email else ""
+
+
+_guarded = [False]  # set by the server's guard (components.guard) when it is installed
+
+
+def mark_guarded() -> None:
+    _guarded[0] = True
+
+
+def guarded() -> bool:
+    """Whether this server runs behind the guard (``components.guard``)."""
+    return _guarded[0]
+
+
+def _served_without_guard() -> bool:
+    """A real server (not ``AppTest``'s stand-in) started without the guard: ``streamlit run app.py``."""
+    from streamlit.runtime import Runtime
+
+    return not guarded() and Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def session_refusal(section: dict | None) -> str | None:
+    """Why the logged-in person's session may no longer be used (``data.store.sessions``), or ``None``."""
+    return sessions.refusal(st.user.to_dict(), max_age_hours(section))
+
+
+def logout() -> None:
+    """End the session on the server (its login goes on the list of ended logins), then Streamlit's logout."""
+    try:
+        sessions.revoke(st.user.to_dict())
+    except OSError:  # the list cannot be written: Streamlit's logout still clears this browser
+        import logging
+
+        logging.getLogger("diagnostic").exception("ended logins")
+    st.logout()
 
 
 def gate() -> str | None:
@@ -131,8 +207,26 @@ def gate() -> str | None:
                  f"configuration est incomplète ({problem}). L'application reste fermée : voir le README, "
                  "« Connexion ».", icon=":material/lock:")
         st.stop()
+    if _served_without_guard():
+        st.title("Diagnostic territorial des clauses sociales")
+        st.error("La connexion est configurée, mais le serveur a été lancé sans sa protection (par « streamlit run "
+                 f"app.py ») : les envois de fichiers n'y seraient pas réservés aux personnes connectées. Lancez-le "
+                 f"avec « {GUARD_COMMAND} » (voir le README, « Connexion »). L'application reste fermée.",
+                 icon=":material/lock:")
+        st.stop()
     if not st.user.is_logged_in:
         _login_screen(_provider(section))
+        st.stop()
+    why = session_refusal(section)
+    if why is not None:
+        hours = max_age_hours(section)
+        written = fmt.integer(hours) if hours == int(hours) else fmt.decimal(hours)
+        _login_screen(_provider(section), {
+            sessions.REVOKED: "Cette session a été fermée par une déconnexion : connectez-vous à nouveau.",
+            sessions.EXPIRED: f"Votre connexion date de plus de {written} heure{'s' if hours >= 2 else ''} : "
+                              "connectez-vous à nouveau.",
+            sessions.UNDATED: "Votre fournisseur d'identité n'a pas daté votre connexion : connectez-vous à nouveau.",
+        }[why])
         st.stop()
     return current_user()
 
@@ -148,8 +242,10 @@ def return_script() -> str:
     return RETURN_SCRIPT % {"key": json.dumps(RETURN_KEY), "within": RETURN_WITHIN_MIN}
 
 
-def _login_screen(provider: str | None) -> None:
+def _login_screen(provider: str | None, why: str | None = None) -> None:
     st.title("Diagnostic territorial des clauses sociales")
+    if why:
+        st.warning(why, icon=":material/schedule:")
     st.markdown("Cet outil est réservé aux personnes habilitées : connectez-vous avec votre compte professionnel. "
                 "Vous verrez ensuite les espaces de travail dont vous êtes membre.")
     st.button("Se connecter", key="auth.login", type="primary", icon=":material/login:", on_click=st.login,
@@ -171,4 +267,4 @@ def sidebar_account() -> None:
     else:
         st.warning("Votre fournisseur d'identité n'a pas transmis d'adresse électronique vérifiée : seule la "
                    "démonstration vous est accessible.", icon=":material/person_off:")
-    st.button("Se déconnecter", key="auth.logout", icon=":material/logout:", on_click=st.logout)
+    st.button("Se déconnecter", key="auth.logout", icon=":material/logout:", on_click=logout)

@@ -1,4 +1,5 @@
-"""The server that ``cli.py serve`` (``make run``) starts: ``streamlit run app.py`` with the same options, and
+"""The server that ``cli.py serve`` (``make run``) starts: ``streamlit run asgi.py`` (the app behind its guard,
+``components.guard``) with the options of ``streamlit run`` (port, address, headless, secrets file…), and
 the warm-up (:mod:`components.warmup`) started first, in the background."""
 
 from __future__ import annotations
@@ -15,4 +16,4 @@ def serve(root: Path, options: list[str]) -> int:
     warmup.start()
     from streamlit.web import cli as streamlit_cli
 
-    return streamlit_cli.main(["run", str(root / "app.py"), *options], prog_name="streamlit")
+    return streamlit_cli.main(["run", str(root / "asgi.py"), *options], prog_name="streamlit")

@@ -6,6 +6,8 @@ The file, written by the Données page (an admin's form) or by hand::
     admins = ["dsi@dreets.gouv.fr"]
     # qui peut créer un espace (absent : toute personne connectée)
     createurs = ["@dreets.gouv.fr"]
+    # combien d'espaces une personne peut créer (corbeille comprise ; absent : 20)
+    max_espaces_par_personne = 20
 
     [espaces.hauts-de-france-2026]
     lecteur = ["@dreets.gouv.fr", "@plie-lille.fr"]
@@ -49,6 +51,7 @@ ACTIONS = {  # action -> the least role that allows it
     "journal": "admin",
 }
 DEMO = "demo"
+MAX_CREATED = 20  # default of ``max_espaces_par_personne``
 EVERYONE = "*"
 _EMAIL_RE = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+\.[^@\s\"\\]+$")
 _DOMAIN_RE = re.compile(r"^@[^@\s\"\\]+\.[^@\s\"\\]+$")
@@ -63,6 +66,7 @@ class AccessError(Exception):
 class Rules:
     admins: list[str] = field(default_factory=list)
     creators: list[str] | None = None  # None: anyone logged in
+    max_created: int = 20  # workspaces one person may create (live or in the bin); global admins: no bound
     spaces: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     bin: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
@@ -103,7 +107,11 @@ def parse(text: str) -> Rules:
     creators = raw.get("createurs")
     if isinstance(creators, dict):
         creators = creators.get("membres")
+    bound = raw.get("max_espaces_par_personne", MAX_CREATED)
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
+        bound = MAX_CREATED
     return Rules(admins=_members(admins), creators=None if creators is None else _members(creators),
+                 max_created=bound,
                  spaces={str(k): _roles(v) for k, v in (raw.get("espaces") or {}).items()},
                  bin={str(k): _roles(v) for k, v in (raw.get("corbeille") or {}).items()})
 
@@ -154,6 +162,9 @@ def dumps(rules: Rules) -> str:
              f"admins = {_list(rules.admins)}"]
     if rules.creators is not None:
         lines += ["# qui peut créer un espace de travail", f"createurs = {_list(rules.creators)}"]
+    if rules.max_created != MAX_CREATED:
+        lines += ["# combien d'espaces une personne peut créer (corbeille comprise)",
+                  f"max_espaces_par_personne = {rules.max_created}"]
     for section, tables in (("espaces", rules.spaces), ("corbeille", rules.bin)):
         for name in sorted(tables):
             roles = tables[name]
@@ -265,12 +276,35 @@ def visible(user: str | None, slugs) -> list[str]:
 
 
 def can_create(user: str | None) -> bool:
+    """May ``user`` create workspaces at all (the ``createurs`` list)."""
     if user is None:
         return True
     rules = read()
     if not normalise(user) or "@" not in user:
         return False
     return is_admin(user, rules) or rules.creators is None or _any(user, rules.creators)
+
+
+def check_can_create(user: str | None) -> None:
+    """``AccessError`` (French) unless ``user`` may create one more workspace now: in the ``createurs``
+    list (or no list), and fewer than ``max_espaces_par_personne`` created so far, those in the bin
+    included (a global admin has no bound)."""
+    if not can_create(user):
+        raise AccessError(f"{user or 'cette personne'} n'est pas autorisé(e) à créer un espace de travail (liste "
+                          f"« createurs » du fichier {FILE_NAME}).")
+    if user is None:
+        return
+    from data.store.workspaces import created_by
+
+    rules = read()
+    if is_admin(user, rules):
+        return
+    n = created_by(normalise(user))
+    if n >= rules.max_created:
+        raise AccessError(f"vous avez déjà créé {n} espaces de travail (corbeille comprise) : c'est la limite par "
+                          f"personne ({rules.max_created}, réglage « max_espaces_par_personne » du fichier "
+                          f"{FILE_NAME}). Supprimez un espace et faites vider la corbeille, ou demandez à un "
+                          "administrateur.")
 
 
 def members(slug: str) -> dict[str, list[str]]:
@@ -322,15 +356,18 @@ def set_members(slug: str, new: dict[str, list[str]], by: str | None) -> dict[st
 
 
 def on_created(slug: str, creator: str | None) -> None:
-    """A new workspace: its creator becomes its admin. Any rule left under the same identifier by an
-    older workspace is dropped (its members must not inherit the new one)."""
+    """A new workspace: its creator becomes its admin. Any rule left under the same identifier (written
+    by hand, or by a store older than the reserved identifiers) is dropped: its members must not inherit
+    the new one, and the new one's journal must not name them (the drop goes to the global journal)."""
     with _editing() as rules:
         stale = rules.spaces.pop(slug, None)
         if creator and "@" in creator:
             rules.spaces[slug] = {"admin": [normalise(creator)]}
-        if stale or creator:
-            _journal("droits d'accès", creator, slug, after=rules.spaces.get(slug, {}),
-                     reason="créateur de l'espace", **({"dropped": stale} if stale else {}))
+        if stale:
+            _journal("droits d'accès", creator, "", dropped=stale, dropped_for=slug,
+                     reason="règles d'un ancien espace du même identifiant écartées")
+        if creator:
+            _journal("droits d'accès", creator, slug, after=rules.spaces.get(slug, {}), reason="créateur de l'espace")
 
 
 def on_deleted(slug: str, entry: str, by: str | None) -> None:

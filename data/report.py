@@ -153,6 +153,8 @@ class Loaded:
     report: Report = field(default_factory=Report)
     # rows read, kept, dropped as located outside the région... (the import's record in the history)
     counts: dict[str, int] = field(default_factory=dict)
+    # the layers of a file of several (a GeoPackage) when none was chosen: the page asks which
+    layers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -211,7 +211,8 @@ MARCHES = TableSchema(
         Field("type_acheteur", LABEL, False, ("typeacheteur", "categorie_acheteur"), values=BUYER_TYPES,
               label="Type d'acheteur : " + ", ".join(BUYER_TYPES) + " (autre libellé gardé tel quel)",
               example="Commune, EPCI et établissement public local"),
-        Field("montant_ht", FLOAT, False, ("montant",), minimum=0, label="Montant HT (€)", example="1250000"),
+        # no minimum: a negative amount is a warning, the market kept without amount (validate_marches)
+        Field("montant_ht", FLOAT, False, ("montant",), label="Montant HT (€)", example="1250000"),
         Field("date", DATE, False, ("datenotification", "date_notification"), label="Date (AAAA-MM-JJ)",
               example="2025-03-14"),
         Field("statut", LABEL, False, (), values=MARKET_STATUSES, label="Statut : " + ", ".join(MARKET_STATUSES),

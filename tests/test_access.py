@@ -169,16 +169,16 @@ def test_creator_is_admin_and_rules_follow_the_workspace_to_the_bin(store):
     access.on_deleted(slug, entry, "crea@dreets-nor.gouv.fr")
     assert access.bin_admin("crea@dreets-nor.gouv.fr", entry)
     assert not access.bin_admin("lecteur@dreets-nor.gouv.fr", entry)
-    # someone else creates a workspace under the same identifier: the old members do not inherit it
+    # someone else creates a workspace of the same name: never the same identifier, nobody inherits it
     again = workspaces.create("Normandie", user="autre@ailleurs.fr")
-    assert again == slug
+    assert again != slug and again.startswith("normandie-")
     access.on_created(again, "autre@ailleurs.fr")
     assert access.role("lecteur@dreets-nor.gouv.fr", again) is None
     assert access.role("crea@dreets-nor.gouv.fr", again) is None
-    # the deleted one comes back under a new identifier, with its own members
+    # the deleted one comes back under its own identifier (kept for it), with its own members
     back = workspaces.undelete(entry, user="crea@dreets-nor.gouv.fr")
     access.on_undeleted(entry, back, "crea@dreets-nor.gouv.fr")
-    assert back != slug
+    assert back == slug
     assert access.role("lecteur@dreets-nor.gouv.fr", back) == "lecteur"
     assert access.role("crea@dreets-nor.gouv.fr", back) == "admin"
     assert access.role("autre@ailleurs.fr", back) is None
@@ -321,10 +321,13 @@ def test_cli_user_sees_only_their_workspaces_and_roles_apply(store, tmp_path_fac
     assert refused.returncode == 1
     assert "lecteur" in refused.stderr and "réservé à ses éditeurs" in refused.stderr
     assert workspaces.head("hdf") == 0
-    other = cli(store, "import", "--workspace", "Bretagne", "--kind", "indicateurs", str(ind),
-                "--user", "editeur@dreets-hdf.gouv.fr")
-    assert other.returncode == 1 and "n'existe pas ou ne vous est pas accessible" in other.stderr
-    assert not workspaces.exists("bretagne")  # no twin created behind the hidden one
+    # a hidden workspace's name is answered as an unknown name: a workspace of one's own (not an oracle)
+    for name in ("Bretagne", "Inconnu"):
+        other = cli(store, "import", "--workspace", name, "--kind", "indicateurs", str(ind),
+                    "--user", "editeur@dreets-hdf.gouv.fr")
+        assert other.returncode == 0, other.stderr
+        assert f"Espace de travail « {name} » créé (identifiant : {name.lower()}-" in other.stderr
+    assert workspaces.head("bzh") == 0 and access_role("editeur@dreets-hdf.gouv.fr", "bzh") is None
     done = cli(store, "import", "--workspace", "hdf", "--kind", "indicateurs", str(ind),
                "--user", "editeur@dreets-hdf.gouv.fr")
     assert done.returncode == 0, done.stderr
@@ -342,4 +345,123 @@ def test_cli_user_sees_only_their_workspaces_and_roles_apply(store, tmp_path_fac
     assert created.returncode == 0, created.stderr
     from data import access
 
-    assert access.role("admin@dreets-hdf.gouv.fr", "etude-hdf") == "admin"
+    slug = created.stdout.split("identifiant : ")[1].split(")")[0]
+    assert slug.startswith("etude-hdf-") and access.role("admin@dreets-hdf.gouv.fr", slug) == "admin"
+
+
+def access_role(user, slug):
+    from data import access
+
+    return access.role(user, slug)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers never given twice, journals that belong to their workspace, no existence oracle
+
+
+def test_a_deleted_workspace_identifier_is_never_given_again_nor_its_journal(store):
+    from data import access
+    from data.store import journal, workspaces
+
+    a = workspaces.create("Projet confidentiel", user="a@equipe-a.fr")
+    access.on_created(a, "a@equipe-a.fr")
+    ds = workspaces.load(a)
+    record = {"kind": "qpv", "file": "marches_secret_plan_social_usine_X.csv",
+              "files": [journal.file_entry("marches_secret_plan_social_usine_X.csv", b"secret")]}
+    workspaces.import_tables(a, ds.replace(), "qpv", record, user="a@equipe-a.fr")
+    other = workspaces.create("Autre équipe", user="b@equipe-b.fr")
+    entry = workspaces.delete(a, user="a@equipe-a.fr")
+    access.on_deleted(a, entry, "a@equipe-a.fr")
+    workspaces.delete(other, user="b@equipe-b.fr")
+    workspaces.empty_bin(user="chef@dreets.gouv.fr")
+    # the same name again, by another team, without and with a login
+    c = workspaces.create("Projet confidentiel", user="c@equipe-c.fr")
+    access.on_created(c, "c@equipe-c.fr")
+    local = workspaces.create("Projet confidentiel")  # without a login: no random part, never twice either
+    workspaces.delete(local)
+    workspaces.empty_bin()
+    again = workspaces.create("Projet confidentiel")
+    assert len({a, c, local, again}) == 4 and (local, again) == ("projet-confidentiel", "projet-confidentiel-2")
+    seen = json.dumps(journal.read(c).entries, ensure_ascii=False)
+    for secret in ("a@equipe-a.fr", "marches_secret_plan_social_usine_X", "b@equipe-b.fr", a, other, "sha256"):
+        assert secret not in seen, secret
+    assert [e["what"] for e in journal.read(c).entries] == ["création", "droits d'accès"]
+    # the bin's lines: each workspace's journal names only its own entry
+    emptied = [e for e in journal.read(a).entries if e["what"] == "vidage de la corbeille"]
+    assert [e["entry"] for e in emptied] == [entry] and other not in json.dumps(emptied)
+
+
+def test_a_journal_written_before_reserved_identifiers_shows_only_its_workspace(store):
+    """An older store gave an identifier again and wrote the bin's emptying as one line for all teams."""
+    from data.store import journal
+
+    journal.append("création", who="a@equipe-a.fr", workspace="projet", name="Projet")
+    journal.append("import", who="a@equipe-a.fr", workspace="projet", files=[{"name": "secret.csv"}], version=1)
+    journal.append("suppression", who="a@equipe-a.fr", workspace="projet", entry="projet--20260101")
+    journal.append("vidage de la corbeille", who="chef@x.fr", workspace="",
+                   entries=["projet--20260101", "bzh--20260102"], workspaces=["projet", "bzh"])
+    journal.append("création", who="c@equipe-c.fr", workspace="projet", name="Projet")
+    journal.append("vidage de la corbeille", who="chef@x.fr", workspace="",
+                   entries=["projet--20260301", "bzh--20260302"], workspaces=["projet", "bzh"])
+    mine = journal.read("projet").entries
+    assert [(e["what"], e["who"]) for e in mine] == [("création", "c@equipe-c.fr"),
+                                                      ("vidage de la corbeille", "chef@x.fr")]
+    assert mine[1]["entries"] == ["projet--20260301"] and mine[1]["workspaces"] == ["projet"]
+    assert "bzh" not in json.dumps(mine)
+    assert len(journal.read().entries) == 6  # the whole journal (global admins) is unchanged
+
+
+def test_creating_or_opening_a_hidden_name_answers_as_an_unknown_one(store, capsys):
+    import cli
+    from data.store import workspaces
+
+    write_rules(store, RULES)
+    workspaces.create("Equipe B BZH", slug="bzh")
+
+    def run(*args):
+        code = cli.main(list(args))
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    answers = {}
+    for name in ("Equipe B BZH", "Equipe Z"):
+        code, text = run("workspace", "create", "--name", name, "--user", "c@dreets-c.gouv.fr")
+        answers[name] = (code, text.replace(name, "NOM").replace(workspaces.slugify(name), "ident"))
+        code, text = run("history", "--workspace", name + " ancien", "--user", "c@dreets-c.gouv.fr")
+        assert code == 1 and "n'existe pas ou ne vous est pas accessible" in text
+    shapes = {k: (c, t.split("ident-")[0], len(t.split("ident-")[1].split(")")[0])) for k, (c, t) in answers.items()}
+    assert shapes["Equipe B BZH"] == shapes["Equipe Z"] and shapes["Equipe Z"][0] == 0
+    for name in ("bzh", "Equipe B BZH", "inconnu"):  # a hidden workspace's identifier or name: as unknown
+        code, text = run("history", "--workspace", name, "--user", "d@dreets-d.gouv.fr")
+        assert (code, text.replace(name, "X")) == (1, "Erreur : l'espace de travail « X » n'existe pas ou ne vous "
+                                                      "est pas accessible.\n")
+    assert workspaces.head("bzh") == 0
+
+
+def test_workspace_names_hold_on_one_line_and_are_bounded(store):
+    from data.store import workspaces
+
+    for bad, why in (("Projet\nsecret", "retour à la ligne"), ("Projet\u202esecret", "caractère invisible"),
+                     ("x" * (workspaces.NAME_MAX + 1), f"{workspaces.NAME_MAX} au plus"), ("   ", "donnez un nom")):
+        with pytest.raises(workspaces.StoreError, match=why):
+            workspaces.create(bad, user="a@b.fr")
+    assert workspaces.list_workspaces()[1:] == []
+    assert workspaces.create("É" * workspaces.NAME_MAX, user="a@b.fr")
+
+
+def test_creations_are_bounded_per_person_without_a_creators_list(store):
+    from data import access
+    from data.store import workspaces
+
+    write_rules(store, 'admins = ["chef@dreets.gouv.fr"]\nmax_espaces_par_personne = 2\n')
+    for i in range(2):
+        access.check_can_create("a@b.fr")
+        workspaces.create(f"Étude {i}", user="a@b.fr")
+    with pytest.raises(access.AccessError, match="déjà créé 2 espaces de travail"):
+        access.check_can_create("a@b.fr")
+    workspaces.delete(workspaces.list_workspaces()[1].slug, user="a@b.fr")  # the bin still counts
+    with pytest.raises(access.AccessError, match="corbeille comprise"):
+        access.check_can_create("A@B.fr")
+    access.check_can_create("autre@b.fr")  # per person
+    access.check_can_create("chef@dreets.gouv.fr")  # a global admin has no bound
+    access.check_can_create(None)  # no login: the single local user

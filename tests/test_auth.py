@@ -18,6 +18,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -106,15 +108,20 @@ def oidc():
     log.close()
 
 
+SECRETS: dict[str, str] = {}  # the auth_app's cookie secret and secrets file
+
+
 @pytest.fixture(scope="module")
 def auth_app(oidc, tmp_path_factory):
     """The app with a login: ``(url, store)``."""
     store = make_store(tmp_path_factory.mktemp("store_auth"))
     port = free_port()
     secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    SECRETS["cookie"] = os.urandom(24).hex()
+    SECRETS["file"] = str(secrets)
     secrets.write_text(f"""[auth]
 redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
-cookie_secret = "{os.urandom(24).hex()}"
+cookie_secret = "{SECRETS['cookie']}"
 client_id = "diagnostic-clauses"
 client_secret = "{os.urandom(16).hex()}"
 server_metadata_url = "{oidc}/.well-known/openid-configuration"
@@ -419,7 +426,8 @@ def run_app(page: str | None = None, espace: str | None = None, auth: dict | Non
     if auth is not None:
         at.secrets["auth"] = auth
     if user is not None:
-        at.user = user
+        # an ID token always says when the login happened (``iat``, OIDC Core): the app ends old ones
+        at.user = {"iat": int(time.time()), **user} if user.get("is_logged_in") else user
     if espace:
         at.query_params["espace"] = espace
     at.run()
@@ -471,7 +479,8 @@ def test_an_incomplete_auth_section_keeps_the_app_closed(two_teams):
 
 def test_roles_on_the_data_page(two_teams):
     def page(email, espace="hdf", **claims):
-        return run_app("app_pages/donnees.py", espace, AUTH, {"is_logged_in": True, "email": email, **claims})
+        return run_app("app_pages/donnees.py", espace, AUTH, {"is_logged_in": True, "email": email,
+                                                             "email_verified": True, **claims})
 
     lecteur = page(LECTEUR_A)
     assert "votre rôle : lecteur" in texts(lecteur) and "#### Importer vos fichiers" not in texts(lecteur)
@@ -499,10 +508,310 @@ def test_roles_on_the_data_page(two_teams):
 def test_a_creator_becomes_admin_of_their_workspace(two_teams):
     from data import access
 
-    at = run_app("app_pages/donnees.py", auth=AUTH, user={"is_logged_in": True, "email": LECTEUR_B})
+    at = run_app("app_pages/donnees.py", auth=AUTH, user={"is_logged_in": True, "email": LECTEUR_B,
+                                                          "email_verified": True})
     at.text_input(key="donnees.creer.nom").input("Étude B")
     at.button(key="FormSubmitter:donnees.creer-Créer l'espace").click().run()
     at.run()
     assert not at.exception
-    assert at.selectbox(key="sidebar.espace").value == "etude-b"
-    assert access.role(LECTEUR_B, "etude-b") == "admin" and access.role(LECTEUR_A, "etude-b") is None
+    slug = at.selectbox(key="sidebar.espace").value
+    assert slug.startswith("etude-b-")  # with a login, an identifier with a random part
+    assert access.role(LECTEUR_B, slug) == "admin" and access.role(LECTEUR_A, slug) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The server's resources before login, sessions that end (issue 22). A session is opened the way a
+# browser opens it (Streamlit's websocket protocol, with its XSRF cookie and an identity cookie taken
+# from a real login); the server's own endpoints are then asked as the probe asked them.
+
+
+def xsrf_cookie(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
+        for header in r.headers.get_all("Set-Cookie") or []:
+            if header.startswith("_streamlit_xsrf="):
+                return header.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError("pas de cookie XSRF")
+
+
+def run_session(url: str, cookies: dict[str, str], action=None, query: str = "") -> tuple[str, list[str], object]:
+    """Open a websocket session with ``cookies``, run the app's page, then ``action(session_id, cookies)``
+    while the session is open; (session id, texts the page drew, what the action answered)."""
+    import asyncio
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    xsrf = xsrf_cookie(url)
+    jar = {**cookies, "_streamlit_xsrf": xsrf}
+
+    async def main():
+        async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream",
+                                      subprotocols=["streamlit", xsrf], origin=url, max_size=None,
+                                      additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+                                      ) as ws:
+            msg = BackMsg()
+            msg.rerun_script.query_string = query
+            await ws.send(msg.SerializeToString())
+            sid, texts = "", []
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=120))
+                kind = fwd.WhichOneof("type")
+                if kind == "new_session":
+                    sid = fwd.new_session.initialize.session_id
+                elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                    el = fwd.delta.new_element
+                    which = el.WhichOneof("type")
+                    text = {"markdown": el.markdown.body, "alert": el.alert.body, "heading": el.heading.body,
+                            "button": el.button.label}.get(which, "")
+                    texts.append(text.replace("\u2060", "").replace("\\", ""))  # as read (fmt.md's escapes)
+                elif kind == "script_finished":
+                    break
+            answer = await asyncio.to_thread(action, sid, jar) if action else None
+            return sid, texts, answer
+
+    return run_async(main)
+
+
+def run_async(make_coroutine):
+    """``asyncio.run`` in a thread of its own: Playwright's loop may be running in this one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
+def put_file(url: str, sid: str, jar: dict[str, str], name: str, size: int, data: bytes | None = None) -> tuple[int, str]:
+    """An upload to Streamlit's endpoint, as its file uploader sends it: (status, body)."""
+    boundary = "----sonde22"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    body = head + (data if data is not None else b"x" * size) + f"\r\n--{boundary}--\r\n".encode()
+    import http.client
+
+    host, port = url.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)  # keep-alive, as a browser's upload
+    try:
+        conn.request("PUT", f"/_stcore/upload_file/{sid}/{name}", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": jar["_streamlit_xsrf"],
+            "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def get(url: str, cookies: dict[str, str] | None = None) -> int:
+    req = urllib.request.Request(url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def server_rss_mb(url: str) -> float:
+    """The resident memory of the server listening on ``url``'s port."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in cmd and port.encode() in cmd:
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    raise AssertionError("processus du serveur introuvable")
+
+
+def user_cookies(person: Person) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in person.context.cookies() if c["name"].startswith("_streamlit_user")}
+
+
+@needs_chromium
+def test_nothing_of_the_server_before_login_and_uploads_bounded_after(auth_app, browser):
+    url, _ = auth_app
+    # an anonymous session (the login screen) with its XSRF cookie: its uploads are refused, memory stays
+    sid, texts, _ = run_session(url, {})
+    assert "Se connecter" in texts and sid
+    big = b"x" * (30 << 20)
+    before = server_rss_mb(url)
+    answers = run_session(url, {}, lambda s, jar: [put_file(url, s, jar, f"f{i}.csv", 0, big) for i in range(5)])[2]
+    assert [a[0] for a in answers] == [403] * 5 and "Connexion requise" in answers[0][1]
+    assert server_rss_mb(url) - before < 40, (before, server_rss_mb(url))  # 150 MB sent, none kept
+    for path in ("/_stcore/metrics", "/media/0123456789abcdef.png"):  # nothing else either
+        assert get(url + path) == 403, path
+    # logged in: a session of this login uploads, within its bounds; another login's session does not
+    who = log_in(browser, url, LECTEUR_A)
+    mine = user_cookies(who)
+    assert get(url + "/_stcore/metrics", mine) == 200
+    sid, texts, answers = run_session(url, mine, lambda s, jar: [put_file(url, s, jar, f"f{i}.csv", 1000)
+                                                                 for i in range(10)])
+    assert f"Connecté : {LECTEUR_A}" in "\n".join(texts)
+    assert [a[0] for a in answers[:8]] == [204] * 8, answers
+    assert answers[8][0] == 413 and "8 au plus" in answers[8][1]
+    anonymous_sid = run_session(url, {})[0]
+    assert run_session(url, mine, lambda s, jar: put_file(url, anonymous_sid, jar, "x.csv", 10))[2][0] == 403
+    who.close()
+
+
+@needs_chromium
+def test_a_session_ends_at_logout_everywhere_and_at_its_maximum_age(auth_app, browser):
+    url, _ = auth_app
+    who = log_in(browser, url, LECTEUR_A)
+    copied = user_cookies(who)
+    second = who.context.new_page()  # a second tab of the same browser
+    open_app(second, f"{url}/?espace=hdf")
+    expect(second.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=60_000)
+    who.page.get_by_role("button", name="Se déconnecter").click()
+    who.page.wait_for_url("**/oauth2/end_session**", timeout=30_000)
+    # the second tab's next run: the login screen, nothing of the workspace
+    second.get_by_role("link", name="Diagnostic de couverture").click()
+    expect(second.get_by_role("button", name="Se connecter")).to_be_visible(timeout=60_000)
+    assert NAME_A not in main_text(second) and "fermée par une déconnexion" in main_text(second)
+    who.close()
+    # the cookie copied before the logout, replayed from elsewhere: refused by the page and by the server
+    sid, texts, status = run_session(url, copied, lambda s, jar: put_file(url, s, jar, "f.csv", 10)[0],
+                                     query="espace=hdf")
+    shown = "\n".join(texts)
+    assert "Se connecter" in texts and "fermée par une déconnexion" in shown and NAME_A not in shown
+    assert status == 403 and get(url + "/_stcore/metrics", copied) == 403
+    # a login older than the maximum age (8 hours by default) must log in again
+    from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
+
+    def forged(hours_ago: float) -> dict[str, str]:
+        claims = {"iss": Person.provider, "sub": ADMIN_A, "email": ADMIN_A, "email_verified": True, "aud": "x",
+                  "iat": int(time.time() - hours_ago * 3600), "nonce": os.urandom(8).hex(), "origin": url,
+                  "is_logged_in": True, "provider": "default"}
+        value = create_signed_value(SECRETS["cookie"], "_streamlit_user", json.dumps(claims))
+        return {"_streamlit_user": value.decode()}
+
+    sid, texts, status = run_session(url, forged(9), lambda s, jar: put_file(url, s, jar, "f.csv", 10)[0])
+    assert "date de plus de 8 heures" in "\n".join(texts) and "Se connecter" in texts and status == 403
+    sid, texts, status = run_session(url, forged(7), lambda s, jar: put_file(url, s, jar, "f.csv", 10)[0])
+    assert f"Connecté : {ADMIN_A}" in "\n".join(texts) and status == 204  # the same cookie, younger: in
+
+
+@needs_chromium
+def test_a_person_removed_from_the_rules_loses_access_at_the_next_run(auth_app, browser):
+    url, store = auth_app
+    who = log_in(browser, url, LECTEUR_B)
+    page = who.page
+    open_app(page, f"{url}/?espace=bzh")
+    assert NAME_B in workspace_options(page)
+    rules = store / "acces.toml"
+    before = rules.read_text(encoding="utf-8")
+    try:
+        rules.write_text(before.replace('lecteur = ["@dreets-b.gouv.fr"]', "lecteur = []"), encoding="utf-8")
+        page.get_by_role("link", name="Diagnostic de couverture").click()  # the next run, same session
+        expect(page.get_by_text("n'existe pas ou ne vous est pas accessible").first).to_be_visible(timeout=60_000)
+        assert NAME_B not in main_text(page) and NAME_B not in workspace_options(page)
+    finally:
+        rules.write_text(before, encoding="utf-8")
+    who.close()
+
+
+def test_a_login_is_never_served_without_the_guard(auth_app, tmp_path):
+    """``streamlit run app.py`` with a login configured: closed, and saying how to start it."""
+    _, store = auth_app
+    with local_server.serving(store, ARTIFACTS / "streamlit_sans_garde.log", secrets=Path(SECRETS["file"]),
+                              warmup=False) as (url, _):
+        _, texts, _ = run_session(url, {})
+    shown = "\n".join(texts)
+    assert "sans sa protection" in shown and "cli.py serve" in shown and "Se connecter" not in texts
+
+
+def test_an_absent_email_verified_claim_follows_the_providers_setting(two_teams):
+    claims = {"is_logged_in": True, "email": LECTEUR_A}  # no email_verified claim (Microsoft Entra)
+    refused = run_app("app_pages/donnees.py", "hdf", AUTH, claims)
+    assert any("n'existe pas ou ne vous est pas accessible" in e.value for e in refused.error)
+    assert refused.selectbox(key="sidebar.espace").options == ["Région de démonstration – données fictives"]
+    vouched = run_app("app_pages/donnees.py", "hdf", {**AUTH, "email_verifie_si_absent": True}, claims)
+    assert "votre rôle : lecteur" in texts(vouched)
+    named = {k: v for k, v in AUTH.items() if k not in ("client_id", "client_secret", "server_metadata_url")}
+    named["entra"] = {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}
+    named["proconnect"] = {**named["entra"], "email_verifie_si_absent": True}
+    for provider, seen in (("entra", False), ("proconnect", True)):
+        at = run_app("app_pages/donnees.py", "hdf", named, {**claims, "provider": provider})
+        assert ("votre rôle : lecteur" in texts(at)) is seen, provider
+
+
+def test_the_guard_answers_before_reading_a_body_and_bounds_uploads(monkeypatch, tmp_path):
+    """The guard's rules on fabricated requests: no login configured, nothing changes; with one, refusals
+    come before any byte of the body is read, uploads are bounded by their declared size, and Streamlit's
+    cookies get ``Secure`` behind HTTPS."""
+    from streamlit.runtime import Runtime
+
+    from components import auth, guard
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"set-cookie", b"_streamlit_user=abc; HttpOnly; Path=/; SameSite=lax")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        raise AssertionError("le garde a lu le corps de la requête")
+
+    g = guard.Guard(app)
+
+    def ask(path, method="GET", length=None):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(b"content-length", str(length).encode())] if length is not None else []
+        run_async(lambda: g({"type": "http", "path": path, "method": method, "headers": headers}, receive, send))
+        start = sent[0]
+        cookies = [v.decode() for k, v in start["headers"] if k == b"set-cookie"]
+        body = b"".join(m.get("body", b"") for m in sent[1:]).decode()
+        return start["status"], cookies, body
+
+    monkeypatch.setattr(auth, "auth_section", lambda: None)  # the single local user
+    assert ask("/_stcore/upload_file/s/f", "PUT", 10)[0] == 200 and ask("/_stcore/metrics")[0] == 200
+    assert ask("/")[1] == ["_streamlit_user=abc; HttpOnly; Path=/; SameSite=lax"]
+    monkeypatch.setattr(auth, "auth_section", lambda: {"redirect_uri": "https://diag.example.gouv.fr/oauth2callback"})
+    assert ask("/")[1] == ["_streamlit_user=abc; HttpOnly; Path=/; SameSite=lax; Secure"]
+    for path in ("/_stcore/upload_file/s/f", "/media/abc.png", "/_stcore/metrics"):
+        status, _, body = ask(path, "PUT" if "upload" in path else "GET", 10)
+        assert status == 403 and "Connexion requise" in body, path
+    # a login: its own session's uploads, bounded by count, by session and by server, from Content-Length
+    login = {"is_logged_in": True, "sub": "a", "email": "a@b.fr", "iat": time.time()}
+    monkeypatch.setattr(guard, "login_of", lambda *args: dict(login))
+    mb = 1 << 20
+
+    class Rec:
+        def __init__(self, n):
+            self.data = range(n)  # its length, without the bytes
+
+    class Session:
+        def matches_user_info(self, info):
+            return info == login
+
+    class Manager:
+        file_storage = {"s": {"a": Rec(150 * mb)}, "t": {}}
+
+    class Fake:
+        uploaded_file_mgr = Manager()
+
+        def get_app_session(self, sid):
+            return Session() if sid in ("s", "t", "u") else None
+
+    monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: Fake()))
+    assert ask("/_stcore/upload_file/s/b", "PUT", 100 * mb)[0] == 200
+    assert ask("/_stcore/upload_file/s/b", "PUT", 300 * mb)[0] == 413  # 450 MB in one session
+    assert ask("/_stcore/upload_file/x/b", "PUT", 1)[0] == 403  # not a session of this login
+    Manager.file_storage["t"] = {str(i): Rec(10) for i in range(guard.MAX_FILES)}
+    status, _, body = ask("/_stcore/upload_file/t/z", "PUT", 10)
+    assert status == 413 and f"{guard.MAX_FILES} au plus" in body
+    Manager.file_storage["t"] = {str(i): Rec(190 * mb) for i in range(4)}  # 910 MB held in all
+    assert ask("/_stcore/upload_file/u/z", "PUT", 100 * mb)[0] == 503
+    assert ask("/_stcore/upload_file/s/f", "OPTIONS")[0] == 200  # a preflight carries no cookie
+    assert reached.count("/_stcore/upload_file/s/b") == 1

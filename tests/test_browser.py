@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 from tests.streamlit_server import serve
@@ -191,6 +192,34 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path, m
     from data.store import workspaces
 
     assert workspaces.history(slug) == []  # a refused file changes nothing
+
+
+def test_a_geopackage_of_two_layers_asks_which_to_import(server, browser, tmp_path, monkeypatch):
+    from tests.test_validation import probe_layers
+
+    slug = server_workspace(monkeypatch, "Deux couches")
+    gpkg = probe_layers(tmp_path)["gpkg"]
+    w = Watched(browser)
+    page = w.page
+    page.goto(f"{server}/donnees?espace={slug}")
+    wait_app(page)
+    page.get_by_role("tab", name="Quartiers prioritaires (QPV)").click()
+    panel = page.locator('[role="tabpanel"]:visible').filter(has_text="Limites pour les QPV")
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(gpkg))
+    page.get_by_text("indiquez celle à importer").first.wait_for(timeout=60_000)
+    choice = page.get_by_text("Ce fichier contient 2 couches : laquelle importer ?")
+    expect(choice).to_be_visible()
+    panel.locator('[data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="qpv_2015").click()
+    page.get_by_text("Version 1 de l'espace").first.wait_for(timeout=60_000)
+    # accepted with one warning (the report's grid, drawn on a canvas, says which layer was read)
+    assert page.get_by_text("0 erreur(s), 1 avertissement(s)").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "donnees_deux_couches.png"))
+    assert not w.external and not w.errors, (w.external, w.errors)
+    w.close()
+    from data.store import workspaces
+
+    assert workspaces.load(slug).qpv["code_qp"].tolist() == ["QP031001"]
 
 
 def test_click_on_an_area_opens_its_card(server, browser):

@@ -27,7 +27,7 @@ from tests.conftest import ROOT
 
 # A writer: a workspace import of a market table tagged ``lot`` (so that a reader can tell which
 # import it sees). ``pause:<where>`` stops before the file replacing ``objects``, ``versions`` or
-# ``HEAD`` is moved in place and waits to be killed; ``loop:<n>`` imports n times in a row
+# ``HEAD`` is moved in place (``pause:journal``: after HEAD, before the journal's line) and waits to be killed; ``loop:<n>`` imports n times in a row
 # (``loop:0``: until killed); ``FAIL`` lines report a refused write.
 CHILD = r'''
 import os, sys, time
@@ -53,7 +53,15 @@ def commit(tag):
 
 
 kind, _, arg = mode.partition(":")
-if kind == "pause":
+if mode == "pause:journal":  # after HEAD is switched, before the version's journal line
+    from data.store import journal
+
+    def append(*a, **k):
+        print("PAUSE journal", flush=True)
+        time.sleep(120)
+
+    journal.append = append
+elif kind == "pause":
     real = os.replace
 
     def replace(src, dst, *a, **k):
@@ -159,10 +167,74 @@ def test_import_killed_before_each_move_leaves_the_previous_version(store, child
     assert ds.meta["version"] == 1 and not ds.is_demo and lots(slug) == [1]
     assert [h["version"] for h in workspaces.history(slug)] == [1]
     assert objects_intact(store, slug)
-    # at the next start the temporary folder is emptied, and the next import works
+    # at the next start the temporary folder is emptied, what no version refers to is collected, and the
+    # next import works
     assert workspaces.cleanup() >= 1 and leftovers(store) == []
+    assert stored_files(store, slug) == referenced_files(slug)
     assert import_lot(slug, 3) == 2 and lots(slug) == [3]
     assert [h["version"] for h in workspaces.history(slug)] == [1, 2]
+    assert journal_versions(slug) == [1, 2]
+
+
+def stored_files(store: Path, slug: str) -> set[str]:
+    folder = store / "espaces" / slug
+    return {f"objects/{p.name}" for p in (folder / "objects").glob("*")} | \
+        {f"versions/{p.name}" for p in (folder / "versions").glob("*")}
+
+
+def referenced_files(slug: str) -> set[str]:
+    """The manifests up to HEAD and the objects they name: nothing else belongs to the workspace."""
+    import json
+
+    folder = workspaces.space_dir(slug)
+    out = set()
+    for v in range(1, workspaces.head(slug) + 1):
+        out.add(f"versions/{v:06d}.json")
+        manifest = json.loads((folder / "versions" / f"{v:06d}.json").read_text(encoding="utf-8"))
+        out |= {f"objects/{sha}.parquet" for sha in manifest["tables"].values()}
+    return out
+
+
+def journal_versions(slug: str) -> list[int]:
+    """The versions the journal tells, in its order (each should appear once, as HEAD went); a failure line
+    takes back the line of its version."""
+    from data.store import journal
+
+    out: list[int] = []
+    for e in journal.read(slug).entries:
+        if e.get("version") and e.get("result") == "échec" and e["version"] in out:
+            del out[len(out) - 1 - out[::-1].index(e["version"])]
+        elif e.get("version"):
+            out.append(e["version"])
+    return out
+
+
+def test_kill_between_head_and_journal_then_restart_agree(store, child_script):
+    slug = workspaces.create("Entre deux", user="a@dreets.gouv.fr")
+    assert import_lot(slug, 1) == 1
+    proc = start_writer(child_script, store, slug, "pause:journal", 200, 2)
+    wait_for(proc, "PAUSE journal")
+    kill(proc)
+    assert workspaces.head(slug) == 2 and journal_versions(slug) == [1]  # the window the probe found
+    workspaces.cleanup()  # the server's next start
+    assert journal_versions(slug) == [1, 2]
+    recovered = [e for e in _journal(slug) if e.get("version") == 2][0]
+    assert recovered["what"] == "import" and recovered["files"] == [{"name": "lot2.csv"}] and recovered["recovered"]
+    assert import_lot(slug, 3) == 3  # journaled as 3, never as 2 again
+    assert journal_versions(slug) == [1, 2, 3] == [h["version"] for h in workspaces.history(slug)]
+    # a line written before the switch by an earlier release, then a kill: the journal says it did not happen
+    from data.store import journal
+
+    journal.append("import", who="a@dreets.gouv.fr", workspace=slug, version=4, files=[{"name": "lot4.csv"}])
+    workspaces.cleanup()
+    assert journal_versions(slug) == [1, 2, 3] and _journal(slug)[-1]["result"] == "échec"
+    assert import_lot(slug, 5) == 4 and journal_versions(slug) == [1, 2, 3, 4]
+
+
+def _journal(slug: str) -> list[dict]:
+    from data.store import journal
+
+    return journal.read(slug).entries
 
 
 def test_import_killed_at_random_instants_leaves_a_whole_version(store, child_script):
@@ -268,3 +340,58 @@ def test_full_disk_gives_a_french_message_and_leaves_nothing_behind(tiny_disk):
     assert workspaces.head(slug) == 1 and lots(slug) == [1]
     # the next (reasonable) import works: nothing of the failed one is in its way
     assert import_lot(slug, 3) == 2 and lots(slug) == [3]
+
+
+def test_full_disk_during_a_creation_leaves_nothing_listed(tiny_disk):
+    from data.store import journal
+
+    workspaces.create("Première")
+    workspaces.list_workspaces()  # the demo generated first
+    filler = tiny_disk / "remplissage"
+    try:  # the disk full
+        with open(filler, "wb") as fh:
+            while True:
+                fh.write(b"\0" * 4096)
+                fh.flush()
+    except OSError:
+        pass
+    before = [w.slug for w in workspaces.list_workspaces()]
+    for _ in range(2):  # a retry leaves nothing either
+        with pytest.raises(workspaces.StoreError) as refused:
+            workspaces.create_from_referentiel("Bretagne 2026", "53", user="a@dreets.gouv.fr")
+        assert "disque est plein" in str(refused.value) and "n'a pas été créé" in str(refused.value)
+        assert "l'import" not in str(refused.value)
+        assert [w.slug for w in workspaces.list_workspaces()] == before
+        assert not [e for e in journal.read().entries if e.get("name") == "Bretagne 2026"]
+    # the command line says the same, in French, and lists nothing more
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "workspace", "create", "--name", "Bretagne 2026",
+                           "--region", "53"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DIAG_DONNEES": str(tiny_disk)})
+    assert done.returncode == 1 and "disque est plein" in done.stderr and "Traceback" not in done.stderr
+    filler.unlink()
+    workspaces.cleanup()
+    assert [w.slug for w in workspaces.list_workspaces()] == before
+    assert not [p for p in (tiny_disk / "espaces").iterdir() if not (p / "workspace.json").exists()]
+
+
+def test_a_full_disk_message_names_the_action_refused(store, monkeypatch):
+    import errno
+
+    from data import atomic
+
+    slug = workspaces.create("Mots")
+    import_lot(slug, 1)
+    import_lot(slug, 2)
+    workspaces.list_workspaces()  # the demo generated first
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "write", full)
+    for action, words in ((lambda: workspaces.restore(slug, 1), "le retour à la version n'a pas été enregistré"),
+                          (lambda: workspaces.create("Nouveau"), "l'espace de travail n'a pas été créé"),
+                          (lambda: import_lot(slug, 3), "l'import n'a pas été enregistré")):
+        with pytest.raises(workspaces.StoreError) as refused:
+            action()
+        assert str(refused.value).startswith(f"le disque est plein : {words}"), str(refused.value)
+    assert workspaces.head(slug) == 2 and [w.name for w in workspaces.list_workspaces()][1:] == ["Mots"]

@@ -132,3 +132,77 @@ def test_official_examples(realdata):
     assert m["considerations_sociales"].iloc[0] == "Clause sociale;Critère social"
     both = validate("marches", [folder / "marches_concessions.json"])
     assert both.ok and both.tables["marches"]["id_marche"].tolist()[:2] == ["TEST2022", "TEST2022Bis"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values checked where they enter, in every market format (the probe's files)
+
+RECORDS = [  # ok, infinite amount, negative amount, impossible date
+    ("M1", "1000", "2024-03-01"), ("M2", "1e400", "2024-03-01"), ("M3", "-5", "2024-03-01"),
+    ("M4", "2000", "2024-13-45"),
+]
+
+
+def probe_file(shape: str, records=RECORDS) -> tuple[Upload, str, str, str, int]:
+    """The markets in ``shape``: (file, amount field, date field, unit, number of the first market)."""
+    if shape in ("json2024", "json2022"):
+        items = ",".join(
+            f'{{"id": "{i}", "objet": "x", "montant": {m}, "dateNotification": "{d}", '
+            f'"lieuExecution": {{"code": "31555", "typeCode": "Code commune"}}, '
+            f'"considerationsSociales": {{"considerationSociale": ["Clause sociale"]}}}}' for i, m, d in records)
+        text = f'{{"marches": {{"marche": [{items}]}}}}' if shape == "json2024" else f'{{"marches": [{items}]}}'
+        return Upload("decp.json", text.encode()), "montant", "dateNotification", "marché", 1
+    if shape in ("csv", "parquet"):
+        df = pd.DataFrame({"uid": [r[0] for r in records], "montant": [r[1] for r in records],
+                           "dateNotification": [r[2] for r in records], "lieuExecution_code": "31555",
+                           "lieuExecution_typeCode": "Code commune", "considerationsSociales": "Clause sociale"})
+        if shape == "csv":
+            return Upload("decp.csv", df.to_csv(index=False).encode()), "montant", "dateNotification", "ligne", 2
+        buf = io.BytesIO()
+        df.assign(montant=df["montant"].astype(float)).to_parquet(buf)
+        return Upload("decp.parquet", buf.getvalue()), "montant", "dateNotification", "marché", 1
+    text = "id_marche;montant_ht;date;lieu_type;lieu_code;considerations_sociales\n" + "".join(
+        f"{i};{m};{d};commune;31555;Clause sociale\n" for i, m, d in records)
+    return Upload("marches.csv", text.encode()), "montant_ht", "date", "ligne", 2
+
+
+@pytest.mark.parametrize("shape", ["json2024", "json2022", "csv", "parquet", "table"])
+def test_amounts_and_dates_are_checked_in_every_market_format(shape):
+    src, amount, date, unit, first = probe_file(shape)
+    loaded = validate("marches", [src])
+    assert not loaded.ok
+    issues = {(i.level, i.line, i.column): i for i in loaded.report.issues}
+    infinite = issues[("erreur", first + 1, amount)]
+    assert "infini" in infinite.message or "fini" in infinite.message
+    negative = issues[("avertissement", first + 2, amount)]
+    assert "négatif" in negative.message and "gardé" in negative.message and "−5" in negative.message
+    bad_date = issues[("erreur", first + 3, date)]
+    assert "date invalide « 2024-13-45 »" in bad_date.message
+    assert all(i.unit == unit for i in issues.values() if i.line), loaded.report.text()
+    text = loaded.report.text()
+    assert f"{src.name}, {unit} {first + 1}, colonne « {amount} »" in text  # the record and the field, named
+    # the same markets without the errors: accepted, the negative amount kept as unknown, never below 0
+    kept = validate("marches", [probe_file(shape, [r for r in RECORDS if r[0] in ("M1", "M3")])[0]])
+    assert kept.ok, kept.report.text()
+    m = kept.tables["marches"].set_index("id_marche")["montant_ht"]
+    assert m["M1"] == 1000 and pd.isna(m["M3"])
+
+
+def test_an_absurd_amount_is_refused_with_its_market():
+    src = decp_json([{**DIRTY[0], "montant": 4.2e12}])
+    loaded = validate("marches", [src])
+    assert not loaded.ok
+    (issue,) = loaded.report.errors
+    assert (issue.line, issue.column) == (1, "montant") and "aberrant" in issue.message and "A1" in issue.message
+
+
+def test_decp_records_of_wrong_types_are_named_with_their_field():
+    records = [DIRTY[0], {**DIRTY[1], "lieuExecution": "Toulouse"}, {**DIRTY[2], "montant": True},
+               {**DIRTY[3], "id": ["x"]}, "pas un marché", {**DIRTY[0], "id": "B1", "dateNotification": 20240101}]
+    loaded = validate("marches", [decp_json(records)])
+    assert not loaded.ok
+    got = {(i.line, i.column) for i in loaded.report.errors}
+    assert {(2, "lieuExecution"), (3, "montant"), (4, "id"), (5, None), (6, "dateNotification")} <= got
+    text = loaded.report.text()
+    assert "decp.json, marché 2, colonne « lieuExecution » : le champ « lieuExecution » doit être un objet" in text
+    assert "(reçu : un texte) (identifiant « A2 »)" in text and "un marché doit être un objet JSON" in text

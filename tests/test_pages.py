@@ -383,3 +383,21 @@ def test_coverage_page_without_qpv_says_so_rather_than_zero(tmp_path, monkeypatc
     at = open_page("app_pages/diagnostic_couverture.py", slug)
     assert not failed(at)
     assert metric(at, "QPV non couverts") == "–" and metric(at, "Population des QPV non couverts") == "–"
+
+
+def test_markets_stored_before_amounts_were_checked_are_all_shown_with_no_filter_touched(tmp_path, monkeypatch,
+                                                                                          demo_ds):
+    """The probe's store: an infinite and a negative amount, imported by an earlier release. With no filter
+    touched, every market with a social consideration is counted « après filtres »."""
+    import numpy as np
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    markets = demo_ds.marches.copy()
+    social = markets["considerations_sociales"].str.contains("Clause", na=False)
+    first = markets.index[social][:2]
+    markets.loc[first[0], "montant_ht"], markets.loc[first[1], "montant_ht"] = np.inf, -5.0
+    slug = save_workspace("Ancien import", demo_ds.replace(marches=markets))
+    at = open_page("app_pages/marches.py", slug)
+    assert not failed(at), failed(at)
+    metric = next(m for m in at.metric if m.label == "Avec considération sociale")
+    assert metric.delta == f"{metric.value} après filtres", (metric.value, metric.delta)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -230,7 +231,8 @@ def test_a_reader_sees_scenarios_but_cannot_edit(store):
 
     at = AppTest.from_file(APP, default_timeout=180)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": "l@x.fr", "email_verified": True}
+    # an ID token says when the login happened (iat): the app ends logins older than 8 hours (issue 22)
+    at.user = {"is_logged_in": True, "email": "l@x.fr", "email_verified": True, "iat": int(time.time())}
     at.query_params["espace"] = slug
     at.run()
     at.switch_page("app_pages/scenarios.py").run()

@@ -289,7 +289,9 @@ def test_social_considerations_as_people_write_them():
     (";commune;31555;", ";canton;31555;", "lieu_type", "valeur inconnue"),
     (";Clause sociale;1200", ";Clause verte;1200", "considerations_sociales", "valeur inconnue"),
     (";2024-03-14;", ";2024-02-30;", "date", "date invalide"),
-    (";125 000,50;", ";-5;", "montant_ht", "négative"),
+    (";125 000,50;", ";inf;", "montant_ht", "n'est pas un nombre fini"),
+    (";125 000,50;", ";1e400;", "montant_ht", "n'est pas un nombre fini"),
+    (";125 000,50;", ";3e12;", "montant_ht", "aberrant"),
 ])
 def test_bad_market_files(old, new, column, words):
     text = MARCHES.replace("Clause sociale;Critère social;300", "\"Clause sociale;Critère social\";300")
@@ -508,3 +510,99 @@ def test_unexpected_failure_becomes_a_report(monkeypatch):
     assert not loaded.ok and "lecture impossible" in message
     assert "défaut interne" not in message and "RuntimeError" not in message  # French only; the detail is logged
     assert loaded.report.errors[0].file == "c.csv"
+
+
+# ---------------------------------------------------------------------------------------------
+# Geographic files: several layers, coordinates that do not fit their coordinate system (the probe's files)
+
+
+def probe_layers(folder) -> dict[str, "Path"]:
+    """A QPV in Lambert-93 written four ways: a GeoPackage of two layers, a GeoJSON without its ``crs``
+    member (a common mistake: read as WGS84), one declaring Web Mercator with absurd coordinates, and a
+    GeoJSON in WGS84 as the standard wants."""
+    import json
+
+    g = gpd.GeoDataFrame({"code_qp": ["QN03101M"], "nom_qp": ["Quartier"], "code_commune": ["31555"],
+                          "population": [1200]},
+                         geometry=[shapely.box(574_000, 6_279_000, 574_500, 6_279_500)], crs="EPSG:2154")
+    paths = {"gpkg": folder / "deux_couches.gpkg", "l93": folder / "qpv_l93_sans_crs.geojson",
+             "absurd": folder / "qpv_crs_absurde.geojson", "wgs84": folder / "qpv_wgs84.geojson"}
+    g.to_file(paths["gpkg"], layer="qpv_2024")
+    g.assign(code_qp="QP031001").to_file(paths["gpkg"], layer="qpv_2015")
+    doc = json.loads(g.to_json())
+    doc.pop("crs", None)
+    paths["l93"].write_text(json.dumps(doc), encoding="utf-8")
+    doc = json.loads(g.to_crs("EPSG:3857").to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    for feature in doc["features"]:
+        feature["geometry"]["coordinates"] = [[[x * 1e4, y * 1e4] for x, y in ring]
+                                              for ring in feature["geometry"]["coordinates"]]
+    paths["absurd"].write_text(json.dumps(doc), encoding="utf-8")
+    g.to_crs("EPSG:4326").to_file(paths["wgs84"])
+    return paths
+
+
+def test_a_geopackage_of_several_layers_is_read_from_the_layer_asked_for(tmp_path):
+    paths = probe_layers(tmp_path)
+    asked = validate("qpv", [paths["gpkg"]])
+    assert not asked.ok and asked.layers == ["qpv_2024", "qpv_2015"]
+    assert "contient 2 couches (« qpv_2024 », « qpv_2015 ») : indiquez celle à importer" in asked.report.text()
+    chosen = validate("qpv", [paths["gpkg"]], layer="qpv_2015")
+    assert chosen.ok and chosen.tables["qpv"]["code_qp"].tolist() == ["QP031001"]
+    assert "seule la couche « qpv_2015 » est lue (« qpv_2024 » ne l'est pas)" in chosen.report.text()
+    wrong = validate("qpv", [paths["gpkg"]], layer="qpv_2030")
+    assert not wrong.ok and "la couche « qpv_2030 » n'existe pas" in wrong.report.text()
+
+
+def test_coordinates_that_do_not_fit_their_coordinate_system_are_refused_saying_why(tmp_path):
+    paths = probe_layers(tmp_path)
+    l93 = validate("qpv", [paths["l93"]])
+    assert not l93.ok
+    (issue,) = l93.report.errors
+    assert issue.line == 1 and issue.unit == "entité"
+    assert "WGS84 (EPSG:4326)" in issue.message and "ne déclare pas de système de coordonnées" in issue.message
+    assert "(574\u202f500 ; 6\u202f279\u202f000)" in issue.message  # box() starts at its south-east corner and "ressemblent à du Lambert-93" in issue.message
+    absurd = validate("qpv", [paths["absurd"]])
+    assert not absurd.ok
+    assert "déclare le système de coordonnées WGS 84 / Pseudo-Mercator (EPSG:3857)" in absurd.report.text()
+    assert "qui ne correspond à aucun lieu dans ce système" in absurd.report.text()
+    good = validate("qpv", [paths["wgs84"]])
+    assert good.ok, good.report.text()
+    assert good.tables["qpv"].geometry.iloc[0].centroid.distance(shapely.Point(574_250, 6_279_250)) < 1
+    # Lambert-93 holds the DROM far from the mainland, but holds them: a Réunion commune stays a place
+    from data import referentiel
+
+    if referentiel.available():
+        reunion = referentiel.region_communes("04").head(2)
+        reunion.to_file(tmp_path / "reunion.gpkg", layer="communes")
+        assert validate("communes", [tmp_path / "reunion.gpkg"]).ok
+
+
+def test_the_probe_files_get_french_messages_from_the_command_line_and_never_a_traceback(tmp_path):
+    """One run of the command line per file (in one interpreter, as many runs of ``cli.py``)."""
+    from tests.test_decp import probe_file
+
+    paths = probe_layers(tmp_path)
+    decp = tmp_path / "decp.json"
+    decp.write_bytes(probe_file("json2024")[0].data)
+    runs = [["validate", "--kind", "marches", str(decp)], ["validate", "--kind", "qpv", str(paths["gpkg"])],
+            ["validate", "--kind", "qpv", "--layer", "qpv_2015", str(paths["gpkg"])],
+            ["validate", "--kind", "qpv", str(paths["l93"])], ["validate", "--kind", "qpv", str(paths["absurd"])],
+            ["import", "--workspace", "Sonde", "--kind", "qpv", str(paths["l93"])],
+            ["restore", "--workspace", "Sonde", "--version", "deux"], ["import", "--kind", "qpv"]]
+    driver = ("import sys, cli\nfor args in " + repr(runs) + ":\n"
+              "    try:\n        code = cli.main(args)\n    except SystemExit as exc:\n        code = exc.code\n"
+              "    print('CODE', code, flush=True)\n    print('CODE', code, file=sys.stderr, flush=True)\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", driver], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**__import__("os").environ, "DIAG_DONNEES": str(tmp_path / "store")})
+    out, err = done.stdout, done.stderr
+    assert "Traceback" not in out + err and "Warning" not in err and "GEOS" not in out + err, err[-3000:]
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("CODE")] == \
+        ["1", "1", "0", "1", "1", "1", "2", "2"], out + err
+    assert "decp.json, marché 2, colonne « montant »" in out and "date invalide « 2024-13-45 »" in out
+    assert "indiquez celle à importer" in out and "Choisissez la couche avec --layer" in err
+    assert "seule la couche « qpv_2015 » est lue" in out
+    assert out.count("ressemblent à du Lambert-93") == 2 and "Pseudo-Mercator (EPSG:3857)" in out
+    assert "« --version » : valeur invalide : 'deux' (un nombre est attendu)" in err
+    assert "arguments obligatoires manquants : --workspace, FICHIER" in err and "usage:" not in err
+    assert "error:" not in err and "utilisation : cli.py import" in err

@@ -22,11 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("geo", "data", "views", "components", "reports", "app_pages", "commands", "bench", "tools")
-SCRIPTS = ("app", "cli")
-FLOOR = {"geo": 0, "data": 1, "views": 2, "components": 3, "reports": 3, "app_pages": 4, "app": 5, "cli": 5, "commands": 5}
+SCRIPTS = ("app", "cli", "asgi")
+FLOOR = {"geo": 0, "data": 1, "views": 2, "components": 3, "reports": 3, "app_pages": 4, "app": 5, "cli": 5,
+         "commands": 5, "asgi": 5}
 NEVER = {("components", "reports"), ("reports", "components")}
 WEB = {"streamlit", "folium", "streamlit_folium", "branca"}
-WEB_ALLOWED = {"app", "app_pages", "components", "bench"}
+WEB_ALLOWED = {"app", "app_pages", "components", "bench", "asgi"}
 DOCUMENTS = {"reportlab", "pptx", "openpyxl", "matplotlib", "vl_convert", "xlsxwriter"}
 DOCUMENTS_FORBIDDEN = {"views", "geo"}
 

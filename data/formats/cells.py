@@ -29,7 +29,7 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return num, bad
 
 
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y", "%Y/%m/%d")
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d-%m-%Y", "%Y/%m/%d")
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -44,3 +44,26 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     bad = ((s != "") & out.isna()).to_numpy()
     iso = out.dt.strftime("%Y-%m-%d").where(out.notna(), "")
     return iso.astype(object), bad
+
+
+# An amount beyond this is a typing or unit error (the largest public contracts are a few billions).
+AMOUNT_MAX_EUROS = 1e11
+
+
+def amount_problems(num: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of the amounts that cannot be kept: (infinite, absurd: above :data:`AMOUNT_MAX_EUROS`,
+    negative). An infinite or absurd amount refuses its file; a negative one is a warning and the market
+    is kept without amount."""
+    num = np.asarray(num, dtype=float)
+    infinite = np.isinf(num)
+    absurd = np.isfinite(num) & (num > AMOUNT_MAX_EUROS)
+    negative = np.isfinite(num) & (num < 0)
+    return infinite, absurd, negative
+
+
+def euros(v: float) -> str:
+    """``-5`` -> ``−5 €``, ``1234567.5`` -> ``1 234 567,5 €`` (a message's number, French)."""
+    if not np.isfinite(v):
+        return "infini"
+    text = f"{v:,.2f}".rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "−") + "\u00a0€"

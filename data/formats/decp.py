@@ -7,6 +7,11 @@ and the consolidated tabular file (Parquet or CSV; one row per market x holder x
 Known dirt is normalised: ``typeCode`` with stray spaces, codes stored as integers, several social
 considerations in one field, "Sans objet" for "Pas de considération sociale". Arrondissement and
 canton places keep their type so that the diagnosis reports them ``non_localisable`` with the reason.
+
+Values are checked where they enter, each message naming the market (its number in the file and its
+identifier) and the field: a field of the wrong JSON type, an amount that is not a number, infinite or
+absurd (errors), negative (a warning: the market is kept without amount), a date that is not a real
+date (an error).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from data import schemas as S
-from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
+from data.formats.cells import AMOUNT_MAX_EUROS, CODE_WIDTH, amount_problems, euros, parse_dates, parse_numbers
 from data.formats.limits import (DECP_JSON_MAX_BYTES, DECP_MAX_BYTES, DECP_MAX_ROWS, DECP_MAX_SECONDS, LIMITS, TimeUp,
                                  allow_time, check_time, fmt_int)
 from data.formats.tables import csv_problem, detect_encoding, not_text_message, open_text, sniff_separator
@@ -105,18 +110,26 @@ def is_concession(record: dict) -> bool:
             or "autoriteConcedante" in record or "concessionnaires" in record)
 
 
-def _records_from_json(data: bytes) -> tuple[list[dict], list[dict]]:
-    """The markets and the concession contracts of a DECP JSON file: ``{"marches": [...]}`` (2019, 2.0.0: one
-    list, a concession told by its ``_type`` or its fields) or ``{"marches": {"marche": [...],
-    "contrat-concession": [...]}}`` (2.0.1 and later)."""
+def _records_from_json(data: bytes) -> tuple[list, list[dict], list[int], list[int]]:
+    """The markets and the concession contracts of a DECP JSON file, and their numbers in it (from 0):
+    ``{"marches": [...]}`` (2019, 2.0.0: one list, a concession told by its ``_type`` or its fields) or
+    ``{"marches": {"marche": [...], "contrat-concession": [...]}}`` (2.0.1 and later: the concessions numbered
+    after the markets). A market that is not an object stays in the markets, for ``check_json_records`` to name."""
     doc = json.loads(data.decode("utf-8-sig"))
     marches = doc.get("marches", []) if isinstance(doc, dict) else doc
     if isinstance(marches, dict):
-        markets = [m for m in marches.get("marche", None) or [] if isinstance(m, dict)]
-        concessions = [m for m in marches.get("contrat-concession", None) or [] if isinstance(m, dict)]
-        return markets, concessions
-    records = [m for m in marches if isinstance(m, dict)]
-    return [m for m in records if not is_concession(m)], [m for m in records if is_concession(m)]
+        markets = marches.get("marche", None) or []
+        concessions = marches.get("contrat-concession", None) or []
+        if not isinstance(markets, list) or not isinstance(concessions, list):
+            raise TypeError("marche or contrat-concession is not a list")
+        concessions = [c for c in concessions if isinstance(c, dict)]
+        return (markets, concessions, list(range(len(markets))),
+                list(range(len(markets), len(markets) + len(concessions))))
+    if not isinstance(marches, list):
+        raise TypeError("marches is not a list")
+    conc = [isinstance(m, dict) and is_concession(m) for m in marches]
+    return ([m for m, c in zip(marches, conc) if not c], [m for m, c in zip(marches, conc) if c],
+            [i for i, c in enumerate(conc) if not c], [i for i, c in enumerate(conc) if c])
 
 
 def _concession_place(record: dict) -> tuple[str, str]:
@@ -146,6 +159,62 @@ def _json_frame(markets: list[dict], concessions: list[dict]) -> pd.DataFrame:
         "cpv": [r.get("codeCPV", "") for r in markets] + [""] * len(concessions),
         "concession": [False] * len(markets) + [True] * len(concessions),
     })
+# The JSON fields read, the types accepted (``None`` is an absent value) and what a person is told to write.
+JSON_FIELDS = {
+    "id": ((str, int), "un texte"),
+    "objet": ((str,), "un texte"),
+    "montant": ((int, float, str), "un nombre"),
+    "dateNotification": ((str,), "une date au format AAAA-MM-JJ"),
+    "lieuExecution": ((dict,), "un objet {\"code\": …, \"typeCode\": …}"),
+    "acheteur": ((dict,), "un objet {\"id\": …, \"nom\": …}"),
+    "considerationsSociales": ((dict, list, str), "une liste ou un objet {\"considerationSociale\": […]}"),
+    "codeCPV": ((str, int), "un texte"),
+}
+JSON_SUBFIELDS = {"lieuExecution": {"code": (str, int), "typeCode": (str,)}, "acheteur": {"id": (str, int),
+                                                                                           "nom": (str,)}}
+JSON_COLUMNS = {"id_marche": "id", "montant_ht": "montant", "date": "dateNotification",
+                "lieu_code": "lieuExecution.code", "lieu_type": "lieuExecution.typeCode"}
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "un booléen"
+    return {dict: "un objet", list: "une liste", str: "un texte", int: "un nombre", float: "un nombre"}.get(
+        type(value), type(value).__name__)
+
+
+def _typed(value, accepted: tuple) -> bool:
+    return value is None or (isinstance(value, accepted) and not isinstance(value, bool))
+
+
+def check_json_records(recs: list, file: str, report) -> list[int]:
+    """The positions of the records whose fields have the types of the format; each other record gets
+    an error naming it (its number, its identifier) and the field."""
+    keep = []
+    for i, r in enumerate(recs):
+        if not isinstance(r, dict):
+            report.error(file, f"un marché doit être un objet JSON {{…}} (reçu : {_json_type(r)}).", line=i + 1,
+                         unit="marché", rule="marché de mauvais type")
+            continue
+        ok = True
+        ident = r.get("id")
+        who = f" (identifiant « {ident} »)" if isinstance(ident, (str, int)) and not isinstance(ident, bool) else ""
+        for name, (accepted, expected) in JSON_FIELDS.items():
+            value = r.get(name)
+            if not _typed(value, accepted):
+                report.error(file, f"le champ « {name} » doit être {expected} (reçu : {_json_type(value)}){who}.",
+                             line=i + 1, column=name, unit="marché", rule=f"type du champ {name}")
+                ok = False
+            elif isinstance(value, dict):
+                for sub, sub_accepted in JSON_SUBFIELDS.get(name, {}).items():
+                    if not _typed(value.get(sub), sub_accepted):
+                        report.error(file, f"le champ « {name}.{sub} » doit être un texte (reçu : "
+                                           f"{_json_type(value.get(sub))}){who}.", line=i + 1,
+                                     column=f"{name}.{sub}", unit="marché", rule=f"type du champ {name}.{sub}")
+                        ok = False
+        if ok:
+            keep.append(i)
+    return keep
 
 
 def _by_unique(values: pd.Series, fn) -> np.ndarray:
@@ -181,10 +250,54 @@ def normalise_places(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _cells(values: pd.Series) -> pd.Series:
+    """A column's cells as text, an absent value as ``""``."""
+    return values.astype(str).replace({"None": "", "nan": "", "<NA>": "", "NaT": ""})
+
+
+def check_values(df: pd.DataFrame, records: pd.DataFrame, numbers: np.ndarray, file: str, report, unit: str,
+                 fields: dict[str, str]) -> pd.DataFrame:
+    """Amounts and dates checked where they enter, each message naming the market (``numbers``: its number
+    in the file, or its line) and the field: an amount that is not a number, infinite or absurd, or a
+    date that is not a real date, is an error; a negative amount a warning (the market is kept, without
+    amount)."""
+    df = df.copy()
+    ids = df["id_marche"].to_numpy()
+
+    def who(i: int) -> str:
+        return f" (identifiant « {ids[i]} »)" if ids[i] else ""
+
+    raw = _cells(records["montant_ht"]).str.strip().to_numpy()
+    num, bad = parse_numbers(pd.Series(raw))
+    column = fields.get("montant_ht", "montant")
+    for i in np.flatnonzero(bad):
+        report.error(file, f"montant « {raw[i]} » : ce n'est pas un nombre{who(i)}.", line=int(numbers[i]),
+                     column=column, unit=unit, rule="montant pas un nombre")
+    infinite, absurd, negative = amount_problems(num)
+    for i in np.flatnonzero(infinite):
+        report.error(file, f"montant « {raw[i]} » infini (hors des nombres représentables){who(i)}.",
+                     line=int(numbers[i]), column=column, unit=unit, rule="montant infini")
+    for i in np.flatnonzero(absurd):
+        report.error(file, f"montant de {euros(num[i])} aberrant (plus de {euros(AMOUNT_MAX_EUROS)}) : vérifiez "
+                           f"l'unité ou la saisie{who(i)}.", line=int(numbers[i]), column=column, unit=unit,
+                     rule="montant aberrant")
+    for i in np.flatnonzero(negative):
+        report.warning(file, f"montant négatif ({euros(num[i])}) : le marché est gardé, sans montant{who(i)}.",
+                       line=int(numbers[i]), column=column, unit=unit, rule="montant négatif")
+    df["montant_ht"] = np.where(infinite | absurd | negative, np.nan, num)
+    raw_dates = _cells(records["date"]).str.strip()
+    _, bad_dates = parse_dates(raw_dates)
+    column = fields.get("date", "dateNotification")
+    for i in np.flatnonzero(bad_dates):
+        report.error(file, f"date invalide « {raw_dates.iloc[i]} » (format attendu AAAA-MM-JJ){who(i)}.",
+                     line=int(numbers[i]), column=column, unit=unit, rule="date invalide")
+    return df
+
+
 def _frame(records: pd.DataFrame) -> pd.DataFrame:
     """DECP columns (places already normalised) as the market table; ``lieu_type`` may be arrondissement/canton."""
-    montant, _ = parse_numbers(records["montant_ht"].astype(str).replace({"None": "", "nan": ""}))
-    date, _ = parse_dates(records["date"].astype(str).replace({"None": "", "nan": ""}))
+    montant, _ = parse_numbers(_cells(records["montant_ht"]))
+    date, _ = parse_dates(_cells(records["date"]))
     out = pd.DataFrame({
         "id_marche": records["id_marche"].astype(str).str.strip().to_numpy(),
         "objet": records.get("objet", pd.Series("", index=records.index)).fillna("").astype(str).to_numpy(),
@@ -218,7 +331,7 @@ class DecpRefused(Exception):
     """A DECP file refused for a reason the (French) message gives."""
 
 
-def _json_records(src: Upload) -> list[dict]:
+def _json_records(src: Upload) -> tuple[list, list[dict], list[int], list[int]]:
     what = binary_kind(src.head(4096))
     if what:
         raise DecpRefused(not_text_message(what))
@@ -231,7 +344,8 @@ def _json_records(src: Upload) -> list[dict]:
     except UnicodeDecodeError as exc:
         raise DecpRefused("fichier DECP illisible : le JSON n'est pas encodé en UTF-8.") from exc
     except (AttributeError, TypeError) as exc:
-        raise DecpRefused("fichier DECP illisible : le JSON n'a pas la forme attendue ({\"marches\": …}).") from exc
+        raise DecpRefused("fichier DECP illisible : le JSON n'a pas la forme attendue ({\"marches\": […]} ou "
+                          "{\"marches\": {\"marche\": […]}}).") from exc
 
 
 class _Tabular:
@@ -356,6 +470,7 @@ def load_decp(src: Upload, cut=None) -> Loaded:
     rep = out.report
     allow_time(DECP_MAX_SECONDS, DECP_LABEL, DECP_ADVICE)  # within the import's deadline, if any
     is_json = src.suffix == ".json"
+    fields = dict(JSON_COLUMNS)
     if not check_size(src, rep, "marches", max_bytes=DECP_JSON_MAX_BYTES if is_json else DECP_MAX_BYTES):
         if is_json:
             rep.error(src.name, "un fichier DECP national s'importe au format Parquet ou CSV consolidé, lu par "
@@ -363,12 +478,15 @@ def load_decp(src: Upload, cut=None) -> Loaded:
         return out
     try:
         if is_json:
-            markets, concessions = _json_records(src)
+            markets, concessions, m_pos, c_pos = _json_records(src)
             check_time(src.name)
             if len(markets) + len(concessions) > DECP_MAX_ROWS:
                 raise DecpRefused(f"le fichier compte {fmt_int(len(markets) + len(concessions))} contrats : la "
                                   f"limite est de {fmt_int(DECP_MAX_ROWS)}.")
+            keep = check_json_records(markets, src.name, rep)
+            markets, m_pos = [markets[i] for i in keep], [m_pos[i] for i in keep]
             records = _json_frame(markets, concessions)
+            records.index = pd.Index(m_pos + c_pos, dtype=np.int64)
             del markets
             check_time(src.name)
             if not records.empty:
@@ -384,6 +502,7 @@ def load_decp(src: Upload, cut=None) -> Loaded:
             records = _tabular_records(src, out, cut)
             if records is None:
                 return out
+            fields = dict(_Tabular(src).source) if not records.empty else {}
     except DecpRefused as exc:
         rep.error(src.name, str(exc))
         return out
@@ -410,10 +529,13 @@ def load_decp(src: Upload, cut=None) -> Loaded:
     conc = (records["concession"].to_numpy(dtype=bool) if "concession" in records.columns
             else np.zeros(len(df), dtype=bool))
     check_time(src.name)
+    unit, first = ("ligne", 2) if src.suffix == ".csv" else ("marché", 1)
+    numbers = records.index.to_numpy() + first  # the market's number in the file (its line in a CSV)
+    df = check_values(df, records, numbers, src.name, rep, unit, fields)
     empty_id = df["id_marche"] == ""
     for i in np.flatnonzero(empty_id.to_numpy()):
-        rep.error(src.name, "marché sans identifiant.", line=i + 1, column="id", unit="marché",
-                  rule="marché sans identifiant")
+        rep.error(src.name, "marché sans identifiant.", line=int(numbers[i]), column=fields.get("id_marche", "id"),
+                  unit=unit, rule="marché sans identifiant")
     # a market and a concession may bear the same identifier: they are two contracts
     dup = (df["id_marche"] + "|" + pd.Series(conc, index=df.index).astype(str)).duplicated()
     n_dup = int(dup.sum())

@@ -129,7 +129,7 @@ class Read:
 
 
 def read(workspace: str | None = None) -> Read:
-    """Every event, oldest first; only those of ``workspace`` when given."""
+    """Every event, oldest first; only those of ``workspace`` when given (:func:`of_workspace`)."""
     out = Read()
     target = path()
     if not target.exists():
@@ -145,15 +145,37 @@ def read(workspace: str | None = None) -> Read:
             except ValueError:
                 out.unreadable += 1
                 continue
-            if workspace is None or entry.get("workspace") == workspace or workspace in (entry.get("workspaces") or []):
-                out.entries.append(entry)
+            out.entries.append(entry)
+    if workspace is not None:
+        out.entries = of_workspace(out.entries, workspace)
+    return out
+
+
+def of_workspace(entries: list[dict], workspace: str) -> list[dict]:
+    """The events of the workspace that holds the identifier ``workspace`` now.
+
+    Identifiers are never given twice (``data.store.workspaces``), but a store older than that rule may
+    have given one again: the lines before the last creation under the identifier belong to an earlier
+    workspace and are left out. A line about several workspaces (the bin emptied by an earlier release)
+    names only this one.
+    """
+    mine = [e for e in entries if e.get("workspace") == workspace or workspace in (e.get("workspaces") or [])]
+    starts = [i for i, e in enumerate(mine) if e.get("what") == "création" and e.get("workspace") == workspace]
+    if starts:
+        mine = mine[starts[-1]:]
+    out = []
+    for e in mine:
+        if e.get("workspace") != workspace:
+            e = {**e, "workspace": workspace, "workspaces": [workspace],
+                 "entries": [x for x in e.get("entries") or [] if str(x).split("--", 1)[0] == workspace]}
+        out.append(e)
     return out
 
 
 DETAIL_LABELS = {"name": "nom", "region": "région", "entry": "entrée de la corbeille", "restored": "version restaurée",
                  "former_slug": "ancien identifiant", "entries": "entrées", "workspaces": "espaces", "before": "avant",
-                 "after": "après", "reason": "motif", "dropped": "règles écartées", "result": "résultat",
-                 "error": "erreur", "vintage": "millésime"}
+                 "after": "après", "reason": "motif", "dropped": "règles écartées", "dropped_for": "identifiant", "result": "résultat",
+                 "error": "erreur", "vintage": "millésime", "recovered": "note"}
 
 
 def _details(e: dict) -> str:

@@ -19,9 +19,9 @@ import shapely
 
 from data import schemas as S
 from data.formats import decp
-from data.formats.cells import CODE_WIDTH, parse_dates, parse_numbers
+from data.formats.cells import AMOUNT_MAX_EUROS, CODE_WIDTH, amount_problems, euros, parse_dates, parse_numbers
 from data.formats.decp import CONCESSION
-from data.formats.layers import is_geo, read_geo, to_work_crs
+from data.formats.layers import is_geo, read_geo, reproject
 from data.formats.limits import TimeUp, check_time, time_limit
 from data.formats.tables import read_table
 from data.formats.upload import LOG, Upload
@@ -108,6 +108,10 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
             for i in np.flatnonzero(bad):
                 report.error(file, f"« {raw.iloc[i]} » n'est pas un nombre.", line=int(lines[i]),
                              column=f.name, unit=unit, rule="pas un nombre")
+            for i in np.flatnonzero(np.isinf(num)):  # "inf", "1e400": not a number anyone means
+                report.error(file, f"« {raw.iloc[i]} » n'est pas un nombre fini.", line=int(lines[i]),
+                             column=f.name, unit=unit, rule="nombre infini")
+            num = np.where(np.isinf(num), np.nan, num)
             if f.kind == S.INT:
                 frac = ~np.isnan(num) & (np.abs(num - np.round(num)) > 1e-9)
                 for i in np.flatnonzero(frac):
@@ -310,10 +314,12 @@ def _polygonal(g):
     return shapely.union_all(parts) if parts else None
 
 
-def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDataFrame | None:
-    """A table or a geographic file, typed by ``schema``, geometry (if any) in Lambert-93."""
+def _read_layer(src: Upload, schema: S.TableSchema, report: Report, layer: str | None = None,
+                layers: list | None = None) -> gpd.GeoDataFrame | None:
+    """A table or a geographic file, typed by ``schema``, geometry (if any) in Lambert-93. ``layer``: the
+    layer to read in a file of several (``layers`` receives their names when none was chosen)."""
     if is_geo(src):
-        gdf = read_geo(src, report, kind=schema.kind)
+        gdf = read_geo(src, report, kind=schema.kind, layer=layer, layers=layers)
         if gdf is None:
             return None
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
@@ -323,8 +329,10 @@ def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDa
             return None
         gdf = repair_geometries(gdf, src.name, report)
         check_time(src.name)
-        gdf = to_work_crs(gdf)
+        gdf = reproject(gdf, src.name, report)
         check_time(src.name)
+        if gdf is None:
+            return None
         return gpd.GeoDataFrame(typed, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     raw = read_table(src, report, kind=schema.kind)
     if raw is None:
@@ -339,10 +347,10 @@ def _read_layer(src: Upload, schema: S.TableSchema, report: Report) -> gpd.GeoDa
 # The five kinds
 
 
-def validate_communes(src: Upload) -> Loaded:
+def validate_communes(src: Upload, layer: str | None = None) -> Loaded:
     out = Loaded("communes")
     rep = out.report
-    gdf = _read_layer(src, S.COMMUNES, rep)
+    gdf = _read_layer(src, S.COMMUNES, rep, layer, out.layers)
     if gdf is not None:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
         present = set(gdf.attrs.get("present", []))
@@ -368,10 +376,10 @@ def validate_communes(src: Upload) -> Loaded:
 QPV_CODE_RE = re.compile(r"^(QP\d{6}|QN\d{5}[A-Z0-9])$")
 
 
-def validate_qpv(src: Upload) -> Loaded:
+def validate_qpv(src: Upload, layer: str | None = None) -> Loaded:
     out = Loaded("qpv")
     rep = out.report
-    gdf = _read_layer(src, S.QPV, rep)
+    gdf = _read_layer(src, S.QPV, rep, layer, out.layers)
     if gdf is not None:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
         codes_out = []
@@ -625,6 +633,7 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
     df = _table(raw, S.MARCHES, src.name, rep) if raw is not None else None
     if df is not None:
         out.counts["lus"] = len(df)
+        df = check_amounts(df, src.name, rep)
         df = normalize_place_codes(df, src.name, rep)
         check_time(src.name)
         if cut is not None:
@@ -638,6 +647,24 @@ def validate_marches(src: Upload, communes: pd.DataFrame | None = None, region: 
         out.counts["gardes"] = len(df)
     rep.close()
     return out
+
+
+def check_amounts(df: pd.DataFrame, file: str, report: Report) -> pd.DataFrame:
+    """The market table's amounts (already numbers, an infinite one refused by ``check_cells``): an absurd
+    one is an error, a negative one a warning, the market kept without amount."""
+    _, absurd, negative = amount_problems(df["montant_ht"].to_numpy(dtype=float))
+    lines = df.index.to_numpy()
+    values = df["montant_ht"].to_numpy(dtype=float)
+    for i in np.flatnonzero(absurd):
+        report.error(file, f"montant de {euros(values[i])} aberrant (plus de {euros(AMOUNT_MAX_EUROS)}) : vérifiez "
+                           "l'unité ou la saisie.", line=int(lines[i]), column="montant_ht", rule="montant aberrant")
+    for i in np.flatnonzero(negative):
+        report.warning(file, f"montant négatif ({euros(values[i])}) : le marché est gardé, sans montant.",
+                       line=int(lines[i]), column="montant_ht", rule="montant négatif")
+    if negative.any() or absurd.any():
+        df = df.copy()
+        df["montant_ht"] = np.where(negative | absurd, np.nan, values)
+    return df
 
 
 def remap_market_places(df: pd.DataFrame, file: str, report: Report, known: set[str] | None,
@@ -759,11 +786,14 @@ def validate_indicateurs(src: Upload) -> Loaded:
     return out
 
 
-def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, region: str | None = None) -> Loaded:
+def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, region: str | None = None,
+             layer: str | None = None) -> Loaded:
     """Dispatch on the file kind; ``paths`` are file paths, folders or :class:`Upload` objects.
 
-    ``communes`` is the workspace's référentiel (perimeter codes are checked against it) and
-    ``region`` the région studied (a market file is cut to it). Whatever happens, the answer is a
+    ``communes`` is the workspace's référentiel (perimeter codes are checked against it),
+    ``region`` the région studied (a market file is cut to it) and ``layer`` the layer to read in a
+    geographic file of several (without it, such a file is refused and ``Loaded.layers`` lists them,
+    for the page to ask which). Whatever happens, the answer is a
     report: an unexpected failure becomes an error message.
 
     The whole validation runs within the kind's time limit (``max_seconds`` of
@@ -773,7 +803,7 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, regio
     names = ", ".join(Path(str(getattr(p, "name", p))).name for p in paths) or kind
     try:
         with time_limit(kind, names):
-            loaded = _validate(kind, paths, communes, region)
+            loaded = _validate(kind, paths, communes, region, layer)
     except TimeUp as exc:
         LOG.warning("lecture de %s (%s) arrêtée par sa limite de temps", names, kind)  # the server's log only
         loaded = Loaded(kind)
@@ -791,7 +821,7 @@ def validate(kind: str, paths: list, communes: pd.DataFrame | None = None, regio
     return loaded
 
 
-def _validate(kind: str, paths: list, communes, region) -> Loaded:
+def _validate(kind: str, paths: list, communes, region, layer: str | None = None) -> Loaded:
     if kind == "facilitateurs":
         return validate_facilitateurs(paths, communes)
     if len(paths) != 1:
@@ -803,16 +833,17 @@ def _validate(kind: str, paths: list, communes, region) -> Loaded:
     if kind == "marches":
         return validate_marches(src, communes, region)
     if kind == "qpv":
-        loaded = validate_qpv(src)
+        loaded = validate_qpv(src, layer)
         if loaded.ok and communes is not None and len(communes):
             loaded.tables["qpv"] = keep_referentiel_qpv(loaded.tables["qpv"], communes, src.name, loaded)
         return loaded
-    fn = {"communes": validate_communes, "indicateurs": validate_indicateurs}.get(kind)
-    if fn is None:
-        out = Loaded(kind)
-        out.report.error(kind, f"type de fichier inconnu « {kind} ».")
-        return out
-    return fn(src)
+    if kind == "communes":
+        return validate_communes(src, layer)
+    if kind == "indicateurs":
+        return validate_indicateurs(src)
+    out = Loaded(kind)
+    out.report.error(kind, f"type de fichier inconnu « {kind} ».")
+    return out
 
 
 __all__ = ["Loaded", "validate", "validate_communes", "validate_qpv", "validate_facilitateurs",
