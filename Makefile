@@ -26,12 +26,14 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(BIN)/activate
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-# Debian's Chromium for the real-browser tests, and poppler's pdftoppm to look at the PDF report's pages
-# (tests needing either are skipped when it is absent).
+# Debian's Chromium for the real-browser tests, poppler's pdftoppm to look at the PDF report's pages, and
+# LibreOffice Impress to open the deck as a team without PowerPoint does (tests needing one of them are skipped
+# when it is absent).
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ]; then \
-	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
-	  else echo "Chromium ou pdftoppm absent : tests ignorés (sudo apt-get install chromium poppler-utils)."; fi; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/soffice ]; then \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils \
+	    libreoffice-impress >/dev/null; \
+	  else echo "Chromium, pdftoppm ou LibreOffice absent : tests ignorés (sudo apt-get install chromium poppler-utils libreoffice-impress)."; fi; \
 	fi
 
 run: install

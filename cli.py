@@ -192,6 +192,7 @@ def cmd_validate(args) -> int:
 
 def _print_report(loaded, args) -> None:
     print(loaded.report.text())
+    print(loaded.outcome([Path(str(p)).name for p in args.paths]))  # what was read, and what became of it
     if loaded.layers and not getattr(args, "layer", None):
         print(f"Choisissez la couche avec --layer, par exemple : --layer \"{loaded.layers[0]}\".", file=sys.stderr)
 
@@ -253,10 +254,10 @@ def cmd_import(args) -> int:
                                  region=region if args.kind in ("marches", "structures_inclusion") else None,
                                  layer=args.layer)
     _print_report(loaded, args)
+    names = [Path(str(p)).name for p in args.paths]
     if not loaded.ok:
         print("Fichier refusé : l'espace de travail n'a pas été modifié.", file=sys.stderr)
         return 1
-    names = [Path(str(p)).name for p in args.paths]
     new, record = imports.apply(ds, loaded, names, args.millesime or "")
     record["files"] = [f for p in args.paths for f in journal.file_entry_of_path(p)]
     if args.region and args.kind == "communes":
@@ -393,7 +394,8 @@ def cmd_journal(args) -> int:
                      f"fichier {access.FILE_NAME}) ; précisez --workspace.")
     log = journal.read(slug)
     if log.unreadable:
-        print(f"Note : {log.unreadable} ligne(s) illisible(s) ignorée(s).", file=sys.stderr)
+        n = log.unreadable
+        print(f"Note : {n} {'lignes illisibles ignorées' if n >= 2 else 'ligne illisible ignorée'}.", file=sys.stderr)
     if args.csv:
         Path(args.csv).write_bytes(journal.csv_bytes(log.entries))
         print(args.csv)

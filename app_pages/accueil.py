@@ -9,7 +9,8 @@ from views.columns import MARKETS_KEPT, MARKETS_KEPT_HELP
 
 ds = state.dataset()
 st.title("Diagnostic territorial des clauses sociales")
-st.markdown(f"**Espace de travail** : {fmt.md(ds.label)} · millésimes : {fmt.md(ds.vintages_text())}")
+st.markdown(f"**Espace de travail** : {fmt.md(ds.label)}"
+            + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else ""))
 if not ds.has("communes"):
     st.info("Cet espace de travail est vide pour l'instant. Importez le référentiel des communes de votre région, "
             "vos facilitateurs, vos QPV, vos marchés et vos indicateurs sur la page « Données ».",

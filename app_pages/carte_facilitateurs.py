@@ -54,8 +54,9 @@ show = {k: k in chosen_layers for k in LAYERS}
 inclusion = state.inclusion_points(region) if show["inclusion"] else None
 if show["inclusion"] and not ds.has("structures_inclusion"):  # said, never drawn as if there were none
     st.info(MISSING["structures_inclusion"] + " La couche « Structures d'insertion » est vide.", icon=":material/info:")
+share = maps.map_share(layers.bounds) if layers.drawable else 0.7  # a tall région: a narrower map, more legend
 if layers.drawable:
-    col_map, col_side = st.columns([2.3, 1])
+    col_map, col_side = st.columns([share, 1 - share])
     picker = col_side
 else:
     picker = st.container()
@@ -85,7 +86,8 @@ with col_side:
                    "voisins.")
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit(), inclusion=inclusion)
     with st.expander("Légende", expanded=not selected):
-        st.html(maps.legend_html(items, note, title=None))
+        # many structures beside a narrow map: their names on two columns, the legend within the screen
+        st.html(maps.legend_html(items, note, title=None, columns=len(items) > 10 and share <= 0.6))
     st.html(f'<div class="diag-print-only">{maps.legend_html(items, note)}</div>')  # on paper, always open
     if selected:
         cards.structure_details(result, choice)

@@ -8,6 +8,7 @@ from components.tables import show_table
 from data.schemas import FUNDING_COLUMNS
 from geo.diagnosis import funding, structure_flags, zones_blanches
 from views import charts, fmt
+from views.content import host_names
 
 ds = state.dataset()
 st.title("Diagnostic de couverture")
@@ -58,7 +59,8 @@ st.caption("« Déborde de la région » : la zone d'emploi compte des communes 
            "partagée entre plusieurs structures est signalée par le nombre de structures.")
 
 st.divider()
-show_table(state.shared_frame("structures", region, lambda: d.structures.assign(alerte=structure_flags(d.structures))),
+show_table(state.shared_frame("structures", region, lambda: host_names(d.structures, ds.communes).assign(
+           alerte=structure_flags(d.structures))),
            key="couverture.structures", title="Structures : moyens et charge", export_name="structures")
 
 st.divider()

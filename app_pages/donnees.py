@@ -1,12 +1,14 @@
 """Data page: workspaces, imports with their validation report, history of versions, members, journal,
 bin, templates. What is shown depends on the user's role in the workspace (``data.access``)."""
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
 from components import auth, state, uploads
 from components.sidebar import current_region
-from components.tables import refusal_text, show_table
+from components.tables import refusal_text, report_table, show_table
 from data import access, referentiel
 from data.formats.limits import limits_text
 from data.formats.upload import Upload
@@ -16,8 +18,8 @@ from data.store import imports, journal, workspaces
 from data.store.workspaces import StoreError
 from data.validation import validate
 from views import fmt
+from views.text import agree
 
-MAX_MB = st.get_option("server.maxUploadSize")
 ACCEPTED = {
     "communes": ["csv", "xlsx", "geojson", "json", "gpkg", "parquet", "zip"],
     "qpv": ["csv", "xlsx", "geojson", "json", "gpkg", "parquet", "zip"],
@@ -35,7 +37,7 @@ HELP = {
            "seuls les QPV de votre région sont gardés.",
     "facilitateurs": "Un classeur XLSX avec les feuilles « structures » et « perimetres », ou les deux fichiers "
                      "structures.csv et perimetres.csv ensemble. Les codes des périmètres sont vérifiés dans le "
-                     "référentiel des communes de l'espace : importez-le d'abord.",
+                     "référentiel des communes de l'espace.",
     "marches": "Le tableau des marchés du modèle, ou un fichier DECP tel que publié (JSON, Parquet ou CSV consolidé). "
                "Un fichier national est ramené à la région choisie : les marchés situés ailleurs sont écartés et "
                "comptés dans le rapport.",
@@ -50,6 +52,35 @@ HELP = {
 }
 KIND_LABELS = {"communes": "référentiel", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
                "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion", "": ""}
+
+def help_text(kind: str) -> str:
+    """What a tab asks for; the facilitators' tab asks for the référentiel first only when it is missing."""
+    text = HELP[kind]
+    if kind == "facilitateurs" and not ds.has("communes"):
+        text += " Importez-le d'abord (onglet « Référentiel des communes »)."
+    return text
+
+
+def already_loaded(kind: str) -> str:
+    """What the workspace already holds of a kind, in one sentence (empty when nothing)."""
+    if not ds.has(kind):
+        return ""
+    vintage = ds.vintages.get(kind, "")
+    if kind == "communes" and ds.meta.get("referentiel_officiel"):
+        n = len(ds.communes)
+        return (f"Le référentiel officiel des communes de la région est déjà chargé ({fmt.integer(n)} "
+                f"{'communes' if n >= 2 else 'commune'}{', COG ' + vintage if vintage else ''}) : vous n'avez rien à "
+                "importer ici, sauf pour le remplacer par le vôtre.")
+    table = {"communes": "communes", "qpv": "qpv", "facilitateurs": "structures", "marches": "marches",
+             "indicateurs": "indicateurs"}[kind]
+    n = len(getattr(ds, table))
+    words = {"communes": ("commune", "communes"), "qpv": ("QPV", "QPV"),
+             "facilitateurs": ("structure", "structures"), "marches": ("marché", "marchés"),
+             "indicateurs": ("ligne d'indicateurs", "lignes d'indicateurs")}[kind]
+    return (f"Déjà importé : {fmt.integer(n)} {words[0] if n < 2 else words[1]}"
+            + (f" (millésime {vintage})" if vintage else "") + ". Un nouveau fichier les remplace (une nouvelle "
+            "version est créée, l'ancienne reste restaurable).")
+
 
 st.title("Données")
 slug = state.current_workspace()
@@ -96,9 +127,9 @@ def create_form(expanded: bool) -> None:
                     st.rerun()
 
 
-st.markdown(f"**Espace de travail** : {fmt.md(space.name)} · version {space.version} · millésimes : "
-            f"{fmt.md(ds.vintages_text())}" + (f" · votre rôle : {access.ROLE_LABELS[role]}" if user is not None and role
-                                               else ""))
+st.markdown(f"**Espace de travail** : {fmt.md(space.name)} · version {space.version}"
+            + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else "")
+            + (f" · votre rôle : {access.ROLE_LABELS[role]}" if user is not None and role else ""))
 if space.read_only:
     st.info("L'espace de démonstration est en lecture seule : créez votre espace de travail pour y importer vos "
             "fichiers. La démonstration reste disponible à tout moment dans le panneau latéral.",
@@ -113,21 +144,35 @@ if not space.read_only and not allowed("importer"):
             "sont réservés à ses éditeurs et administrateurs.", icon=":material/visibility:")
 if allowed("importer"):
     st.markdown("#### Importer vos fichiers")
-    st.caption(f"Taille maximale : {MAX_MB} Mo par fichier. Un fichier qui contient une erreur ne modifie rien ; "
-               "un fichier qui n'a que des avertissements est importé et crée une nouvelle version de l'espace.")
+    st.caption("Chaque type de fichier a ses limites, indiquées dans son onglet. Un fichier qui contient une erreur "
+               "ne modifie rien ; un fichier qui n'a que des avertissements est importé et crée une nouvelle version "
+               "de l'espace.")
     done = st.session_state.setdefault("donnees.importes", {})
-    tabs = st.tabs(list(KINDS.values()))
+    # the first tab: the first kind this workspace still lacks (its référentiel may already be loaded)
+    first = st.session_state.setdefault(f"donnees.onglet_initial.{slug}", next(
+        (KINDS[k] for k in KINDS if not ds.has(k)), KINDS["communes"]))
+    tabs = st.tabs(list(KINDS.values()), default=first, key=f"donnees.onglets.{slug}")
     for tab, (kind, label) in zip(tabs, KINDS.items()):
         with tab:
-            st.markdown(HELP[kind])
+            loaded_note = already_loaded(kind)
+            if loaded_note:
+                st.info(loaded_note, icon=":material/check_circle:")
+            st.markdown(help_text(kind))
             st.caption(limits_text(kind))
             declared = ""
             if kind == "communes":
                 year = st.number_input("Millésime du COG (année), s'il n'est pas dans le nom du fichier", 2000,
                                        2100, value=None, step=1, key="donnees.millesime_cog", placeholder="ex. 2026")
                 declared = str(int(year)) if year else ""
+            elif kind == "facilitateurs":
+                # never « non précisé » on a wall: the facilitators' year is asked, the import's by default
+                year = st.number_input("Année des données des facilitateurs (celle de la colonne « annee » du fichier "
+                                       "prévaut si elle est remplie)", 2000, 2100, value=dt.date.today().year, step=1,
+                                       key="donnees.millesime_facilitateurs")
+                declared = str(int(year)) if year else str(dt.date.today().year)
             files = uploads.file_uploader(f"Importer : {label}", type=ACCEPTED[kind], key=f"donnees.upload.{slug}.{kind}",
-                                     accept_multiple_files=(kind == "facilitateurs"))
+                                          accept_multiple_files=(kind == "facilitateurs"),
+                                          max_mb=uploads.kind_max_mb(kind))
             files = [f for f in (files if isinstance(files, list) else [files]) if f is not None]
             if files:
                 layer_key = f"donnees.couche.{slug}.{kind}"  # a GeoPackage of several layers: which one
@@ -149,22 +194,22 @@ if allowed("importer"):
                             version = workspaces.import_tables(slug, new, kind, record, user=who)
                         except StoreError as exc:
                             loaded.report.error(", ".join(u.name for u in sent), str(exc))
-                    done[kind] = (ident, loaded.report, version, loaded.layers)
+                    done[kind] = (ident, loaded, [u.name for u in sent], version)
                     if version:
                         st.rerun()  # every part of the page, and the sidebar, shows the new version
-                report, version, layers = done[kind][1], done[kind][2], done[kind][3]
+                loaded, names, version = done[kind][1], done[kind][2], done[kind][3]
+                layers = loaded.layers
                 if layers:
                     st.selectbox(f"Ce fichier contient {len(layers)} couches : laquelle importer ?", layers,
                                  index=None, key=layer_key, placeholder="Choisissez une couche")
-                if report.ok:
-                    st.success(report.summary() + (f" Version {version} de l'espace." if version else ""),
+                if loaded.ok:
+                    st.success(fmt.md(loaded.outcome(names)) + (f" Version {version} de l'espace." if version else ""),
                                icon=":material/check_circle:")
                 else:
-                    st.error(refusal_text(report, "Vos données actuelles n'ont pas été modifiées."),
-                             icon=":material/error:")
-                if report.issues:
-                    show_table(report.to_frame(), key=f"donnees.rapport.{kind}", title="Rapport de validation",
-                               export_name=f"rapport_{kind}")
+                    st.error(refusal_text(loaded.report, "Vos données actuelles n'ont pas été modifiées.",
+                                          loaded.outcome(names)), icon=":material/error:")
+                if loaded.report.issues:
+                    report_table(loaded.report_frame(), key=f"donnees.rapport.{kind}", export_name=f"rapport_{kind}")
             c1, c2 = st.columns(2)
             c1.download_button("Modèle XLSX", template_xlsx(kind), file_name=f"modele_{kind}.xlsx",
                                key=f"donnees.modele.{kind}.xlsx", icon=":material/download:",
@@ -269,7 +314,9 @@ def journal_section() -> None:
                    "depuis l'application.")
         log = journal.read(slug)
         if log.unreadable:
-            st.warning(f"{log.unreadable} ligne(s) illisible(s) du journal (écriture interrompue) ont été ignorées.")
+            n = log.unreadable
+            st.warning(f"{n} {agree(n, 'ligne illisible', 'lignes illisibles')} du journal (écriture interrompue) "
+                       f"{agree(n, 'a été ignorée', 'ont été ignorées')}.")
         if not log.entries:
             st.caption("Aucune action inscrite pour cet espace.")
         else:
@@ -307,7 +354,7 @@ if allowed("supprimer"):
 
 trash = [item for item in workspaces.bin_content() if access.bin_admin(user, item["entry"])]
 if trash:
-    with st.expander(f"Corbeille ({len(trash)} espace(s))", icon=":material/delete_sweep:"):
+    with st.expander(f"Corbeille ({len(trash)} {agree(len(trash), 'espace', 'espaces')})", icon=":material/delete_sweep:"):
         for item in trash:
             c1, c2 = st.columns([3, 1], vertical_alignment="center")
             c1.markdown(f"{fmt.md(item['name'])} — supprimé le {item['deleted'][6:8]}/{item['deleted'][4:6]}/{item['deleted'][:4]}")

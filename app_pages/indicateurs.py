@@ -12,12 +12,12 @@ from components.sidebar import current_region
 from components.tables import export_buttons, show_frame, show_table
 from data.indicators import (
     MEASURE_LABELS,
-    SECRET_THRESHOLD,
     dimension_label,
     evolution,
     followup_with_secrecy,
     measures_of,
     missing_tables,
+    protect,
     table_data,
     table_order,
 )
@@ -25,6 +25,7 @@ from data.schemas import INDICATOR_TABLES
 from geo.codes import REGION_NAMES
 from reports import figures
 from views import charts, fmt
+from views import text as T
 
 # the follow-up indicators' names, short enough for a metric on a 1280 px screen (full name in the help)
 SHORT = {"Sorties positives": "Emploi durable à 12 mois", "Contrats en CDI": "Contrats en CDI ou CDD",
@@ -47,15 +48,16 @@ if not region:  # indicators without a référentiel: the région they describe
     region = others.mode().iloc[0] if len(others) else ""
 
 st.caption(f"{fmt.md(regions.get(region) or REGION_NAMES.get(region, region))} face à la France – tableaux ABC "
-           "Clauses (annexe de l'instruction du 11 avril 2019). Les effectifs de bénéficiaires inférieurs à "
-           f"{SECRET_THRESHOLD} ne sont pas affichés (secret statistique).")
+           "Clauses (annexe de l'instruction du 11 avril 2019). " + T.SECRET_NOTE)
 source = ds.meta.get("sources", {}).get("indicateurs", "ABC Clauses")
 absent = missing_tables(ind, region)
 if absent:
     st.warning("Tableaux absents du fichier pour cette région : " + ", ".join(
         f"{t} ({INDICATOR_TABLES[t]})" for t in absent), icon=":material/info:")
 
-fu, hidden = followup_with_secrecy(ind, region)
+fu, hidden = followup_with_secrecy(ind, region)  # shares of the counts as imported, then hidden where secret
+# secrecy over every table of the territory and year at once (secondary suppression), then each table
+ind = protect(ind[ind["territoire"].isin([region, "FR"])])
 fu = fu.drop(columns="secret", errors="ignore")
 if len(fu):
     latest = fu[fu["annee"] == fu["annee"].max()]
@@ -67,8 +69,7 @@ if len(fu):
         cols[i % 3].metric(short(row.indicateur), fmt.percent(row.region), gap, delta_color="off",
                            delta_arrow="off", help=row.indicateur)
     if hidden:
-        st.caption(f"{hidden} part(s) calculée(s) sur moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
-                   "(secret statistique).")
+        st.caption(T.secret_shares(hidden))
     # drawn only once opened: a data grid the page does not show costs its first visitor a second
     suivi = st.expander("Tableau du suivi, toutes les années", key="indicateurs.suivi.ouvert", on_change="rerun")
     if suivi.open:
@@ -101,7 +102,7 @@ chart = charts.indicator_chart(data, table, title, unit, source)
 st.altair_chart(chart, key=f"{key}.chart", width="stretch", theme=None)
 n_secret = int(data["secret"].sum())
 if n_secret:
-    st.caption(f"{n_secret} case(s) de moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) (secret statistique).")
+    st.caption(T.secret_cells(n_secret))
 with st.container(horizontal=True, gap="small", key=f"{key}.png_box"):
     st.download_button("Graphique en PNG", lambda c=chart: figures.to_png(c), file_name=f"{table}_{measure}.png",
                        mime="image/png", key=f"{key}.png", icon=":material/image:", on_click="ignore",

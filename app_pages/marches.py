@@ -6,13 +6,13 @@ import streamlit as st
 
 from components import maps, state, uploads
 from components.sidebar import basemap_on, current_region
-from components.tables import refusal_text, show_table
+from components.tables import refusal_text, report_table, show_table
 from data.schemas import BUYER_TYPES, MARKET_STATUSES
 from data.store.dataset import MISSING
 from geo.markets import CLASS_LABELS, CLASSES, amount_steps, buyers, filter_markets, place_points
 from views import fmt
 from views import text as T
-from views.columns import MARKETS_KEPT, MARKETS_KEPT_HELP
+from views.columns import MARKETS_KEPT, MARKETS_KEPT_HELP, place_type_label
 from views.palette import CLASS_COLOURS
 
 MAP_LIMIT = 3000
@@ -36,17 +36,16 @@ else:
     up = uploads.file_uploader("Fichier de marchés (CSV, XLSX, DECP JSON ou Parquet)",
                                type=["csv", "xlsx", "json", "parquet"], key="marches.upload",
                                help="Le modèle de marchés ou un fichier DECP tel que publié ; un fichier qui "
-                                    "couvre plus que la région y est ramené.")
+                                    "couvre plus que la région y est ramené.", max_mb=uploads.kind_max_mb("marches"))
     if up is None:
         st.stop()
     loaded, classified = state.uploaded_markets(region, up.file_id, up.name, up.getvalue())
+    if loaded.ok:
+        (st.warning if loaded.report.issues else st.success)(fmt.md(loaded.outcome(up.name)))
+    else:
+        st.error(refusal_text(loaded.report, "Aucun marché de ce fichier n'est analysé.", loaded.outcome(up.name)))
     if loaded.report.issues:
-        if loaded.ok:
-            st.warning(loaded.report.summary())
-        else:
-            st.error(refusal_text(loaded.report, "Aucun marché de ce fichier n'est analysé."))
-        show_table(loaded.report.to_frame(), key="marches.rapport", title="Rapport de validation",
-                   export_name="rapport_marches")
+        report_table(loaded.report_frame(), key="marches.rapport", export_name="rapport_marches")
     if not loaded.ok:
         st.stop()
     marches = loaded.tables["marches"]
@@ -104,7 +103,8 @@ gaps = shown[shown["couverture"] != "couvert"]
 cols = ["id_marche", "objet", "acheteur", "type_acheteur", "montant_ht", "date", "lieu_type", "lieu_code",
         "couverture", "regional", "raison"] + (["potentiel_inclusif", "potentiel_inclusif_detail"] if with_potential
                                                else [])
-gaps_view = gaps[cols].assign(couverture=gaps["couverture"].map(CLASS_LABELS))
+gaps_view = gaps[cols].assign(couverture=gaps["couverture"].map(CLASS_LABELS),
+                              lieu_type=gaps["lieu_type"].map(place_type_label))
 show_table(gaps_view, key="marches.non_couverts",
            title=f"Marchés qu'aucune structure ne couvre seule ({fmt.integer(len(gaps))})",
            export_name="marches_non_couverts")
@@ -132,7 +132,11 @@ if layers.drawable:
         st.caption(f"Les {MAP_LIMIT} premiers marchés filtrés sont placés sur la carte.")
     m = maps.points_map(layers.bounds, pts, CLASS_COLOURS, CLASS_LABELS, outline=layers.region_outline,
                         basemap=basemap_on(), title="Couverture des marchés", vintage=ds.credit())
-    maps.show(m, key="marches.map", height=620)
+    # the legend beside the map, never over the région nor its points (filter the classes in the side panel)
+    c_map, c_legend = st.columns([3, 1], gap="medium")
+    with c_map, st.container(key="marches-zone"):
+        maps.show(m, key="marches.map", height=560)
+    c_legend.html(maps.points_legend(CLASS_COLOURS, CLASS_LABELS, ds.credit(), title="Couverture des marchés"))
 else:
     st.warning(T.NO_OUTLINES, icon=":material/map:")
 

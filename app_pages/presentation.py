@@ -63,7 +63,7 @@ ds = state.dataset()
 region = current_region() if ds.has("communes") else ""
 region_name = ds.regions().get(region, region) if region else ""
 subtitle = " · ".join(x for x in (region_name if region_name not in ds.label else "", ds.label,
-                                  "millésimes : " + ds.vintages_text()) if x)
+                                  "millésimes : " + ds.vintages_text() if ds.vintages_text() else "") if x)
 
 # the title and the buttons, then the workspace and its vintages across the whole width (wrapped, never cut)
 with st.container(key="presentation-head", gap=None):
@@ -144,7 +144,7 @@ elif n == 2:
     if not ds.has("facilitateurs"):
         st.html(P.message(MISSING["facilitateurs"], HINT))
     else:
-        visual_screen(P.means_figures(content), P.means_chart(content, colours, P.bars_for(sub_lines)))
+        visual_screen(P.means_figures(content), P.means_chart(content, colours, P.wall_room(sub_lines)))
 elif n == 3:
     map_screen(P.gaps_figures(content), "" if ds.has("qpv") else MISSING["qpv"])
 elif n == 4:

@@ -35,8 +35,8 @@ if names:
 record = scenario_store.read(state.current_workspace(), chosen) if chosen else None
 of = f"{state.stamp()}|{region}|{scenario_state.revision(record) if record else ''}"
 
-st.markdown(f"**{fmt.md(regions.get(region, region))}** · espace de travail : {fmt.md(ds.label)} · millésimes : "
-            f"{fmt.md(ds.vintages_text())}")
+st.markdown(f"**{fmt.md(regions.get(region, region))}** · espace de travail : {fmt.md(ds.label)}"
+            + (f" · millésimes : {fmt.md(ds.vintages_text())}" if ds.vintages_text() else ""))
 st.markdown("Trois documents du diagnostic de cette région, pour la réunion et pour le bilan (fiche 3, § 6) :\n"
             "- **le rapport PDF** : chiffres clés, cartes, zones blanches, structures, zones d'emploi, "
             "chevauchements, marchés, indicateurs ABC Clauses, bilan des facilitateurs et définitions ;\n"

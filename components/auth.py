@@ -112,7 +112,7 @@ def _provider(section: dict) -> str | None:
 def _problem(section: dict) -> str | None:
     missing = [k for k in ("redirect_uri", "cookie_secret") if not section.get(k)]
     if missing:
-        return "clé(s) manquante(s) : " + ", ".join(missing)
+        return ("clés manquantes : " if len(missing) >= 2 else "clé manquante : ") + ", ".join(missing)
     if _provider(section) == "":
         return "aucun fournisseur complet (client_id, client_secret, server_metadata_url)"
     return None

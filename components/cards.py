@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from views import fmt
+from views.text import agree
 
 
 def structure_figures(result, sid: str) -> dict:
@@ -61,7 +62,8 @@ def structure_card(result, sid: str, key: str = "carte.fiche", details: bool = T
         dom = f["ze_dominante"]
         st.markdown(f"**Zone d'emploi dominante** : {fmt.md(ze_name.get(dom, dom or '–'))} "
                     f"({fmt.percent(f['part_ze_dominante'])} de sa population) ; "
-                    f"{fmt.integer(f['nb_ze'])} zone(s) d'emploi touchée(s).")
+                    f"{fmt.integer(f['nb_ze'])} {agree(f['nb_ze'], 'zone', 'zones')} d'emploi "
+                    f"{agree(f['nb_ze'], 'touchée', 'touchées')}.")
         st.markdown(needs_line(result, sid))
     if details:
         structure_details(result, sid, key)
@@ -74,8 +76,6 @@ def needs_line(result, sid: str) -> str:
 
     needs = result.needs()
     row = needs.structures.set_index("id_structure").loc[sid]
-    from views.text import agree
-
     n = int(row["marches_sociaux"])
     text = (f"**Besoins** : {fmt.integer(n)} {agree(n, 'marché à clause sociale touche', 'marchés à clause sociale touchent')} "
             f"l'aire ({fmt.decimal(row['marches_sociaux_par_etp'], 1)} par ETP)")

@@ -68,27 +68,55 @@ class RawRender:
 
 
 class DeclutterLabels(RawRender, MacroElement):
-    """Names written on the map never pile up: after each zoom or resize, a name that would overlap a
-    name of higher rank (``data-rank``: larger zones first) is hidden until there is room for it."""
+    """Names written on the map never pile up, nor sit on a host's circle, a quarter's dot or the map's controls,
+    nor run off the map's edge: after each zoom or resize, each name (larger zones first, ``data-rank``) is
+    written where it is, else just below, above, beside it or pulled inside the frame, where it overlaps nothing
+    already there; with no such place it is hidden until there is room for it."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function (map) {
   function declutter() {
+    var frame = map.getContainer().getBoundingClientRect(), pad = 4;
     var els = Array.prototype.slice.call(document.querySelectorAll('.ze-label'));
     els.sort(function (a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
-    els.forEach(function (el) { el.style.visibility = 'visible'; });
-    var kept = [];
+    els.forEach(function (el) { el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px'; });
+    // the hosts' circles, the quarters' dots and the map's own controls (zoom, scale, credit) are obstacles
+    var kept = Array.prototype.slice.call(document.querySelectorAll('.diag-host, .diag-small-shape, .leaflet-control'))
+      .map(function (h) { return h.getBoundingClientRect(); });
+    function free(r) {
+      if (r.left < frame.left + pad || r.right > frame.right - pad || r.top < frame.top + pad ||
+          r.bottom > frame.bottom - pad) return false;
+      return !kept.some(function (k) {
+        return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom); });
+    }
     els.forEach(function (el) {
-      var r = el.getBoundingClientRect();
-      var hit = kept.some(function (k) {
-        return !(r.right + 4 < k.left || r.left - 4 > k.right || r.bottom < k.top || r.top > k.bottom);
+      var r0 = el.getBoundingClientRect(), w = r0.width, h = r0.height;
+      // where it is, then just below, above, right or left of it, then pulled inside the frame's edge
+      var moves = [[0, 0], [0, h + 2], [0, -h - 2], [w / 2 + 10, 0], [-w / 2 - 10, 0]];
+      var dx = 0, dy = 0;
+      if (r0.left < frame.left + pad) dx = frame.left + pad - r0.left;
+      else if (r0.right > frame.right - pad) dx = frame.right - pad - r0.right;
+      if (r0.top < frame.top + pad) dy = frame.top + pad - r0.top;
+      else if (r0.bottom > frame.bottom - pad) dy = frame.bottom - pad - r0.bottom;
+      if (dx || dy) moves.push([dx, dy]);
+      var placed = moves.some(function (m) {
+        var r = {left: r0.left + m[0], right: r0.right + m[0], top: r0.top + m[1], bottom: r0.bottom + m[1]};
+        if (!free(r)) return false;
+        el.style.marginLeft = m[0] + 'px'; el.style.marginTop = m[1] + 'px';
+        kept.push(r);
+        return true;
       });
-      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+      if (!placed) el.style.visibility = 'hidden';
     });
   }
-  map.on('zoomend moveend resize', declutter);
-  setTimeout(declutter, 0);
+  // once the map has finished moving and its names have their places (Leaflet places them after the events)
+  var pending = null;
+  function later() { clearTimeout(pending); pending = setTimeout(function () { requestAnimationFrame(declutter); }, 80); }
+  map.on('zoomend moveend resize', later);
+  later();
+  if (window.ResizeObserver) { new ResizeObserver(later).observe(map.getContainer()); }
+  if (document.fonts && document.fonts.ready) { document.fonts.ready.then(later); }  // a name's width
 })({{ this._parent.get_name() }});
 {% endmacro %}
 """)
@@ -96,6 +124,45 @@ class DeclutterLabels(RawRender, MacroElement):
     def __init__(self):
         super().__init__()
         self._name = "DeclutterLabels"
+
+
+class SmallShapeMarkers(RawRender, MacroElement):
+    """A dot for each shape too small to be seen at the map's zoom (a quarter is a few hundred metres: a speck
+    on a région's map): at its point, in its colour, with its tooltip; shown while the shape's box is smaller
+    than ``min_px`` on the screen, hidden once the shape itself is large enough to read. ``items``: (lat, lng,
+    colour, tooltip HTML already escaped, [south, west, north, east])."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  var group = L.layerGroup().addTo(map), items = {{ this.items|tojson }}, minPx = {{ this.min_px }};
+  var dots = items.map(function (it) {
+    var m = L.circleMarker([it[0], it[1]], {radius: {{ this.radius }}, color: '#000000', weight: 1.5,
+      fillColor: it[2], fillOpacity: 0.95, className: 'diag-small-shape'});
+    m.bindTooltip(it[3], {sticky: true});
+    return m;
+  });
+  function refresh() {
+    dots.forEach(function (m, i) {
+      var b = items[i][4], p1 = map.latLngToContainerPoint([b[0], b[1]]), p2 = map.latLngToContainerPoint([b[2], b[3]]);
+      var size = Math.max(Math.abs(p2.x - p1.x), Math.abs(p2.y - p1.y));
+      if (size < minPx) { if (!group.hasLayer(m)) group.addLayer(m); }
+      else if (group.hasLayer(m)) { group.removeLayer(m); }
+    });
+  }
+  map.on('zoomend resize', refresh);
+  refresh();
+  map.whenReady(refresh);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, items: list, min_px: int = 16, radius: int = 7):
+        super().__init__()
+        self._name = "SmallShapeMarkers"
+        self.items = items
+        self.min_px = int(min_px)
+        self.radius = int(radius)
 
 
 class ZoneLabels(RawRender, MacroElement):
@@ -499,6 +566,27 @@ def needs_map(layers: DisplayLayers, ze: pd.DataFrame, basemap: bool = False) ->
     return m
 
 
+QPV_MIN_PX = 16  # a quarter drawn smaller than this on the screen gets a dot
+
+
+def qpv_dots(qpv, radius: int = 6) -> SmallShapeMarkers | None:
+    """The dots that stand for the quarters too small to be seen at the map's zoom, in their status's colour."""
+    items = []
+    for row in qpv.itertuples(index=False):
+        g = row.geometry
+        if g is None or shapely.is_empty(g):
+            continue
+        p = shapely.point_on_surface(g)
+        x0, y0, x1, y1 = shapely.bounds(g)
+        tip = (f'<table class="diag-tip"><tr><th>QPV</th><td>{esc(row.nom_qp)}</td></tr>'
+               f'<tr><th>Code</th><td>{esc(row.code_qp)}</td></tr>'
+               f'<tr><th>Population</th><td>{fmt.integer(row.population)}</td></tr>'
+               f'<tr><th>Couverture</th><td>{esc(row.statut)}</td></tr></table>')
+        items.append([float(p.y), float(p.x), QPV_COLOURS.get(row.statut, "#333"), tip,
+                      [float(y0), float(x0), float(y1), float(x1)]])
+    return SmallShapeMarkers(items, QPV_MIN_PX, radius) if items else None
+
+
 def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[str, str],
                  selected: list[str] | None = None, show: dict[str, bool] | None = None,
                  vintage: str = "", basemap: bool = False, shared=None, fit_selected: bool = False,
@@ -624,17 +712,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                                        for k, v in QPV_COLOURS.items()}),
                   layer_name="Quartiers prioritaires (QPV)",
                   tooltip=[("nom", "QPV"), ("code", "Code"), ("pop", "Population"), ("statut", "Couverture")]).add_to(m)
-        if wall:  # a quarter is a few pixels on a région's map: a dot of its colour makes it seen on a wall
-            dots = folium.FeatureGroup(name="QPV (repères)", show=True)
-            geoms = layers.qpv.geometry.to_numpy()
-            for row, g in zip(layers.qpv.itertuples(index=False), geoms):
-                if g is None or shapely.is_empty(g):
-                    continue
-                p = shapely.point_on_surface(g)
-                folium.CircleMarker([p.y, p.x], radius=7, color="#000000", weight=1.5, fill=True,
-                                    fill_color=QPV_COLOURS.get(row.statut, "#333"), fill_opacity=0.9,
-                                    interactive=False).add_to(dots)
-
+        # a quarter is a few pixels on a région's map: a dot of its colour stands for it until it can be seen
+        dots = qpv_dots(layers.qpv, radius=8 if wall else 6)
     hosts = folium.FeatureGroup(name="Structures porteuses (taille = ETP)", show=True)
     for row in layers.structures.itertuples(index=False):
         sid = row.id_structure
@@ -647,7 +726,8 @@ def coverage_map(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                 f"Population couverte : {fmt.integer(s.get('population_couverte'))}<br>"
                 f"ETP pour 100 000 hab. : {fmt.decimal(s.get('etp_pour_100k_hab'), 2)}")
         marker = folium.CircleMarker([row.y, row.x], radius=6 + 6 * np.sqrt(max(etp, 0)), color="#000000", weight=2,
-                                     fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95)
+                                     fill=True, fill_color=colours.get(sid, "#777"), fill_opacity=0.95,
+                                     class_name="diag-host")
         marker.add_child(SafeTooltip(text)).add_child(SafePopup(text)).add_to(hosts)
     hosts.add_to(m)
     if dots is not None:
@@ -707,8 +787,10 @@ def legend_items(layers: DisplayLayers, structures: pd.DataFrame, colours: dict[
                       "Structure porteuse (taille selon les ETP)", "dot"))
     if show.get("inclusion") and inclusion is not None:
         items += inclusion_legend(inclusion, short=short)
-    note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent."
+    note = (f"Données : {vintage}. " if vintage else "") + ("Aires superposées : les couleurs se mélangent. "
                                                              if len(shown) > 1 else "")
+    if show["qpv"] and len(layers.qpv):  # the dots of SmallShapeMarkers
+        note += "Un QPV trop petit pour être vu à cette échelle est marqué d'un point de sa couleur."
     return items, note.strip()
 
 
@@ -788,11 +870,14 @@ def selection_js(layers: DisplayLayers, selected: list[str]) -> str:
 
 
 def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: dict[str, str],
-               outline=None, basemap: bool = False, title: str = "Légende", vintage: str = "") -> folium.Map:
+               outline=None, basemap: bool = False, title: str = "Légende", vintage: str = "",
+               legend_inside: bool = False) -> folium.Map:
     """Points (``x``, ``y``, ``classe``, ``texte``) coloured by class, e.g. markets by coverage.
 
-    ``texte`` is HTML: the caller escapes the user text in it (``esc``)."""
-    m = base_map(bounds, basemap, pad_right=300)  # room on the right for the legend drawn inside
+    ``texte`` is HTML: the caller escapes the user text in it (``esc``). The legend is the page's, beside the
+    map (:func:`points_legend`), where it never covers the région nor its points; ``legend_inside`` draws it in
+    the map instead (a map shown alone)."""
+    m = base_map(bounds, basemap, pad_right=300 if legend_inside else None)
     if outline is not None:
         folium.GeoJson(json.loads(shapely.to_geojson(outline)), name="Contour de la région",
                        style_function=lambda f: {"color": "#000091", "weight": 3, "fill": False},
@@ -804,11 +889,16 @@ def points_map(bounds, points: pd.DataFrame, colour_of: dict[str, str], labels: 
                                 fill_color=colour_of.get(cls, "#777"), fill_opacity=0.9,
                                 ).add_child(SafeTooltip(row.texte)).add_to(fg)
         fg.add_to(m)
-    # the legend says what the colours are; the layer panel lets the user show one class at a time
-    Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    if legend_inside:
+        Legend(title, [(colour_of[c], labels.get(c, c), "dot") for c in colour_of], f"Données : {vintage}").add_to(m)
     return m
 
+
+def points_legend(colour_of: dict[str, str], labels: dict[str, str], vintage: str = "",
+                  title: str | None = "Légende") -> str:
+    """The legend of :func:`points_map`, for the page beside the map."""
+    return legend_html([(colour_of[c], labels.get(c, c), "dot") for c in colour_of],
+                       f"Données : {vintage}" if vintage else "", title=title)
 
 
 @dataclass(frozen=True)
@@ -863,6 +953,29 @@ def _parts(m: folium.Map, widget_key: str, returned_objects: tuple) -> MapParts:
 @st.cache_resource(max_entries=24, show_spinner="Préparation de la carte…")
 def _cached_parts(cache_key: str, widget_key: str, returned_objects: tuple, _build) -> MapParts:
     return _parts(_build(), widget_key, returned_objects)
+
+
+# The coverage map page at 1280×720 with the side panel open: the main column's width and the map's height
+# (``.st-key-carte-zone`` in components.style), in pixels; the map takes the width the région needs at that
+# height, within these shares of the column, the legend and the card the rest
+PAGE_WIDTH_PX, MAP_HEIGHT_PX, FIT_PADDING_PX = 896, 504, 32
+MAP_SHARE = (0.5, 0.72)
+
+
+def mercator_aspect(bounds) -> float:
+    """Width over height of ``bounds`` (minx, miny, maxx, maxy in degrees) as a web map draws them."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    y = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    height = y(maxy) - y(miny)
+    return float(np.radians(maxx - minx) / height) if height > 0 else 1.0
+
+
+def map_share(bounds) -> float:
+    """The share of the page's width the coverage map takes: as wide as the région drawn at the map's height
+    (a tall région left half of a wide map empty), the rest for its legend and a structure's card."""
+    need = mercator_aspect(bounds) * (MAP_HEIGHT_PX - FIT_PADDING_PX) + FIT_PADDING_PX
+    lo, hi = MAP_SHARE
+    return float(min(max(need / PAGE_WIDTH_PX, lo), hi))
 
 
 CARTE_KEY = "carte.map"  # the coverage map page's widget, and what a click on it sends back

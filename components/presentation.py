@@ -170,18 +170,27 @@ means_figures = screens.means
 gaps_figures = screens.gaps
 employment_figures = screens.employment
 markets_figures = screens.markets
-MAX_BARS = screens.MAX_BARS
+# the load chart on a 1280×720 wall (its sizes grow with the screen's height: what fits there fits everywhere),
+# in pixels: the height under the title and a one-line subtitle, less the chart's title and its footnote; a
+# name's line (24 px type) and the space between two bars; the characters of a name on one line of its column
+WALL_ROWS_PX = 720 - 136 - 40 - 50 - 24
+WALL_SUBTITLE_LINE_PX = 23
+WALL_LINE_PX = 24 * 1.15
+WALL_GAP_PX = 7.2
+WALL_NAME_CHARS = 26
 
 
-def bars_for(subtitle_lines: int) -> int:
-    """Bars of the load chart that fit 1280×720 under a subtitle of that many lines (each line, two bars less)."""
-    return max(4, MAX_BARS - 2 * (subtitle_lines - 1))
+def wall_room(subtitle_lines: int = 1) -> screens.Room:
+    """The room of the load chart on the wall under a subtitle of that many lines."""
+    return screens.Room(height=WALL_ROWS_PX - WALL_SUBTITLE_LINE_PX * (subtitle_lines - 1), line=WALL_LINE_PX,
+                        gap=WALL_GAP_PX, chars=WALL_NAME_CHARS)
 
 
-def means_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
+def means_chart(c, colours: dict[str, str], room: screens.Room | None = None) -> str:
     """The load of each facilitator (fiche 3): structures ranked by ETP per 100,000 inhabitants covered,
-    highest first; past ``max_bars``, the highest and the lowest, the ones left out said between them."""
-    r = screens.load_ranking(c.structures, max_bars)
+    highest first; every structure when there is room (its team is in the room), else the highest and the
+    lowest, as many as fit, the ones left out said between them."""
+    r = screens.fitting_ranking(c.structures, room or wall_room())
 
     def rows(df):
         return [(x.nom, float(x.etp_pour_100k_hab), fmt.decimal(x.etp_pour_100k_hab, 2),

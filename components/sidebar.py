@@ -59,7 +59,8 @@ def shared_sidebar() -> None:
                          format_func=lambda code: f"{regions[code]} ({code})")
             if not state.denied() and st.query_params.get("region") != st.session_state[REGION_KEY]:
                 st.query_params["region"] = st.session_state[REGION_KEY]  # a copied link reopens this région
-        st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
+        if ds.vintages_text():
+            st.caption("Millésimes : " + fmt.md(ds.vintages_text()))
         if ds.sources_note():
             st.caption(ds.sources_note())  # our own référentiel's credit, not user text
         if regions and st.button("Mode présentation", key="sidebar.presentation", icon=":material/co_present:",

@@ -48,6 +48,7 @@ BASE_CSS = """
 [class*="st-key-diag-scripts"] { display: none !important; }
 /* a map that fills the height of the screen under the page's title and controls */
 .st-key-carte-zone iframe { height: calc(100vh - 13.5rem) !important; min-height: 380px; }
+.st-key-marches-zone iframe { height: min(620px, calc(100vh - 7rem)) !important; min-height: 380px; }
 .st-key-comparer-zone iframe { height: calc(100vh - 8.75rem) !important; min-height: 380px; }
 /* a structure's card beside the map: figures that never cut ("Population c…", "433…") */
 [class*="st-key-fiche"] h3 { font-size: 1.4rem; }
@@ -143,6 +144,9 @@ STREAMLIT_FRENCH = {
     "Copy column name": "Copier le nom de la colonne", "Automatic": "Automatique", "Localized": "Selon la langue",
     "Plain": "Brut", "Scientific": "Scientifique", "Percent": "Pourcentage",
     "Accounting": "Comptable", "Copy to clipboard": "Copier", "Clear all": "Tout effacer",
+    # a chart's menu, and the link a first press on Tab shows
+    "Copy Vega-Lite spec": "Copier la description du graphique (Vega-Lite)", "Copied!": "Copié !",
+    "Skip to main content": "Aller au contenu principal",
 }
 FRENCH_UI_SCRIPT = """<script>
 (function () {

@@ -25,6 +25,7 @@ from components.uploads import key_class
 from data.formats import xlsx
 from views import columns, fmt
 from views.columns import french, kinds_of, label_of, table_csv
+from views.text import agree
 
 STYLER_CELLS = 40_000
 INT_PRINTF = "%'\u202f,d"
@@ -200,17 +201,40 @@ def show_table(df: pd.DataFrame | SharedFrame, key: str, title: str | None = Non
     return shown.df if isinstance(shown, SharedFrame) else shown
 
 
-def refusal_text(report, tail: str) -> str:
-    """The French text of a refusal's alert: the summary, ``tail``, then the first errors written out
-    whole (a data grid cuts a long message at the width of its column); names from files stay text."""
-    lines = [f"{report.summary()} {tail}".strip()]
+def refusal_text(report, tail: str, head: str | None = None) -> str:
+    """The French text of a refusal's alert: ``head`` (the import's sentence, ``Loaded.outcome``) or the
+    report's summary, ``tail``, then the first errors written out whole; names from files stay text."""
+    lines = [f"{fmt.md(head) if head else report.summary().capitalize() + '.'} {tail}".strip()]
     first = report.first_errors()
     if first:
         more = len(report.errors) - len(first)
         lines.append("\n".join(f"- {fmt.md(e)}" for e in first)
-                     + (f"\n- … et {fmt.integer(more)} autre(s) erreur(s), dans le tableau ci-dessous." if more > 0 else ""))
+                     + (f"\n- … et {fmt.integer(more)} {agree(more, 'autre erreur', 'autres erreurs')}, dans le "
+                        "tableau ci-dessous." if more > 0 else ""))
     return "\n\n".join(lines)
 
 
+REPORT_CSS = ("<style>.{scope} table td, .{scope} table th {{white-space: normal; overflow-wrap: anywhere; "
+              "vertical-align: top}} .{scope} table td:last-child {{min-width: 24em}}</style>")
+
+
+def report_table(frame: pd.DataFrame, key: str, title: str = "Rapport de validation",
+                 export_name: str = "rapport") -> None:
+    """A validation report: every message written out whole, wrapped in its cell (a data grid cuts a long
+    message at its column's width), at most ``REPORT_HEIGHT`` pixels high, scrolled beyond; CSV and XLSX."""
+    st.markdown(f"#### {fmt.md(title)}")
+    st.html(REPORT_CSS.format(scope=key_class(f"{key}.rapport")))
+    view = frame.copy()
+    for col in view.columns:  # a line number as a spreadsheet shows it (« 12 »); none is an empty cell, not « <NA> »
+        if str(view[col].dtype) == "Int64":
+            view[col] = view[col].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    with st.container(key=f"{key}.rapport", height=REPORT_HEIGHT if len(view) > 8 else "content"):
+        st.table(view, hide_index=True)
+    export_buttons(frame, key, export_name)
+
+
+REPORT_HEIGHT = 420
+
+
 __all__ = ["SharedFrame", "column_config", "display", "export_buttons", "filter_rows", "label_of", "refusal_text",
-           "show_frame", "show_table"]
+           "report_table", "show_frame", "show_table"]

@@ -31,11 +31,20 @@ def _css_text(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def french_css(key: str, types: list[str] | None, multiple: bool = False) -> str:
+def kind_max_mb(kind: str) -> int:
+    """The largest file of a kind the page takes, in Mo: the kind's limit (``data.formats.limits``), within the
+    server's (``server.maxUploadSize``); the one number the tab, its drop zone and the server agree on."""
+    from data.formats.limits import MB, limit_of
+
+    return max(1, min(max_mb(), limit_of(kind).max_bytes // MB))
+
+
+def french_css(key: str, types: list[str] | None, multiple: bool = False, max_size_mb: int | None = None) -> str:
     """The rules that hide the uploader's English words and write French ones instead."""
     scope = "." + key_class(key)
     formats = ", ".join(t.upper().lstrip(".") for t in (types or []))
-    hint = (f"ou déposez-l{'es' if multiple else 'e'} dans ce cadre – {fmt.integer(max_mb())}\u202fMo au plus"
+    size = max_size_mb or max_mb()
+    hint = (f"ou déposez-l{'es' if multiple else 'e'} dans ce cadre – {fmt.integer(size)}\u202fMo au plus"
             f" par fichier" + (f" – {formats}" if formats else ""))
     button = "Choisir des fichiers" if multiple else "Choisir un fichier"
     zone = f'{scope} [data-testid="stFileUploaderDropzone"]'
@@ -52,8 +61,11 @@ def french_css(key: str, types: list[str] | None, multiple: bool = False) -> str
 
 
 def file_uploader(label: str, type: list[str] | None = None, key: str = "upload", help: str | None = None,
-                  accept_multiple_files: bool = False, **kwargs):
-    """``st.file_uploader`` with French words only (``key`` is required: it scopes the CSS)."""
-    st.html(french_css(key, type, accept_multiple_files))
+                  accept_multiple_files: bool = False, max_mb: int | None = None, **kwargs):
+    """``st.file_uploader`` with French words only (``key`` is required: it scopes the CSS); ``max_mb``: the
+    largest file taken (the kind's limit, :func:`kind_max_mb`), said in the drop zone and enforced by it."""
+    st.html(french_css(key, type, accept_multiple_files, max_mb))
+    if max_mb:
+        kwargs["max_upload_size"] = int(max_mb)
     return st.file_uploader(label, type=type, key=key, help=help, accept_multiple_files=accept_multiple_files,
                             **kwargs)

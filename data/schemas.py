@@ -363,3 +363,27 @@ KINDS: dict[str, str] = {
     "indicateurs": "Indicateurs ABC Clauses",
     "structures_inclusion": "Structures de l'inclusion",
 }
+
+
+def _title(label: str) -> str:
+    """A column's name in a sentence from its label: « Code du lieu » from « Code(s) du lieu, séparés par « ; » »,
+    « Type » from « Type : PLIE, MDE… », « Date » from « Date (AAAA-MM-JJ) »."""
+    import re
+
+    head = label.split(" : ")[0].split(",")[0]
+    head = re.sub(r"\(s\)", "", head)
+    return re.sub(r"\s*\([^)]*\)", "", head).strip()
+
+
+# the columns some messages name that no template has: a DECP file's identifier, a QPV file's features
+EXTRA_TITLES = {"id": "Identifiant", "geometry": "Géométrie", "type_territoire": "Type de territoire"}
+
+
+def column_titles(kind: str) -> dict[str, str]:
+    """The French name of each column of a file kind, as a validation report shows it (never ``lieu_code``)."""
+    tables = {"facilitateurs": ("structures", "perimetres")}.get(kind, (kind,))
+    out = dict(EXTRA_TITLES)
+    for t in tables:
+        for f in SCHEMAS[t].fields if t in SCHEMAS else ():
+            out.setdefault(f.name, _title(f.label) if f.label else f.name)
+    return out

@@ -243,7 +243,8 @@ def diagnose(ref: Referentiel, communes: pd.DataFrame, cov: Coverage, structures
     }
     notes = []
     if len(cov.unresolved):
-        notes.append(f"{len(cov.unresolved)} ligne(s) de périmètre dont le code est inconnu du référentiel.")
+        n = len(cov.unresolved)
+        notes.append(f"{n} {'lignes' if n >= 2 else 'ligne'} de périmètre dont le code est inconnu du référentiel.")
     if unlocated:
         shown = ", ".join(unlocated[:10]) + (" …" if len(unlocated) > 10 else "")
         notes.append(f"{len(unlocated)} QPV hors du référentiel des communes chargé (aucune de leurs communes n'y "

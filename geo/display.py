@@ -366,7 +366,7 @@ def zones_blanches_layer(com: pd.DataFrame, simple_c: np.ndarray, max_communes: 
     groups = part["epci_nom"].replace("", "Sans EPCI").to_numpy()
     merged = dissolve(geoms, groups)
     agg = part.assign(g=groups).groupby("g").agg(population=("population", "sum"), n=("nom", "size"))
-    return pd.DataFrame({"nom": [f"{agg.loc[g, 'n']} commune(s) non couverte(s)" for g in merged.index],
+    return pd.DataFrame({"nom": [(f"{agg.loc[g, 'n']} communes non couvertes" if agg.loc[g, 'n'] >= 2 else f"{agg.loc[g, 'n']} commune non couverte") for g in merged.index],
                          "population": [int(agg.loc[g, "population"]) for g in merged.index],
                          "epci_nom": list(merged.index), "geometry": to_4326(merged.to_numpy())})
 

@@ -90,10 +90,13 @@ def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_t
     structure = ""
     if n_cov == 0:
         cls = HORS
-        raison = "commune hors de toute aire" if n == 1 else f"aucune des {n} communes dans une aire"
+        raison = "commune hors de toute aire" if n == 1 else f"aucune des {n:,} communes dans une aire".replace(
+            ",", "\u202f")
     elif n_cov < n:
         cls = PARTIEL
-        raison = f"{n - n_cov} commune(s) sur {n} hors de toute aire"
+        out = n - n_cov
+        raison = (f"{out:,} {'communes' if out >= 2 else 'commune'} sur {n:,} hors de toute aire"
+                  .replace(",", "\u202f"))
     elif len(containing):
         cls = COUVERT
         structure = str(cov.structure_ids[containing[0]])
@@ -102,7 +105,8 @@ def classify_place(ref: Referentiel, cov: Coverage, covered: np.ndarray, place_t
         cls = MULTI
         raison = f"s'étend sur {int(touching.sum())} aires de facilitateurs"
     if unknown:
-        raison += f" ; code(s) ignoré(s), inconnu(s) : {', '.join(unknown)}"
+        raison += (f" ; {'codes ignorés, inconnus' if len(unknown) >= 2 else 'code ignoré, inconnu'} : "
+                   f"{', '.join(unknown)}")
     return {"couverture": cls, "regional": bool(regional), "nb_communes": n, "nb_aires": int(touching.sum()),
             "raison": raison, "structure": structure}
 

@@ -26,7 +26,9 @@ KEY_TYPES = {
     "pays": "PAYS",
 }
 UNRESOLVABLE_TYPES = {"arrondissement": "code d'arrondissement (non géré : trop imprécis)",
-                      "canton": "code de canton (non géré : les cantons ne suivent pas les communes)"}
+                      "canton": "code de canton (non géré : les cantons ne suivent pas les communes)",
+                      # the DECP formats since 2022 give a concession no place of execution
+                      "concession": "concession : le format DECP ne donne pas son lieu d'exécution"}
 
 
 def _index(values: pd.Series) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from geo.inclusion import families_sentence
 from geo.markets import CLASS_LABELS, CLASSES
 from views import fmt, screens
 from views import text as T
+from views.text import agree
 
 BLUE = RGBColor(0x00, 0x00, 0x91)
 INK = RGBColor(0x16, 0x16, 0x16)
@@ -32,7 +33,6 @@ SOURCE_PT = 16  # the source line at the foot of each slide
 SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
 TOP = Inches(1.35)
 BOTTOM = Inches(6.85)
-MAX_BARS = screens.MAX_BARS
 
 def _run(paragraph, text: str, size: int, bold: bool = False, colour: RGBColor = INK) -> None:
     r = paragraph.add_run()
@@ -94,7 +94,8 @@ def _frame(prs, content, n: int, title: str | None = None):
     line.line.width = Pt(2)
     # as the wall's subtitle: the région's name once (« Occitanie 2026 », not « Occitanie · Occitanie 2026 »)
     src = " · ".join(x for x in (content.region_name if content.region_name not in content.workspace else "",
-                                 content.workspace, "millésimes : " + content.vintages) if x)
+                                 content.workspace, "millésimes : " + content.vintages if content.vintages else "")
+                   if x)
     _text(slide, Inches(0.45), Inches(6.9), Inches(12.4), Inches(0.55), src, SOURCE_PT, "source", colour=GREY,
           anchor=MSO_ANCHOR.MIDDLE)
     return slide
@@ -120,12 +121,57 @@ def _no_map(slide, x, y, w, h):
           "message", colour=GREY)
 
 
-def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], texts: list[str], number_format: str,
-               name: str):
+LINE_PT = LABEL_PT * 1.2  # one line of a label
+CHAR_PT = LABEL_PT * 0.54  # the width of an average character of a label (Arial), to wrap names ahead
+NAME_SHARE = 0.55  # of a bar chart's width, for its names
+
+
+def _chars(width) -> int:
+    """Characters of a label on one line of a box ``width`` wide (EMU)."""
+    return max(8, int((Emu(width).pt - 8) / CHAR_PT))
+
+
+def _plot_area_fills(chart) -> None:
+    """The bars fill the chart's frame (its inner plot area set by hand): each bar's centre is then where the
+    names beside it expect it, in PowerPoint and in LibreOffice alike."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+
+    plot = chart._chartSpace.find(qn("c:chart")).find(qn("c:plotArea"))
+    layout = plot.find(qn("c:layout"))
+    if layout is None:
+        layout = etree.SubElement(plot, qn("c:layout"))
+        plot.remove(layout)
+        plot.insert(0, layout)
+    for child in list(layout):
+        layout.remove(child)
+    manual = etree.SubElement(layout, qn("c:manualLayout"))
+    for tag, val in (("c:layoutTarget", "inner"), ("c:xMode", "edge"), ("c:yMode", "edge"), ("c:x", "0"),
+                     ("c:y", "0"), ("c:w", "1"), ("c:h", "1")):
+        etree.SubElement(manual, qn(tag)).set("val", val)
+
+
+def _bar_chart(slide, x, y, w, h, rows: list[tuple[str, float | None, str]], number_format: str, name: str):
+    """Horizontal bars, one row per (name, value, value as text), the first on top: the values a native chart
+    (the team can edit them), the names text boxes beside the bars, written whole and wrapped (a viewer may
+    drop a chart's category names it finds crowded: LibreOffice did). A name of two lines takes two of the
+    chart's evenly spaced slots, its bar beside its first line. A row without a value is a gap in a ranking
+    (« 3 autres structures, de 0,96 à 0,76 »), written across the chart."""
+    name_w = int(w * NAME_SHARE)
+    chars = _chars(name_w)
+    lines = [1 if value is None else screens.name_lines(label, chars) for label, value, _ in rows]
+    slots = max(sum(lines), 1)
+    pitch = int(min(h / slots, Pt(2 * LINE_PT)))
+    bars_x, bars_w = x + name_w + Inches(0.1), w - name_w - Inches(0.1)
+    categories, values, texts = [], [], []
+    for (label, value, text), k in zip(rows, lines):
+        categories += [label] + [" "] * (k - 1)  # a name's second line: a slot without a bar
+        values += [value] + [None] * (k - 1)
+        texts += [text] + [""] * (k - 1)
     data = CategoryChartData(number_format=number_format)
     data.categories = categories
     data.add_series("Valeur", values)
-    gf = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, x, y, w, h, data)
+    gf = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, bars_x, y, bars_w, pitch * slots, data)
     gf.name = name
     chart = gf.chart
     chart.has_title = False
@@ -138,7 +184,9 @@ def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], te
     series.format.fill.solid()
     series.format.fill.fore_color.rgb = BLUE
     # each value written the French way by the app (the viewer's locale would write 0.49)
-    for point, text in zip(series.points, texts):
+    for point, value, text in zip(series.points, values, texts):
+        if value is None:
+            continue
         label = point.data_label
         label.position = XL_LABEL_POSITION.OUTSIDE_END
         tf = label.text_frame
@@ -150,36 +198,37 @@ def _bar_chart(slide, x, y, w, h, categories: list[str], values: list[float], te
     cat = chart.category_axis
     cat.reverse_order = True  # first category on top
     cat.tick_labels.font.size = Pt(LABEL_PT)
-    cat.format.line.color.rgb = GREY
-    _no_label_skip(cat)
+    cat.visible = False  # the names are the text boxes beside the bars
     val = chart.value_axis
     val.visible = False
     val.has_major_gridlines = False
     val.minimum_scale = 0
-    val.maximum_scale = max([v for v in values if v is not None] + [0]) * 1.25 or 1  # room for the labels
+    val.maximum_scale = max([v for v in values if v is not None] + [0]) * 1.45 or 1  # room for the values
+    _plot_area_fills(chart)
+    slot = 0
+    inset = max(0, int((pitch - Pt(LINE_PT)) / 2))  # the first line of a name level with its bar
+    for (label, value, _), k in zip(rows, lines):
+        top = y + slot * pitch
+        slot += k
+        if value is None:  # a gap in the ranking, across the chart
+            _text(slide, x, top, w, pitch, label, LABEL_PT, "ecart_classement", colour=GREY, align=PP_ALIGN.CENTER,
+                  anchor=MSO_ANCHOR.MIDDLE)
+            continue
+        tb = _text(slide, x, top, name_w, k * pitch, label, LABEL_PT, "nom_barre", align=PP_ALIGN.RIGHT)
+        tb.text_frame.margin_top = inset
+        tb.text_frame.margin_bottom = 0
     return gf
 
 
-def _no_label_skip(axis) -> None:
-    """Write every category's label (a viewer may skip some when they look crowded)."""
-    from lxml import etree
-    from pptx.oxml.ns import qn
-
-    ax = axis._element
-    skip = etree.SubElement(ax, qn("c:tickLblSkip"))
-    skip.set("val", "1")
-    ax.remove(skip)
-    for tag in ("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst"):
-        found = ax.find(qn(tag))
-        if found is not None:
-            found.addprevious(skip)
-            return
-    ax.append(skip)
+def _title_height(w, text: str) -> int:
+    return int(Inches(0.12) + screens.name_lines(text, int(_chars(w) * 0.92)) * Pt(LINE_PT))  # bold: wider
 
 
-def _short(name: str, n: int = 30) -> str:
-    name = str(name)
-    return name if len(name) <= n else name[: n - 1].rstrip() + "…"
+def _chart_title(slide, x, y, w, text: str) -> int:
+    """A chart's title over it, as tall as its lines; returns its height (EMU)."""
+    height = _title_height(w, text)
+    _text(slide, x, y, w, height, text, LABEL_PT, "legende_graphique", bold=True)
+    return height
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,6 +252,11 @@ def _map(slide, maps, key: str, name: str) -> None:
         _no_map(slide, *VISUAL)
 
 
+def _room(w, h) -> screens.Room:
+    """A slide's chart of named bars: its rows' height, a slot of one line for each line of a name."""
+    return screens.Room(height=Emu(h).pt, line=LINE_PT, gap=0, chars=_chars(int(w * NAME_SHARE)))
+
+
 def _glance(prs, c, maps):
     s = c.summary
     slide = _frame(prs, c, 1)
@@ -210,7 +264,8 @@ def _glance(prs, c, maps):
     _column(slide, screens.glance(c))
     slide.notes_slide.notes_text_frame.text = (
         f"{c.region_name} ({c.region}) – espace de travail « {c.workspace} ». "
-        f"{fmt.integer(s['qpv']['total'])} QPV, {fmt.integer(len(c.zones_emploi))} zones d'emploi. "
+        f"{fmt.integer(s['qpv']['total'])} QPV, {fmt.integer(len(c.zones_emploi))} "
+        f"{agree(len(c.zones_emploi), 'zone', 'zones')} d'emploi. "
         "Carte : aires d'intervention des structures (communes de la région) ; zones blanches en gris foncé."
         + (f" {c.referentiel_sources}." if c.referentiel_sources else "")
         + " Sources des données : " + " ; ".join(f"{what} : {where}" for what, where in c.sources) + ".")
@@ -222,21 +277,23 @@ def _means(prs, c):
         _message(slide, c.missing["facilitateurs"])
         return
     _column(slide, screens.means(c))
-    # the load of each facilitator, ranked by its ratio, highest first (the wall's chart)
-    rank = screens.load_ranking(c.structures, MAX_BARS)
+    # the load of each facilitator, ranked by its ratio, highest first (the wall's chart): every structure
+    # when their names fit, else the highest and the lowest ratios, as many as fit under the chart's title
     x, y, w, h = VISUAL
+    # the title says what the chart measures; what is left out is said where it is, between the bars
+    rank = screens.fitting_ranking(c.structures, _room(w, h - _title_height(w, screens.LOAD_TITLE)))
     if len(rank.top):
-        _text(slide, x, y, w, Inches(0.9), screens.LOAD_TITLE + (f" : {rank.short}" if rank.short else ""),
-              LABEL_PT, "legende_graphique", bold=True)
-        top = [round(float(v), 2) for v in rank.top["etp_pour_100k_hab"]]
-        bottom = [round(float(v), 2) for v in rank.bottom["etp_pour_100k_hab"]]
-        gap = [rank.between] if rank.between else []  # a category without a bar: the structures left out
-        names = [_short(n, 24) for n in rank.top["nom"]] + gap + [_short(n, 24) for n in rank.bottom["nom"]]
-        values = top + [None] * len(gap) + bottom
-        texts = [fmt.decimal(v, 2) for v in top] + [""] * len(gap) + [fmt.decimal(v, 2) for v in bottom]
-        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), names, values, texts, "#,##0.00",
-                   "graphique_charge")
-    notes = [f"{r.nom} : {fmt.integer(r.nb_facilitateurs)} personne(s), {fmt.decimal(r.etp)} ETP, "
+        top = _chart_title(slide, x, y, w, screens.LOAD_TITLE)
+
+        def row(r):
+            v = round(float(r.etp_pour_100k_hab), 2)
+            return (str(r.nom), v, fmt.decimal(v, 2))
+
+        rows = ([row(r) for r in rank.top.itertuples(index=False)] + ([(rank.between, None, "")] if rank.between else [])
+                + [row(r) for r in rank.bottom.itertuples(index=False)])
+        _bar_chart(slide, x, y + top, w, h - top, rows, "#,##0.00", "graphique_charge")
+    notes = [f"{r.nom} : {fmt.integer(r.nb_facilitateurs)} {agree(r.nb_facilitateurs, 'personne', 'personnes')}, "
+             f"{fmt.decimal(r.etp)} ETP, "
              f"{fmt.decimal(r.etp_pour_100k_hab, 2)} ETP pour 100 000 hab." + (f" – {r.alerte}" if r.alerte else "")
              for r in c.structures.itertuples(index=False)]
     slide.notes_slide.notes_text_frame.text = "\n".join(([rank.note] if rank.note else []) + notes)
@@ -262,7 +319,8 @@ def _employment(prs, c, maps):
     _column(slide, screens.employment(c))
     slide.notes_slide.notes_text_frame.text = "\n".join(
         f"{r.nom} ({r.code}) : {fmt.percent(r.part_couverte)} de la population couverte, "
-        f"{fmt.integer(r.nb_structures)} structure(s)" for r in ze.itertuples(index=False))
+        f"{fmt.integer(r.nb_structures)} {agree(r.nb_structures, 'structure', 'structures')}"
+        for r in ze.itertuples(index=False))
 
 
 def _markets(prs, c):
@@ -273,11 +331,10 @@ def _markets(prs, c):
     m = c.market_summary
     _column(slide, screens.markets(c))
     x, y, w, h = VISUAL
-    _text(slide, x, y, w, Inches(0.9), "Marchés à clause sociale, par couverture", LABEL_PT, "legende_graphique",
-          bold=True)
+    top = _chart_title(slide, x, y, w, "Marchés à clause sociale, par couverture")
     values = [int(m[k]) for k in CLASSES]
-    _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), [CLASS_LABELS[k] for k in CLASSES], values,
-               [fmt.integer(v) for v in values], "#,##0", "graphique_marches")
+    _bar_chart(slide, x, y + top, w, h - top, [(CLASS_LABELS[k], v, fmt.integer(v)) for k, v in zip(CLASSES, values)],
+               "#,##0", "graphique_marches")
     buyers = c.market_buyers.head(10)
     slide.notes_slide.notes_text_frame.text = (
         "« Sans structure unique » : marchés qu'aucune aire ne contient seule (fiche 3, § 3b : un interlocuteur "

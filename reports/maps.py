@@ -103,9 +103,51 @@ def _lines(ax, geoms, colour, lw, zorder=3, style="solid", alpha=1.0) -> None:
                                      linestyles=style, alpha=alpha, capstyle="round", joinstyle="round"))
 
 
-def _label(ax, x, y, text, size=8.5, colour="#111111", weight="bold", zorder=10) -> None:
-    ax.text(x, y, text, fontsize=size, color=colour, ha="center", va="center", fontweight=weight, zorder=zorder,
-            path_effects=HALO)
+def _candidates(geom, most: int = 12) -> list[tuple[float, float]]:
+    """Where a name may be written in an area, best first: its largest part's inner point, its other parts',
+    then points of a coarse grid inside the area, nearest that first point first."""
+    parts = sorted(shapely.get_parts(geom), key=lambda q: -q.area) if geom is not None else []
+    out = [shapely.point_on_surface(q) for q in parts[:4]]
+    if parts:
+        x0, y0, x1, y1 = geom.bounds
+        grid = [shapely.Point(x0 + (x1 - x0) * i / 6, y0 + (y1 - y0) * j / 6) for i in range(1, 6) for j in range(1, 6)]
+        inside = [q for q in grid if geom.contains(q)]
+        inside.sort(key=lambda q: q.distance(out[0]))
+        out += inside
+    return [(q.x, q.y) for q in out[:most]]
+
+
+def _place_labels(fig, ax, labels: list[tuple[str, list[tuple[float, float]], dict]],
+                  obstacles: list[tuple[float, float, float]] = ()) -> int:
+    """Write each (text, candidate points, text options) at its first candidate where it overlaps neither a name
+    already written nor an obstacle (x, y, radius in points: a host's circle), nor runs off the map; a name with
+    no such place is left out. Returns how many were written."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    px = fig.dpi / 72
+    kept = []
+    for x, y, radius in obstacles:
+        cx, cy = ax.transData.transform((x, y))
+        r = radius * px
+        kept.append(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r))
+    written = 0
+    for text, points, options in labels:
+        artist = ax.text(0, 0, text, **options)
+        for x, y in points:
+            artist.set_position((x, y))
+            box = artist.get_window_extent(renderer).expanded(1.0, 1.0).padded(2 * px)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(k) for k in kept):
+                kept.append(box)
+                written += 1
+                break
+        else:
+            artist.remove()
+    return written
 
 
 def _png(fig: Figure) -> tuple[bytes, tuple[int, int]]:
@@ -247,9 +289,16 @@ def _legend(fig, place: str, handles, labels, title, fontsize=14.0) -> None:
 
 
 def _wrap(text: str, width: int = 25) -> str:
+    """A label wrapped in lines of ``width`` characters, never inside « MDE / 2 » nor between a word and the
+    short number that names it (« EPCI 7 », « Conseil départemental 45 »)."""
+    import re
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    text = str(text)
+    glued = re.sub(r"\s+/\s+", "\u00a0/\u00a0", text)
+    glued = re.sub(r"\s+(\d{1,3})(?=\s|$|[,.;)])", "\u00a0\\1", glued)
+    # textwrap breaks at ordinary spaces only: the no-break spaces hold those words together
+    return "\n".join(textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)) or text
 
 
 def _frame(ax, g: Geometry) -> None:
@@ -277,21 +326,23 @@ def coverage_map(g: Geometry, content) -> MapImage:
     _fill(ax, g.communes[~g.covered], BLANCHE, alpha=0.55, zorder=3)
     _lines(ax, g.communes, "#FFFFFF", 0.15, zorder=2.5, alpha=0.8)
     _frame(ax, g)
-    for sid, area in drawn:
-        biggest = max(shapely.get_parts(area), key=lambda p: p.area) if area is not None else None
-        if biggest is not None:
-            p = shapely.point_on_surface(biggest)
-            _label(ax, p.x, p.y, sid, size=10.5)
     # hosts, sized by FTE
     code_pos = {c: i for i, c in enumerate(g.codes)}
+    hosts = []
     for sid, _ in drawn:
         host = str(st.loc[sid, "code_commune"]) if sid in st.index else ""
         i = code_pos.get(host)
         if i is None or g.points[i] is None:
             continue
         etp = float(st.loc[sid, "etp"] or 0)
-        ax.scatter([g.points[i].x], [g.points[i].y], s=30 + 50 * np.sqrt(max(etp, 0)), color=colours[sid],
-                   edgecolor="black", linewidth=1.0, zorder=9)
+        size = 30 + 50 * np.sqrt(max(etp, 0))
+        ax.scatter([g.points[i].x], [g.points[i].y], s=size, color=colours[sid], edgecolor="black", linewidth=1.0,
+                   zorder=9)
+        hosts.append((g.points[i].x, g.points[i].y, np.sqrt(size) / 2 + 1))
+    # each area's identifier where it fits: never over another, nor over a host
+    _place_labels(fig, ax, [(sid, _candidates(area), dict(fontsize=10.5, color="#111111", ha="center", va="center",
+                                                          fontweight="bold", zorder=10, path_effects=HALO))
+                            for sid, area in drawn if area is not None], hosts)
     shown = drawn[:MAX_LEGEND_STRUCTURES]
     narrow = place == "below" and len(shown) + 4 > 8  # three columns of the legend (see _legend)
     for sid, _ in shown:
@@ -406,13 +457,12 @@ def zones_emploi_map(g: Geometry, content) -> MapImage:
     _lines(ax, list(g.zes.to_numpy()), ZE_LINE, 2.0, zorder=6, style=(0, (4, 2)))
     _lines(ax, [g.outline], REGION_LINE, 2.0, zorder=7)
     names = dict(zip(content.zones_emploi["code"], content.zones_emploi["nom"]))
-    for code, geom in g.zes.items():
-        if geom is None or shapely.is_empty(geom):
-            continue
-        biggest = max(shapely.get_parts(geom), key=lambda p: p.area)
-        p = shapely.point_on_surface(biggest)
-        ax.text(p.x, p.y, _wrap(names.get(code, code), 16), fontsize=9, color=ZE_LINE, ha="center", va="center",
-                fontweight="bold", zorder=9, path_effects=HALO)
+    # the larger zones' names first, each where it fits, never over another
+    zes = sorted(((code, geom) for code, geom in g.zes.items() if geom is not None and not shapely.is_empty(geom)),
+                 key=lambda kv: -kv[1].area)
+    _place_labels(fig, ax, [(_wrap(names.get(code, code), 16), _candidates(geom),
+                             dict(fontsize=9, color=ZE_LINE, ha="center", va="center", fontweight="bold", zorder=9,
+                                  path_effects=HALO)) for code, geom in zes])
     handles = [Line2D([], [], color=ZE_LINE, linewidth=2, linestyle=(0, (4, 2))),
                Patch(facecolor="#7FA7CF", alpha=0.5, edgecolor="#0072B2"), Patch(facecolor=BLANCHE, alpha=0.35),
                Line2D([], [], color=REGION_LINE, linewidth=2)]

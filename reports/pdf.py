@@ -43,6 +43,8 @@ from data.schemas import INDICATOR_TABLES
 from geo.inclusion import ALL_TYPES, families_sentence
 from views import fmt
 from views import text as T
+from views.columns import place_type_label
+from views.text import agree
 
 BLUE = colors.HexColor("#000091")
 GREY = colors.HexColor("#5A5A5A")
@@ -52,6 +54,7 @@ RED = colors.HexColor("#B2182B")
 MARGIN = 16 * mm
 WIDTH = A4[0] - 2 * MARGIN
 BODY_ROWS = 30  # rows of a long list shown in the body; the rest goes to an annex
+MIN_ROWS_AT_BREAK = 3  # rows of a table on either side of a page break
 
 FONT = "DejaVu"
 
@@ -227,7 +230,11 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str, str, float]], st: dict
     if total:
         rows.append([Paragraph("<b>" + _e(texts[j][-1]) + "</b>", styles[j]) for j in range(len(columns))])
     cls = LongTable if len(rows) > 60 else Table
-    t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    # a page never holds one or two rows of a table alone: a short table is kept whole, a longer one breaks
+    # with at least three rows on each side
+    n = len(rows)
+    split = (n, n) if n - 1 < 2 * MIN_ROWS_AT_BREAK else (1 + MIN_ROWS_AT_BREAK, n - MIN_ROWS_AT_BREAK)
+    t = cls(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", rowSplitRange=split)
     style = [("BACKGROUND", (0, 0), (-1, 0), BLUE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
              ("FONT", (0, 1), (-1, -1), FONT, size, size * 1.22),
              ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, LIGHT]),
@@ -251,15 +258,6 @@ def _png_size(png: bytes) -> tuple[int, int]:
     from reports.maps import png_size
 
     return png_size(png)
-
-
-def _fit(text: str, width: float, size: float) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` points (running heads and feet)."""
-    if pdfmetrics.stringWidth(text, FONT, size) <= width:
-        return text
-    while text and pdfmetrics.stringWidth(text + "…", FONT, size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
 
 
 def _wrap_at(text: str, width: float, size: float) -> list[str]:
@@ -289,13 +287,9 @@ def footer_lines(text: str, width: float) -> tuple[float, list[str], float]:
     return 6.5, lines, 6.5 * 1.2
 
 
-PLACE_TYPES = {"commune": "commune", "code_postal": "code postal", "departement": "département", "region": "région",
-               "pays": "pays"}
-
-
 def _place(kind, codes) -> str:
     codes = ", ".join(x for x in str(codes).replace("|", ";").split(";") if x.strip())
-    return f"{PLACE_TYPES.get(str(kind), str(kind))} {codes}".strip()
+    return f"{place_type_label(kind).lower()} {codes}".strip()
 
 
 def _e(value) -> str:
@@ -332,11 +326,21 @@ class _Doc(BaseDocTemplate):
         left = f"{T.TITLE} – {c.region_name}"
         canv.drawString(MARGIN, A4[1] - MARGIN + 2 * mm, left)
         room = WIDTH - pdfmetrics.stringWidth(left, FONT, 7.5) - 8 * mm
-        canv.drawRightString(A4[0] - MARGIN, A4[1] - MARGIN + 2 * mm, _fit(c.workspace, room, 7.5))
+        if pdfmetrics.stringWidth(c.workspace, FONT, 7.5) <= room:
+            canv.drawRightString(A4[0] - MARGIN, A4[1] - MARGIN + 2 * mm, c.workspace)
+        else:  # a long name, whole, on the lines above the title (never cut)
+            size, lines, leading = footer_lines(c.workspace, WIDTH)
+            y = A4[1] - MARGIN + 2 * mm + 3.4 * mm
+            canv.setFont(FONT, size)
+            for line in reversed(lines):
+                canv.drawRightString(A4[0] - MARGIN, y, line)
+                y += leading
+            canv.setFont(FONT, 7.5)
         canv.setStrokeColor(RULE)
         canv.line(MARGIN, A4[1] - MARGIN + 0.5 * mm, A4[0] - MARGIN, A4[1] - MARGIN + 0.5 * mm)
         number = f"page {canv.getPageNumber()}"
-        size, lines, leading = footer_lines(f"Édité le {c.generated} – millésimes : {c.vintages}",
+        size, lines, leading = footer_lines(f"Édité le {c.generated}" + (f" – millésimes : {c.vintages}" if c.vintages
+                                                                             else ""),
                                             WIDTH - pdfmetrics.stringWidth(number, FONT, 7.5) - 8 * mm)
         # every vintage, whole: the foot wraps between vintages, its first line where a one-line foot sits, the
         # second under it (three lines or more, in smaller type, start one line higher, still under the body)
@@ -360,29 +364,38 @@ class _Doc(BaseDocTemplate):
 def _key_figures(c, st) -> Table:
     s = c.summary
     m = c.market_summary
+    def n(value, singular: str, plural: str) -> str:
+        return f"{fmt.integer(value)} {agree(value, singular, plural)}"
+
     items = [
         (fmt.integer(s["population"]["non_couverte"]) + " hab.", "Population non couverte",
          f"{fmt.percent(s['population']['part_non_couverte'])} de la population de la région"),
-        (fmt.integer(s["communes"]["non_couvertes"]), "Zones blanches (communes non couvertes)",
-         f"sur {fmt.integer(s['communes']['total'])} communes"),
-        (fmt.integer(s["communes"]["multi_couvertes"]), "Communes couvertes par plusieurs structures", ""),
-        (fmt.integer(s["qpv"]["non_couverts"]), "QPV non couverts",
-         f"{fmt.integer(s['qpv']['partiels'])} partiellement couverts, sur {fmt.integer(s['qpv']['total'])} QPV"
-         if c.has["qpv"] else c.missing["qpv"]),
+        (fmt.integer(s["communes"]["non_couvertes"]), agree(s["communes"]["non_couvertes"], "Zone blanche (commune "
+         "non couverte)", "Zones blanches (communes non couvertes)"), "sur " + n(s['communes']['total'], "commune",
+                                                                                 "communes")),
+        (fmt.integer(s["communes"]["multi_couvertes"]), agree(s["communes"]["multi_couvertes"], "Commune couverte par "
+         "plusieurs structures", "Communes couvertes par plusieurs structures"), ""),
+        (fmt.integer(s["qpv"]["non_couverts"]), agree(s["qpv"]["non_couverts"], "QPV non couvert", "QPV non couverts"),
+         f"{n(s['qpv']['partiels'], 'partiellement couvert', 'partiellement couverts')}, sur "
+         f"{fmt.integer(s['qpv']['total'])} QPV" if c.has["qpv"] else c.missing["qpv"]),
         (fmt.integer(s["qpv"]["population_non_couverte"]) + " hab.", "Population des QPV non couverts", ""),
         (fmt.integer(s["population"]["totale"]) + " hab.", "Population de la région",
-         f"{fmt.integer(s['communes']['total'])} communes, {fmt.integer(len(c.zones_emploi))} zones d'emploi"),
-        (fmt.integer(s["structures"]["total"]), "Structures porteuses",
-         f"{fmt.integer(s['structures']['personnes'])} facilitateurs (personnes)"),
+         f"{n(s['communes']['total'], 'commune', 'communes')}, {n(len(c.zones_emploi), 'zone', 'zones')} d'emploi"),
+        (fmt.integer(s["structures"]["total"]), agree(s["structures"]["total"], "Structure porteuse",
+                                                      "Structures porteuses"),
+         n(s['structures']['personnes'], "facilitateur (personne)", "facilitateurs (personnes)")),
         (fmt.decimal(s["structures"]["etp"]), "ETP de facilitateurs", ""),
         (fmt.decimal(s["structures"]["etp_pour_100k_hab"], 2), "ETP pour 100 000 habitants", ""),
     ]
     if c.has["marches"]:
-        items += [(fmt.integer(m["avec_consideration_sociale"]), "Marchés avec considération sociale",
-                   f"sur {fmt.integer(m['total'])} marchés lus"),
-                  (fmt.integer(c.markets_not_single), "Marchés qu'aucune structure ne couvre seule",
-                   f"dont {fmt.integer(m['regional'])} marchés régionaux au total"),
-                  (fmt.integer(m["hors_couverture"]), "Marchés hors couverture", "")]
+        items += [(fmt.integer(m["avec_consideration_sociale"]), agree(m["avec_consideration_sociale"],
+                   "Marché avec considération sociale", "Marchés avec considération sociale"),
+                   f"sur {n(m['total'], 'marché lu', 'marchés lus')}"),
+                  (fmt.integer(c.markets_not_single), agree(c.markets_not_single, "Marché qu'aucune structure ne "
+                   "couvre seule", "Marchés qu'aucune structure ne couvre seule"),
+                   f"dont {n(m['regional'], 'marché régional', 'marchés régionaux')} au total"),
+                  (fmt.integer(m["hors_couverture"]), agree(m["hors_couverture"], "Marché hors couverture",
+                                                            "Marchés hors couverture"), "")]
     cells = []
     for value, label, sub in items:
         block = [Paragraph(_e(value), st["figure"]), Paragraph(_e(label), st["figure_label"])]
@@ -400,7 +413,7 @@ def _key_figures(c, st) -> Table:
 
 
 def _source_line(c) -> str:
-    line = f"Données : {c.workspace} ({c.vintages})."
+    line = f"Données : {c.workspace}" + (f" ({c.vintages})." if c.vintages else ".")
     if c.referentiel_sources:
         line += " " + c.referentiel_sources + "."
     return _e(line)
@@ -413,7 +426,7 @@ def _cover(c, st) -> list:
         out.append(Paragraph("<b>Données fictives de démonstration</b> : communes, structures et marchés sont "
                              "inventés.", st["note"]))
     out += [Paragraph(f"<b>Espace de travail</b> : {_e(c.workspace)}", st["cover"]),
-            Paragraph(f"<b>Millésimes</b> : {_e(c.vintages)}", st["cover"]),
+            *([Paragraph(f"<b>Millésimes</b> : {_e(c.vintages)}", st["cover"])] if c.vintages else []),
             Paragraph(f"<b>Édité le</b> {_e(c.generated)}", st["cover"])]
     if c.referentiel_sources:
         out.append(Paragraph(_e(c.referentiel_sources if c.referentiel_sources.startswith("Sources")
@@ -444,6 +457,23 @@ def _sections(c) -> list[str]:
 def _h1(c, title: str, st) -> list:
     """A section's title, numbered as the cover's contents number it (:func:`_sections`)."""
     return [PageBreak(), Paragraph(f"{_sections(c).index(title) + 1}. {_e(title)}", st["H1"])]
+
+
+SHORT_SECTION = 3  # flowables after its title: a section this short never opens a page of its own
+
+
+def _no_lonely_sections(story: list) -> list:
+    """A section of a sentence or two (« Aucun fichier d'indicateurs n'a été importé… ») follows the one before on
+    its page, when it has room, instead of opening a page that holds nothing else."""
+    out = list(story)
+    starts = [i for i, f in enumerate(out) if isinstance(f, PageBreak) and i + 1 < len(out)
+              and isinstance(out[i + 1], _Paragraph) and out[i + 1].style.name == "H1"]
+    for k, i in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(out)
+        body = out[i + 2:end]
+        if i > 0 and len(body) <= SHORT_SECTION and all(isinstance(f, (_Paragraph, Spacer)) for f in body):
+            out[i] = CondPageBreak(60 * mm)
+    return out
 
 
 def _missing_par(c, kind: str, st) -> _Paragraph:
@@ -479,7 +509,8 @@ def _zones_blanches(c, st, annex: list) -> list:
            f"couverts ({fmt.integer(s['qpv']['population_non_couverte'])} habitants) et "
            f"{fmt.integer(s['qpv']['partiels'])} le sont partiellement." if c.has["qpv"] else c.missing["qpv"])
     out.append(Paragraph(
-        f"{fmt.integer(s['communes']['non_couvertes'])} commune(s) de la région, soit "
+        f"{fmt.integer(s['communes']['non_couvertes'])} "
+        f"{agree(s['communes']['non_couvertes'], 'commune', 'communes')} de la région, soit "
         f"{fmt.integer(s['population']['non_couverte'])} habitants "
         f"({fmt.percent(s['population']['part_non_couverte'])} de la population), ne sont dans l'aire d'aucune "
         f"structure. " + _e(qpv), st["body"]))
@@ -594,7 +625,7 @@ def _overlaps(c, st) -> list:
     ov = c.overlaps
     if ov.empty:
         return out + [Paragraph("Aucune commune de la région n'est couverte par deux structures.", st["body"])]
-    out.append(Paragraph(f"{fmt.integer(len(ov))} paire(s) de structures partagent des communes de la région "
+    out.append(Paragraph(f"{fmt.integer(len(ov))} {agree(len(ov), 'paire de structures partage', 'paires de structures partagent')} des communes de la région "
                          f"({fmt.integer(c.summary['communes']['multi_couvertes'])} communes couvertes par "
                          "plusieurs structures).", st["body"]))
     ov = ov.assign(a=[f"{i} – {n}" for i, n in zip(ov["id_a"], ov["nom_a"])],
@@ -751,16 +782,14 @@ def _indicators(c, st, figs) -> list:
                               ("region", "Région", "pct", 0.9), ("france", "France", "pct", 0.9),
                               ("ecart", "Écart", "points", 0.9)], st))
         if c.followup_secret:
-            out.append(Paragraph(f"{c.followup_secret} part(s) non affichée(s) : moins de {SECRET_THRESHOLD} "
-                                 "bénéficiaires (secret statistique).", st["small"]))
+            out.append(Paragraph(_e(T.secret_shares(c.followup_secret)), st["small"]))
     for s, png in zip(c.indicators, figs.get("indicators", [])):
         latest = int(s.data["annee"].max())
         block = [Paragraph(_e(s.title), st["H2"]),
                  Paragraph(_e(f"{s.unit.capitalize()} – {c.indicator_source}, {latest}"), st["small"]),
                  _image(png, _png_size(png), max_h=95 * mm)]
         if s.n_secret:
-            block.append(Paragraph(f"{s.n_secret} case(s) de moins de {SECRET_THRESHOLD} bénéficiaires masquée(s) "
-                                   "(secret statistique).", st["caption"]))
+            block.append(Paragraph(_e(T.secret_cells(s.n_secret)), st["caption"]))
         out.append(KeepTogether(block))
     return out
 
@@ -779,8 +808,9 @@ def _bilan(c, st, figs) -> list:
         "La fiche 3, § 6c, demande d'indiquer les évolutions intervenues concernant les facilitateurs de la clause "
         "sociale : l'évolution des aires d'intervention, la création de coordinations régionale ou "
         "départementales, la création ou la suppression de postes et les financements mobilisés. Cette page donne "
-        f"la situation de l'espace de travail « {_e(c.workspace)} » (facilitateurs : millésime "
-        f"{_e(c.facilitators_vintage)}) ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.",
+        f"la situation de l'espace de travail « {_e(c.workspace)} »"
+        + (f" (facilitateurs : millésime {_e(c.facilitators_vintage)})" if c.facilitators_vintage else "")
+        + " ; les encadrés sont à compléter pour le bilan transmis à la DGEFP.",
         st["body"]))
     if not c.has["facilitateurs"]:
         return out + [_missing_par(c, "facilitateurs", st)]
@@ -856,7 +886,7 @@ def _evolution(c, st) -> list:
                     maintenant_txt=[cell_text(v, k) for v, k in zip(f["maintenant"], f["kind"])],
                     ecart_txt=[_change(a, b, k) for a, b, k in zip(f["avant"], f["maintenant"], f["kind"])])
     out = [Paragraph(f"Évolution depuis l'import précédent des facilitateurs (version {ev.version} de l'espace, "
-                     f"{_e(ev.date)}, millésime {_e(ev.vintage)})", st["H2"]),
+                     f"{_e(ev.date)}" + (f", millésime {_e(ev.vintage)}" if ev.vintage else "") + ")", st["H2"]),
            table(rows, [("indicateur", "Indicateur", "text", 3), ("avant_txt", "Avant", "raw", 1),
                         ("maintenant_txt", "Maintenant", "raw", 1), ("ecart_txt", "Évolution", "raw", 1)], st)]
     out.append(Spacer(1, 2 * mm))
@@ -964,5 +994,5 @@ def write(path: Path, content, maps: dict, figs: dict) -> Path:
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph("Le classeur XLSX joint contient chaque tableau du diagnostic (une feuille par tableau).",
                            st["small"]))
-    doc.build(story)
+    doc.build(_no_lonely_sections(story))
     return path

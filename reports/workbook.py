@@ -12,11 +12,10 @@ import pandas as pd
 
 from data.formats import xlsx
 from data.formats.xlsx import Sheet, message_sheet
-from data.indicators import SECRET_THRESHOLD
 from geo.inclusion import ALL_TYPES, TYPE_LABELS
 from geo.markets import CLASS_LABELS
 from views import text as T
-from views.columns import MARKETS_KEPT
+from views.columns import MARKETS_KEPT, place_type_label
 
 
 class _Writer:
@@ -170,9 +169,8 @@ def _needs_sheets(w: "_Writer", c) -> None:
 def _summary_sheet(w: _Writer, c) -> None:
     df = summary_rows(c)
     df["cle"] = df["cle"].replace("", None)
-    w.sheet("Synthèse", df, [("indicateur", "Indicateur", "text"), ("valeur", "Valeur", "row"),
-                             ("cle", "Clé (cli.py diagnose)", "text")],
-            widths={"indicateur": 52, "valeur": 16, "cle": 34}, row_kinds=df["kind"].tolist())
+    w.sheet("Synthèse", df, [("indicateur", "Indicateur", "text"), ("valeur", "Valeur", "row")],
+            widths={"indicateur": 52, "valeur": 16}, row_kinds=df["kind"].tolist())
 
 
 def _about_sheet(w: _Writer, c) -> None:
@@ -220,7 +218,7 @@ def workbook_bytes(c) -> bytes:
              ("nb_communes", "Nombre de communes", "int"), ("communes_non_couvertes", "Communes non couvertes", "int")])
     w.sheet("Structures", c.structures,
             [("id_structure", "Identifiant", "text"), ("nom", "Structure", "text"), ("type_structure", "Type", "text"),
-             ("code_commune", "Commune d'implantation", "text"), ("nb_facilitateurs", "Personnes", "int"),
+             ("commune_implantation", "Commune d'implantation", "text"), ("nb_facilitateurs", "Personnes", "int"),
              ("etp", "ETP", "dec2"), ("quotite", "Quotité moyenne (ETP par personne)", "dec2"),
              ("nb_communes", "Communes couvertes (région)", "int"),
              ("population_couverte", "Population couverte", "int"),
@@ -258,7 +256,8 @@ def workbook_bytes(c) -> bytes:
                      ("communes_avant", "Communes avant", "int"), ("communes", "Communes maintenant", "int"),
                      ("etp_avant", "ETP avant", "dec2"), ("etp", "ETP maintenant", "dec2")])
     if c.has["marches"]:
-        markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""))
+        markets = c.markets.assign(couverture_lib=c.markets["couverture"].map(CLASS_LABELS).fillna(""),
+                                   lieu_type=c.markets["lieu_type"].map(place_type_label))
         market_cols = [("id_marche", "Identifiant", "text"), ("objet", "Objet", "text"),
                        ("acheteur", "Acheteur", "text"), ("type_acheteur", "Type d'acheteur", "text"),
                        ("montant_ht", "Montant HT (€)", "euros"), ("date", "Date", "date"), ("statut", "Statut", "text"),
@@ -272,7 +271,9 @@ def workbook_bytes(c) -> bytes:
         if "potentiel_inclusif" in c.markets.columns:
             market_cols += [("potentiel_inclusif", "Potentiel inclusif", "int"),
                             ("potentiel_inclusif_detail", "Structures de l'inclusion du lieu", "text")]
-        w.sheet("Marchés non couverts", c.market_gaps, market_cols)
+        gaps = c.market_gaps.assign(couverture_lib=c.market_gaps["couverture"].map(CLASS_LABELS).fillna(""),
+                                    lieu_type=c.market_gaps["lieu_type"].map(place_type_label))
+        w.sheet("Marchés non couverts", gaps, market_cols)
         w.sheet("Marchés par couverture", c.market_classes,
                 [("couverture_lib", "Couverture", "text"), ("marches", "Marchés", "int"),
                  ("part_marches", "Part des marchés", "pct"), ("regional", "dont régionaux", "int"),
@@ -298,7 +299,7 @@ def workbook_bytes(c) -> bytes:
         w.sheet("Suivi fiche 3 § 6b", fu,
                 [("indicateur", "Indicateur", "text"), ("annee", "Année", "year"), ("region", "Région", "pct"),
                  ("france", "France", "pct"), ("ecart", "Écart (points)", "points"),
-                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+                 ("secret_lib", "Masqué (secret statistique)", "text")])
         frames = []
         for s in c.indicators:
             frames.append(s.data.assign(libelle=s.title, mesure_lib=s.unit))
@@ -312,7 +313,7 @@ def workbook_bytes(c) -> bytes:
                  ("dimension", "Dimension", "text"), ("modalite", "Catégorie", "text"),
                  ("dimension_2", "Seconde dimension", "text"), ("modalite_2", "Croisement", "text"),
                  ("valeur", "Valeur", "num"), ("part", "Part", "pct"),
-                 ("secret_lib", f"Masqué (moins de {SECRET_THRESHOLD} bénéficiaires)", "text")])
+                 ("secret_lib", "Masqué (secret statistique)", "text")])
     else:
         w.message("Indicateurs ABC Clauses", c.missing["indicateurs"])
     if len(c.unresolved):

@@ -38,3 +38,24 @@ def realdata() -> Path:
     if not REALDATA.exists():
         pytest.skip("../shared/realdata absent : tests sur données réelles ignorés")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def region_store(tmp_path_factory):
+    """A real région's workspace (Centre-Val de Loire, from the shipped référentiel, with QPV, facilitators and
+    a DECP file imported as the Données page does: ``tests.region_workspace``), in a store of its own:
+    (the store's folder, the workspace's identifier)."""
+    from data import referentiel
+
+    if not referentiel.available():
+        pytest.skip("référentiel officiel absent")
+    from tests import region_workspace
+
+    store = tmp_path_factory.mktemp("region-store")
+    before = os.environ.get("DIAG_DONNEES")
+    os.environ["DIAG_DONNEES"] = str(store)
+    try:
+        slug = region_workspace.build()
+    finally:
+        os.environ["DIAG_DONNEES"] = before or ""
+    return store, slug

@@ -125,7 +125,7 @@ def test_map_draws_every_shape_offline(server, browser, demo_result):
     assert count('path[fill="#3A3A3A"]') == int((~d.communes["couverte"]).sum())  # zones blanches
     assert count('path[stroke="#6A3D9A"]') == len(layers.zones_emploi)  # zones d'emploi
     assert count('path[fill-opacity="0.22"]') == len(layers.structures)  # structure areas
-    assert count('path[fill-opacity="0.95"]') == len(layers.structures)  # host markers
+    assert count('path.diag-host') == len(layers.structures)  # host markers
     # the legend is beside the map (never over the région), and names every structure drawn
     legend = page.locator(".diag-legend").first
     assert legend.is_visible() and page.get_by_text("Légende", exact=True).first.is_visible()
@@ -181,7 +181,7 @@ def test_bad_upload_is_refused_with_line_and_column(server, browser, tmp_path, m
     # the uploader of the tab on show (counting uploaders in the page raced with its drawing under load)
     panel = page.locator('[role="tabpanel"]:visible').filter(has_text="Limites pour les marchés")
     panel.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
-    page.get_by_text("le fichier est refusé").first.wait_for(timeout=60_000)
+    page.get_by_text("» est refusé").first.wait_for(timeout=60_000)
     assert page.get_by_text("Vos données actuelles n'ont pas été modifiées").first.is_visible()
     # the error itself, whole, in the alert (a data grid cuts a long message at 1280 px)
     alert = page.locator('[data-testid="stAlertContentError"]').first.inner_text().replace("\u2060", "")
@@ -213,8 +213,8 @@ def test_a_geopackage_of_two_layers_asks_which_to_import(server, browser, tmp_pa
     panel.locator('[data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name="qpv_2015").click()
     page.get_by_text("Version 1 de l'espace").first.wait_for(timeout=60_000)
-    # accepted with one warning (the report's grid, drawn on a canvas, says which layer was read)
-    assert page.get_by_text("0 erreur(s), 1 avertissement(s)").first.is_visible()
+    # accepted with one warning (the report's table says which layer was read), in one sentence with its counts
+    assert page.get_by_text("1 QPV lu et gardé ; 1 avertissement, détaillé ci-dessous").first.is_visible()
     page.screenshot(path=str(ARTIFACTS / "donnees_deux_couches.png"))
     assert not w.external and not w.errors, (w.external, w.errors)
     w.close()

@@ -722,7 +722,7 @@ def _report_rows(elements) -> list[dict]:
 
     rows = []
     for what, element in elements:
-        if what == "dataframe" and element.arrow_data.data:
+        if what in ("dataframe", "table") and element.arrow_data.data:
             table = pa.ipc.open_stream(element.arrow_data.data).read_all()
             if "Message" in table.column_names:
                 rows += table.to_pylist()
@@ -777,9 +777,9 @@ def test_another_session_is_answered_while_an_import_is_refused(tmp_path, monkey
     # the person who imported: refused in French, the file and its line named, nothing changed
     assert not refused["failed"]
     alerts = [e.body for what, e in refused["elements"] if what == "alert"]
-    assert any("le fichier est refusé" in a and "n'ont pas été modifiées" in a for a in alerts), alerts
+    assert any("» est refusé" in a and "n'ont pas été modifiées" in a for a in alerts), alerts
     rows = [r for r in _report_rows(refused["elements"]) if r["Niveau"] == "erreur"]
-    assert rows and rows[0]["Fichier"] == "marches.csv" and rows[0]["Ligne"] == cap + 1, rows
+    assert rows and rows[0]["Fichier"] == "marches.csv" and int(rows[0]["Ligne"]) == cap + 1, rows
     assert_french(rows[0]["Message"])
     assert before == after, "un fichier refusé a modifié le stockage"
 

@@ -32,7 +32,7 @@ def test_layers_present_and_coloured(layers, demo_result):
         assert colour in html
     for colour in QPV_COLOURS.values():
         assert colour in html
-    assert html.count("L.circleMarker") == len(layers.structures)
+    assert html.count('"className": "diag-host"') == len(layers.structures)  # one circle per host
     assert html.count("ze-label") >= len(layers.zones_emploi)  # zone names written on the map
     # one set of controls: the page's, no layer panel in the map; the scale in metres only
     assert "L.control.layers" not in html
@@ -130,7 +130,8 @@ def test_points_map_escapes_and_colours():
     pts = pd.DataFrame({"x": [1.0, 1.1], "y": [45.0, 45.1], "classe": ["couvert", "hors_couverture"],
                         "texte": ["&lt;b&gt;", "ok"]})
     html = points_map((0.9, 44.9, 1.2, 45.2), pts, {"couvert": "#0072B2", "hors_couverture": "#B2182B"},
-                      {"couvert": "Couvert", "hors_couverture": "Hors couverture"}).get_root().render()
+                      {"couvert": "Couvert", "hors_couverture": "Hors couverture"},
+                      legend_inside=True).get_root().render()
     assert "#0072B2" in html and "#B2182B" in html and "<b>" not in html.split("</head>")[1].replace("<b>Légende", "")
 
 
@@ -260,3 +261,19 @@ def test_topology_reads_back_any_polygons():
             assert shapely.equals_exact(shapely.normalize(original), shapely.normalize(decoded), tolerance=0.01)
     # the square, its copy and its reverse are one ring; its border with the neighbour one arc
     assert topo["objects"]["a"]["geometries"][5]["arcs"] == topo["objects"]["a"]["geometries"][0]["arcs"]
+
+
+def test_small_quarters_get_a_dot_of_their_colour_until_they_can_be_seen(layers):
+    """Issue 21: a quarter is a speck on a région's map; a dot of its status's colour stands for it while its
+    outline is smaller than a few pixels on the screen, on every coverage map (the wall's and the page's)."""
+    from components.maps import QPV_MIN_PX, qpv_dots
+
+    dots = qpv_dots(layers.qpv)
+    assert len(dots.items) == len(layers.qpv) and dots.min_px == QPV_MIN_PX >= 10
+    for item, statut in zip(dots.items, layers.qpv["statut"]):
+        lat, lng, colour, tip, (south, west, north, east) = item
+        assert colour == QPV_COLOURS[statut] and south <= lat <= north and west <= lng <= east
+    html = render(layers, layers.structures.assign(nom="x", type_structure="PLIE", nb_facilitateurs=1, etp=1.0,
+                                                   population_couverte=1, etp_pour_100k_hab=1.0),
+                  show={"qpv": True})
+    assert "diag-small-shape" in html and "latLngToContainerPoint" in html

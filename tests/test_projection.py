@@ -153,8 +153,9 @@ def test_empty_workspace_says_what_to_import(tmp_path, monkeypatch):
 
 
 def test_load_chart_ranks_structures_by_their_ratio(demo_ds, demo_result):
-    """Screen 2: ETP per 100,000 inhabitants covered, highest first; past eight structures, the four highest
-    and the four lowest (the most loaded), the ones between said in words, and the footnote says so."""
+    """Screen 2: ETP per 100,000 inhabitants covered, highest first; every structure when their names fit the
+    wall (issue 21: a structure's team is in the room), else the highest and the lowest (the most loaded), as
+    many as fit, the ones between said in words, and the footnote says so."""
     import re
 
     from components import presentation as P
@@ -163,19 +164,27 @@ def test_load_chart_ranks_structures_by_their_ratio(demo_ds, demo_result):
     c = collect(demo_ds, demo_result, "99")
     html = P.means_chart(c, {})
     ranked = c.structures.dropna(subset=["etp_pour_100k_hab"]).sort_values("etp_pour_100k_hab", ascending=False)
-    assert len(ranked) > P.MAX_BARS
+    n = len(ranked)
     names = re.findall(r'class="diag-p-bar-name">([^<]*)<', html)
-    expected = list(ranked["nom"].head(4)) + list(ranked["nom"].tail(4))
-    assert names == [n.replace("'", "&#x27;") for n in expected]
+    k = len(names)
+    assert 4 <= k <= n
+    expected = list(ranked["nom"]) if k == n else list(ranked["nom"].head(k // 2)) + list(ranked["nom"].tail(k - k // 2))
+    assert names == [x.replace("'", "&#x27;") for x in expected]
     values = [float(v.replace(",", ".")) for v in re.findall(r'class="diag-p-bar-value">([^<]*)<', html)]
     assert values == sorted(values, reverse=True)
     gap = re.findall(r'diag-p-bar-gap"><div></div><div>([^<]*)<', html)
-    assert len(gap) == 1 and gap[0].startswith(f"{len(ranked) - 8} autres structures, de ")
-    assert (f"Les 4 structures aux ratios les plus élevés et les 4 aux ratios les plus faibles (les plus chargées), "
-            f"sur {len(ranked)}.") in html
+    assert (gap == []) == (k == n)
+    if gap:
+        assert gap[0].startswith(f"{n - k} autres structures, de ")
+        assert (f"Les {k // 2} structures aux ratios les plus élevés et les {k - k // 2} aux ratios les plus faibles "
+                f"(les plus chargées), sur {n}.") in html
     # a longer subtitle leaves room for fewer bars, still both ends
-    assert P.bars_for(1) == 8 and P.bars_for(2) == 6 and P.bars_for(9) == 4
-    assert len(re.findall(r'class="diag-p-bar-name"', P.means_chart(c, {}, P.bars_for(2)))) == 6
+    fewer = len(re.findall(r'class="diag-p-bar-name"', P.means_chart(c, {}, P.wall_room(4))))
+    assert 4 <= fewer <= k
+    # names that fit: every structure, whatever their number up to the room
+    few = c.structures.head(6)
+    assert len(re.findall(r'class="diag-p-bar-name"', P.means_chart(
+        type("C", (), {"structures": few})(), {}))) == int(few["etp_pour_100k_hab"].notna().sum())
 
 
 def test_figures_agree_with_their_count(demo_ds, demo_result):

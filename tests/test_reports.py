@@ -9,6 +9,7 @@ is absent.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -130,7 +131,8 @@ def test_pdf_figures_equal_the_cli(demo_files, expected):
     structures = text[text.index("4. Structures : moyens et charge"):text.index("5. Cohérence")]
     for s in e["structures"]:
         assert plain(fmt.integer(s["population_couverte"])) in structures, s["id_structure"]
-    assert f"{plain(fmt.integer(e['communes']['non_couvertes']))} commune(s) de la région" in text
+    assert f"{plain(fmt.integer(e['communes']['non_couvertes']))} communes de la région" in text
+    assert "(s)" not in text  # every count agreed (issue 21)
 
 
 def test_pdf_long_tables_repeat_their_header(demo_files, demo_result):
@@ -259,13 +261,20 @@ def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
                 assert cell.data_type != "f"
     assert {"#,##0", "#,##0.00", "0.0%"} <= used
     assert "# ##0" not in used
-    summary = {r[2]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True) if r[2]}
+    # the summary sheet speaks to people: a label and its value, no developer's key (issue 21)
+    assert [c.value for c in next(wb["Synthèse"].iter_rows(max_row=1))] == ["Indicateur", "Valeur"]
+    summary = {r[0]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True)}
     e = expected
-    for key in ("communes.total", "communes.non_couvertes", "communes.multi_couvertes", "population.non_couverte",
-                "qpv.non_couverts", "qpv.partiels", "qpv.population_non_couverte", "marches.hors_couverture",
-                "marches.regional"):
+    for label, key in (("Communes", "communes.total"), ("Zones blanches (communes non couvertes)",
+                                                        "communes.non_couvertes"),
+                       ("Communes couvertes par plusieurs structures", "communes.multi_couvertes"),
+                       ("Population non couverte", "population.non_couverte"), ("QPV non couverts", "qpv.non_couverts"),
+                       ("QPV partiellement couverts", "qpv.partiels"),
+                       ("Population des QPV non couverts", "qpv.population_non_couverte"),
+                       ("Marchés hors couverture", "marches.hors_couverture"), ("Marchés régionaux", "marches.regional"),
+                       ("Marchés retenus", "marches.total")):
         group, name = key.split(".")
-        assert summary[key] == e[group][name], key
+        assert summary[label] == e[group][name], label
     structures = pd.DataFrame(wb["Structures"].values)
     structures.columns = structures.iloc[0]
     structures = structures.iloc[1:]
@@ -279,8 +288,6 @@ def test_xlsx_real_formats_filters_and_cli_figures(demo_files, expected):
     etp = [c.value for c in wb["Structures"]["F"][1:]]
     assert all(round(v, 2) == v for v in etp)
     # the markets kept, and their dates as real dates that Excel shows the French way
-    assert summary["marches.total"] == e["marches"]["total"]
-    assert next(r[0] for r in wb["Synthèse"].iter_rows(values_only=True) if r[2] == "marches.total") == "Marchés retenus"
     header = [c.value for c in next(wb["Marchés"].iter_rows(max_row=1))]
     dates = [row[header.index("Date")] for row in wb["Marchés"].iter_rows(min_row=2)]
     assert dates and all(c.is_date and c.number_format == "dd/mm/yyyy" for c in dates if c.value is not None)
@@ -316,10 +323,10 @@ def test_statistical_secrecy_holds_in_the_three_documents(tmp_path, demo_ds):
     assert hidden == 1 and bool(row["secret"]) and np.isnan(row["region"])
     files, _ = build(ds, "99", tmp_path)
     text = "\n".join(pdf_pages(files["pdf"]))
-    assert "1 part(s) non affichée(s) : moins de 5 bénéficiaires (secret statistique)" in text
+    assert "1 part non affichée (secret statistique : calculée sur moins de 5 bénéficiaires" in text
     # the share is not shown, nor the gap with France
     assert re.search(rf"Part des femmes parmi les bénéficiaires\n{latest}\n–\n\d+ %\n–\n", text)
-    assert "case(s) de moins de 5 bénéficiaires masquée(s)" in text
+    assert re.search(r"\d+ cases masquées \(secret statistique : moins de 5 bénéficiaires", text)
     wb = openpyxl.load_workbook(files["xlsx"])
     rows = [r for r in wb["Suivi fiche 3 § 6b"].iter_rows(min_row=2, values_only=True)
             if r[0].startswith("Part des femmes") and r[1] == latest]
@@ -525,9 +532,11 @@ def test_load_ranking_is_by_ratio_with_both_ends_and_says_so():
     assert plain(r.note) == ("Les 4 structures aux ratios les plus élevés et les 4 aux ratios les plus faibles "
                              "(les plus chargées), sur 11.")
     assert plain(r.short) == "les 4 plus élevés et les 4 plus faibles, sur 11"
-    # nine structures: one left out, in the singular
+    # nine structures for eight bars: the ninth is shown (saying « 1 autre structure » would take its bar's room)
     nine = load_ranking(_structures(dict(list(ratios.items())[:9])), 8)
-    assert plain(nine.between) == "1 autre structure (0,96)"
+    assert len(nine.top) == 9 and nine.bottom.empty and not nine.between and nine.note == ""
+    ten = load_ranking(_structures(dict(list(ratios.items())[:10])), 8)
+    assert plain(ten.between) == "2 autres structures, de 0,96 à 0,89"
     # as many as the chart holds: all of them, highest first, nothing to say
     few = load_ranking(_structures({"X": 0.5, "Y": 1.5, "Z": 1.0}), 8)
     assert list(few.top["id_structure"]) == ["Y", "Z", "X"] and few.bottom.empty and not few.between
@@ -555,21 +564,42 @@ def test_counts_agree_in_french():
         assert figures[2] == ("1", "partagée entre structures")
 
 
+def test_fitting_ranking_shows_every_structure_when_their_names_fit():
+    from views.screens import Room, fitting_ranking, name_lines
+
+    names = ("PLIE 5", "Conseil départemental 45", "Maison de l'emploi du Pays de Châteaudun")
+    assert [name_lines(n, 16) for n in names] == [1, 2, 3]
+    ratios = {k: v for k, v in zip("ABCDEFGHIJK", (2.8, 1.7, 1.3, 0.97, 0.96, 0.89, 0.76, 0.65, 0.51, 0.49, 0.36))}
+    st = _structures(ratios)  # « Structure A »: 11 characters, one line
+    roomy = fitting_ranking(st, Room(height=11 * 30, line=30, gap=0, chars=20))
+    assert len(roomy.top) == 11 and not roomy.between
+    tight = fitting_ranking(st, Room(height=7 * 30, line=30, gap=0, chars=20))  # 6 bars and the gap row
+    assert len(tight.top) + len(tight.bottom) == 6 and tight.between.startswith("5 autres structures")
+    assert list(tight.top["id_structure"]) == ["A", "B", "C"] and list(tight.bottom["id_structure"]) == ["I", "J", "K"]
+    # names of two lines take twice the room: five of them and the gap row's line in eleven lines
+    wrapped = fitting_ranking(st, Room(height=11 * 30, line=30, gap=0, chars=6))
+    assert len(wrapped.top) + len(wrapped.bottom) == 5 and wrapped.between.startswith("6 autres structures")
+
+
 def test_deck_load_chart_is_ranked_by_ratio(demo_files, demo_result):
     st = demo_result.diagnosis.structures.dropna(subset=["etp_pour_100k_hab"])
-    assert len(st) > 8  # more than the chart holds
     slide = Presentation(str(demo_files["pptx"])).slides[1]
     chart = next(sh.chart for sh in slide.shapes if sh.has_chart)
-    names = list(chart.plots[0].categories)
-    values = list(chart.plots[0].series[0].values)
-    shown = [v for v in values if v is not None]
-    assert shown == sorted(shown, reverse=True) and len(shown) == 8
+    values = [v for v in chart.plots[0].series[0].values if v is not None]
+    assert values == sorted(values, reverse=True) and len(values) >= 4
     ranked = st.sort_values("etp_pour_100k_hab", ascending=False)
-    assert shown[0] == round(ranked["etp_pour_100k_hab"].iloc[0], 2)
-    assert shown[-1] == round(ranked["etp_pour_100k_hab"].iloc[-1], 2)
-    assert values[4] is None and names[4].startswith(f"{len(st) - 8} autres structures, de ")
+    assert values[0] == round(ranked["etp_pour_100k_hab"].iloc[0], 2)
+    assert values[-1] == round(ranked["etp_pour_100k_hab"].iloc[-1], 2)
+    # the names beside the bars, whole, in the order of the bars; what is left out said between them
+    names = [sh.text_frame.text for sh in slide.shapes if sh.name == "nom_barre"]
+    k = len(values)
+    assert names == list(ranked["nom"].head(k // 2)) + list(ranked["nom"].tail(k - k // 2))
+    gap = [sh.text_frame.text for sh in slide.shapes if sh.name == "ecart_classement"]
+    assert (gap == []) == (k == len(st))
+    if gap:
+        assert plain(gap[0]).startswith(f"{len(st) - k} autres structures, de ")
     title = next(sh for sh in slide.shapes if sh.name == "legende_graphique").text_frame.text
-    assert plain(title) == f"ETP pour 100 000 habitants couverts : les 4 plus élevés et les 4 plus faibles, sur {len(st)}"
+    assert plain(title) == "ETP pour 100 000 habitants couverts"
 
 
 def test_pdf_foot_keeps_every_vintage_whole(tmp_path, demo_ds, demo_result):
@@ -635,3 +665,83 @@ def test_documents_without_inclusion_structures_say_so(tmp_path, demo_ds):
     assert "–\nstructures de l'inclusion : non importées" in slide
     wb = openpyxl.load_workbook(files["xlsx"], read_only=True)
     assert wb["Structures de l'inclusion"]["A2"].value == MISSING["structures_inclusion"]
+
+
+def _soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if not found:
+        pytest.skip("LibreOffice absent (Debian : libreoffice-impress) : rendu des diapositives non vérifié")
+    return found
+
+
+LONG_NAME = ("Centre-Val de Loire 2026 – diagnostic partagé du comité régional de pilotage des clauses sociales, "
+             "version de travail")
+
+
+@pytest.fixture(scope="module")
+def region_files(tmp_path_factory, region_store):
+    """The three documents of a real région's workspace, under a long workspace name."""
+    store, slug = region_store
+    before = os.environ["DIAG_DONNEES"]
+    os.environ["DIAG_DONNEES"] = str(store)
+    try:
+        from data.store import workspaces
+
+        ds = workspaces.load(slug)
+    finally:
+        os.environ["DIAG_DONNEES"] = before
+    out = tmp_path_factory.mktemp("region_docs")
+    files, _ = build(ds, "24", out, label=LONG_NAME)
+    return ds, files
+
+
+def test_deck_in_libreoffice_names_every_structure_of_a_real_region(tmp_path, region_files):
+    """Issue 21: the deck of a real région (nine structures, names of 6 to 40 characters) opened by LibreOffice
+    Impress shows every structure's name on slide 2, whole, and every class of markets on slide 5."""
+    soffice = _soffice()
+    ds, files = region_files
+    names = list(ds.structures["nom"])
+    assert len(names) == 9
+    shapes = [sh.text_frame.text for sh in Presentation(str(files["pptx"])).slides[1].shapes if sh.has_text_frame]
+    assert not any("…" in t for t in shapes)  # never a name cut in the file
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "lo"),
+                    str(files["pptx"])], check=True, timeout=240, capture_output=True,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    pages = pdf_pages(tmp_path / "lo" / "presentation_24.pdf")
+    assert len(pages) == 6
+    slide2 = " ".join(pages[1].split())
+    for name in names:
+        assert " ".join(name.split()) in slide2, (name, slide2)
+    slide5 = " ".join(pages[4].split())
+    for label in ("Couvert", "Plusieurs facilitateurs", "Partiellement couvert", "Hors couverture", "Non localisable"):
+        assert label in slide5
+    if shutil.which("pdftoppm"):  # kept for a person to look at
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "2", "-l", "2", str(tmp_path / "lo" / "presentation_24.pdf"),
+                        str(ARTIFACTS / "presentation_region_diapositive")], check=True, timeout=120)
+
+
+def test_region_pdf_has_no_lonely_page_and_keeps_a_long_name_whole(region_files):
+    """No page holds only a sentence or a table's last rows; the running head writes a long workspace name
+    whole (on its own line); counts agree (« 1 marché », never « marché(s) »)."""
+    import pypdf
+
+    _, files = region_files
+    reader = pypdf.PdfReader(str(files["pdf"]))
+    for i, page in enumerate(reader.pages[1:], start=2):
+        text = plain(page.extract_text() or "")
+        head = text.split("\n")[:3]
+        assert plain(LONG_NAME) in " ".join(head), (i, head)
+        assert "…" not in " ".join(head)
+        body = [line for line in text.split("\n")[3:-2] if line.strip()]
+        assert page.images or len(body) >= 6, (i, body)  # a map, or more than a title and a sentence
+        assert "(s)" not in text, i
+
+
+def test_legend_labels_never_break_inside_a_short_name():
+    from reports.maps import _wrap
+
+    for text in ("S8 – Maison de l'emploi MDE / 2 Indre nord", "S4 – Conseil départemental 45 et partenaires"):
+        for line in _wrap(text, 14).split("\n"):
+            assert not line.endswith("/") and not line.startswith("/"), line
+            assert not re.fullmatch(r"\d{1,3}", line.strip().split(" ")[0]), line  # « 45 » alone on a line

@@ -456,7 +456,7 @@ def test_report_caps_repeated_messages():
     rows = "\n".join(f"{31000 + i};C{i};x" for i in range(60))
     loaded = validate("communes", [up("c.csv", "code_insee;nom;population\n" + rows)])
     assert len(loaded.report.errors) == 21
-    assert "40 autre(s)" in loaded.report.errors[-1].message
+    assert "40 autres lignes" in loaded.report.errors[-1].message
 
 
 def run_cli(*args):

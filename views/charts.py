@@ -59,10 +59,14 @@ def category_axis(values, width: int = WRAP, title=None, **kw) -> alt.Axis:
                     labelPadding=8, labelColor="#161616", titleColor="#161616", **kw)
 
 
+VALUE_TICKS = 6  # labels of a value axis: as many as a 1280 px wall reads at 16 px (« 0 1 2 3 4 5 6 », not 31)
+
+
 def value_axis(title: str, percent: bool = False, **kw) -> alt.Axis:
+    kw.setdefault("tickCount", VALUE_TICKS)
     return alt.Axis(title=title, format=PCT_FORMAT if percent else NUM_FORMAT, labelFontSize=FONT_SIZE,
                     titleFontSize=FONT_SIZE, labelFont=FONT, titleFont=FONT, labelLimit=LABEL_LIMIT,
-                    labelColor="#161616", titleColor="#161616", labelFlush=False, **kw)
+                    labelColor="#161616", titleColor="#161616", labelFlush=False, labelOverlap=True, **kw)
 
 
 def legend(title=None, **kw) -> alt.Legend:
@@ -70,7 +74,45 @@ def legend(title=None, **kw) -> alt.Legend:
                       labelLimit=LABEL_LIMIT, symbolSize=200, labelColor="#161616", titleColor="#161616", **kw)
 
 
+# what a chart's own fields are called where a person reads them: a screen reader reads each mark's
+# description (« ETP financés : 1,5 ; Source : FSE »), made of its fields' titles
+FIELD_TITLES = {"part_txt": "Part", "part_tip": "Part", "valeur_txt": "Valeur", "etp_txt": "ETP",
+                "etp_finances": "ETP financés", "source": "Source", "part": "Part", "valeur": "Valeur",
+                "territoire_lib": "Territoire", "annee": "Année", "modalite": "Catégorie", "modalite_2": "Croisement"}
+
+
+def field_title(field: str) -> str:
+    from views.columns import label_of
+
+    return FIELD_TITLES.get(field) or label_of(field)
+
+
+def _titled(spec) -> None:
+    """Every encoded field given a French title where it has none (its axis and legend keep theirs)."""
+    if isinstance(spec, dict):
+        enc = spec.get("encoding")
+        if isinstance(enc, dict):
+            for value in enc.values():
+                for d in (value if isinstance(value, list) else [value]):
+                    if isinstance(d, dict) and isinstance(d.get("field"), str) and "title" not in d:
+                        d["title"] = field_title(d["field"])
+        for value in spec.values():
+            _titled(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            _titled(value)
+
+
+def french_fields(chart):
+    """``chart`` with a French title on every encoded field: no internal name (« etp_finances ») in the marks'
+    descriptions that a screen reader reads, nor in a tooltip."""
+    spec = chart.to_dict(validate=False)
+    _titled(spec)
+    return type(chart).from_dict(spec, validate=False)
+
+
 def theme(chart: alt.Chart, title: str | None = None, height: int = 360, subtitle: str | None = None) -> alt.Chart:
+    chart = french_fields(chart)
     if title:
         chart = chart.properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, fontSize=TITLE_SIZE,
                                                        subtitleFontSize=FONT_SIZE, anchor="start", font=FONT,

@@ -81,6 +81,16 @@ KINDS = {
     "etp_present": "dec2", "part_sociale": "pct", "annee_montant_max": "year",
 }
 PERCENT_SUFFIX = " (%)"
+# the kinds of place of execution of a market, as a person reads them (never « code_postal »)
+PLACE_TYPE_LABELS = {"commune": "Commune", "code_postal": "Code postal", "departement": "Département",
+                     "region": "Région", "pays": "Pays", "arrondissement": "Arrondissement", "canton": "Canton",
+                     "concession": "Aucun (concession)", "inconnu": "Inconnu", "": "Inconnu"}
+
+
+def place_type_label(value) -> str:
+    """A market's kind of place in French: ``code_postal`` -> « Code postal »; an unknown kind as words."""
+    text = "" if value is None or value != value else str(value)
+    return PLACE_TYPE_LABELS.get(text) or dimension_label(text)
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")  # a column name from code or from a file
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.indicators import MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, table_data, table_order
+from data.indicators import (MEASURE_LABELS, followup_with_secrecy, measures_of, missing_tables, protect, table_data,
+                             table_order)
 from data.schemas import FUNDING_COLUMNS, INDICATOR_TABLES
 from data.store.dataset import MISSING, Dataset
 from geo import engine
@@ -108,6 +109,17 @@ class Content:
         return dict(zip(self.structures["id_structure"], self.structures["nom"]))
 
 
+def host_names(structures: pd.DataFrame, communes: pd.DataFrame | None, column: str = "code_commune") -> pd.DataFrame:
+    """The structures with their host commune by its name (« Tours (37261) »), not by its code alone, in
+    ``column`` (``code_commune`` itself for a table on screen; another column keeps the code beside it)."""
+    if "code_commune" not in structures.columns:
+        return structures
+    codes = as_text(structures["code_commune"])
+    names = {} if communes is None or not len(communes) else dict(zip(as_text(communes["code_insee"]),
+                                                                       as_text(communes["nom"])))
+    return structures.assign(**{column: [f"{names[c]} ({c})" if c in names else c for c in codes]})
+
+
 def region_name(ds: Dataset, region: str) -> str:
     return ds.regions().get(region) or REGION_NAMES.get(region, f"Région {region}")
 
@@ -175,7 +187,8 @@ def _markets(ds: Dataset, result: engine.Result, potential: pd.DataFrame | None 
 
 
 def _indicators(ds: Dataset, region: str) -> tuple[list[IndicatorSeries], list[str], str]:
-    ind = ds.indicateurs
+    # secrecy over every table of the territory and year at once (secondary suppression), then each table
+    ind = protect(ds.indicateurs[ds.indicateurs["territoire"].isin([region, "FR"])])
     source = (ds.meta.get("sources", {}) or {}).get("indicateurs") or "ABC Clauses"
     absent = missing_tables(ind, region)
     out = []
@@ -290,7 +303,7 @@ def _evolution(ds: Dataset, result: engine.Result, region: str) -> Evolution | N
     day = str(entry.get("date", ""))[:10]
     day = "/".join(reversed(day.split("-"))) if len(day) == 10 else day
     return Evolution(int(entry["version"]), day, str(
-        prev_ds.vintages.get("facilitateurs") or "non précisé"), figures, added, removed, changed)
+        prev_ds.vintages.get("facilitateurs") or ""), figures, added, removed, changed)
 
 
 def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: str | None = None,
@@ -303,7 +316,7 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     has = {k: ds.has(k) for k in ("communes", "qpv", "facilitateurs", "marches", "indicateurs",
                                   "structures_inclusion")}
     sources, official = _sources(ds)
-    st = d.structures.copy()
+    st = host_names(d.structures, ds.communes if ds.has("communes") else None, "commune_implantation").copy()
     st["alerte"] = _flags(st) if len(st) else pd.Series(dtype=object)
     st["quotite"] = st["etp"] / st["nb_facilitateurs"].replace(0, np.nan)
     names = dict(zip(st["id_structure"], st["nom"]))
@@ -334,7 +347,7 @@ def collect(ds: Dataset, result: engine.Result, region: str, workspace_label: st
     return Content(
         region=region, region_name=region_name(ds, region), workspace=workspace_label or ds.label,
         is_demo=ds.is_demo, vintages=ds.vintages_text(),
-        facilitators_vintage=str(ds.vintages.get("facilitateurs") or "non précisé"), sources=sources, referentiel_sources=official,
+        facilitators_vintage=str(ds.vintages.get("facilitateurs") or ""), sources=sources, referentiel_sources=official,
         generated=dt.date.today().strftime("%d/%m/%Y"), json=engine.to_json(result), summary=d.summary,
         market_summary=result.market_summary, has=has,
         missing={k: MISSING[k] for k, v in has.items() if not v}, notes=list(d.notes),

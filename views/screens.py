@@ -14,7 +14,8 @@ from views import fmt
 from views import text as T
 from views.text import agree
 
-MAX_BARS = 8  # bars of the load chart: as many as a 1280×720 wall and a slide hold
+MAX_BARS = 8  # bars of the load chart when nothing says how much room there is (at least this many fit)
+MIN_BARS = 4  # the fewest: the two highest and the two lowest
 
 
 def count(n, singular: str, plural: str) -> tuple[str, str]:
@@ -101,7 +102,7 @@ def load_ranking(structures: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
     ranked = ranked.sort_values(["etp_pour_100k_hab", "id_structure"], ascending=[False, True])
     n, unranked = len(ranked), int(ratio.isna().sum())
     short = ""
-    if n <= max_bars:
+    if n <= max_bars + 1:  # one structure left out would take its bar's room to be said: show it
         top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
         note = ""
     else:
@@ -120,6 +121,55 @@ def load_ranking(structures: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
             f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans population couverte dans "
             f"la région, {agree(unranked, 'non classée', 'non classées')}.")
     return Ranking(top, bottom, between, note, short)
+
+
+@dataclass(frozen=True)
+class Room:
+    """The room a chart of named rows has, in one unit (pixels on the wall, points on a slide): the height for
+    its rows, what a line of a name and the space between two rows cost, and how many characters of a name
+    one line holds. ``uniform``: every row as tall as the tallest (a native chart's bars are evenly spaced)."""
+
+    height: float
+    line: float
+    gap: float
+    chars: int
+    uniform: bool = False
+
+
+def name_lines(name: str, chars: int) -> int:
+    """The lines a name takes, wrapped at spaces within ``chars`` characters a line (a longer word, alone)."""
+    lines, used = 1, 0
+    for word in str(name).split():
+        need = len(word) if used == 0 else used + 1 + len(word)
+        if used and need > chars:
+            lines, used = lines + 1, len(word)
+        else:
+            used = need
+    return lines
+
+
+def rows_height(names: list[str], room: Room, gaps: int = 0) -> float:
+    """The height of rows of these names in ``room``, and of ``gaps`` rows of one line (a gap in a ranking,
+    written across the chart)."""
+    lines = [name_lines(n, room.chars) for n in names] + [1] * gaps
+    if not lines:
+        return 0.0
+    if room.uniform:
+        return len(lines) * (max(lines) * room.line + room.gap)
+    return sum(k * room.line + room.gap for k in lines)
+
+
+def fitting_ranking(structures: pd.DataFrame, room: Room) -> Ranking:
+    """:func:`load_ranking` with as many bars as the room holds: every structure when their names fit (a
+    structure's team is in the room), else the highest and the lowest ratios, as many as fit, at least
+    ``MIN_BARS``."""
+    n = int(pd.to_numeric(structures["etp_pour_100k_hab"], errors="coerce").notna().sum())
+    for k in range(max(n, MIN_BARS), MIN_BARS - 1, -1):
+        r = load_ranking(structures, k)
+        names = [str(x) for x in (*r.top["nom"], *r.bottom["nom"])]
+        if rows_height(names, room, gaps=1 if r.between else 0) <= room.height:
+            return r
+    return load_ranking(structures, MIN_BARS)
 
 
 SHORT = {  # fiche 3 § 6b indicators, in the words of a screen and of a slide

@@ -4,6 +4,7 @@ reference figures. One place, so that the PDF, the deck and the workbook say the
 from __future__ import annotations
 
 from data.indicators import SECRET_THRESHOLD
+from data.report import agree  # the one French agreement of a count, for messages and documents alike
 from views.columns import LABELS as _APP_LABELS
 
 TITLE = "Diagnostic territorial des clauses sociales"
@@ -63,7 +64,11 @@ DEFINITIONS: list[tuple[str, str]] = [
     ("Indicateurs ABC Clauses", "tableaux T01 à T18 de l'annexe de l'instruction, pour la région et pour la "
                                 "France ; les parts sont calculées dans chaque année et chaque territoire."),
     ("Secret statistique", f"les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} dans une case ne "
-                           "sont pas affichés, ni les parts calculées à partir d'eux."),
+                           "sont pas affichés, ni les parts calculées à partir d'eux. Les tableaux d'une même année "
+                           "et d'un même territoire comptent les mêmes bénéficiaires (un même total, et les marges "
+                           "des tableaux croisés) : d'autres cases, les plus petites possibles, sont masquées aussi, "
+                           "pour qu'aucune case masquée ne puisse être recalculée à partir de ce qui est affiché "
+                           "(secret secondaire, règles de l'INSEE)."),
 ]
 
 # « Needs and offer » (DOMAIN.md): the Besoins et moyens and Acheteurs pages' help and the PDF's definitions
@@ -114,7 +119,19 @@ NEEDS_SUM_NOTE = ("Un marché compte dans chaque aire qu'il touche : la somme su
                   "de la région.")
 
 SECRET_NOTE = (f"Secret statistique : les effectifs de bénéficiaires inférieurs à {SECRET_THRESHOLD} ne sont pas "
-               "affichés, ni les parts calculées à partir d'eux.")
+               "affichés, ni les parts calculées à partir d'eux, ni les cases qui permettraient de les recalculer.")
+
+
+def secret_cells(n: int) -> str:
+    """« 4 cases masquées (secret statistique : … ) », for a table's caption."""
+    return (f"{n} {agree(n, 'case masquée', 'cases masquées')} (secret statistique : moins de {SECRET_THRESHOLD} "
+            "bénéficiaires, ou case qui permettrait de recalculer une case masquée).")
+
+
+def secret_shares(n: int) -> str:
+    """« 1 part non affichée (secret statistique : … ) », for the § 6b follow-up."""
+    return (f"{n} {agree(n, 'part non affichée', 'parts non affichées')} (secret statistique : calculée sur moins "
+            f"de {SECRET_THRESHOLD} bénéficiaires ou sur une case masquée).")
 
 # fiche 3, § 3c: how facilitator posts were funded nationally in 2016 (Alliance Villes Emploi survey)
 FUNDING_REFERENCE_2016 = {"Collectivités territoriales": 0.43, "FSE": 0.29, "État": 0.21, "Privé": 0.04,
@@ -140,15 +157,6 @@ NO_OUTLINES = ("Le référentiel des communes chargé n'a pas de contours : la c
 
 STATUS_LABELS = {"couvert": "Couvert", "partiel": "Partiellement couvert", "non couvert": "Non couvert"}
 
-
-def agree(n, singular: str, plural: str) -> str:
-    """The words that follow a count, agreed in French: the singular for 0 and 1 (any number below 2),
-    the plural from 2 on (« 0 aire », « 1 aire », « 2 aires »)."""
-    try:
-        value = abs(float(n))
-    except (TypeError, ValueError):
-        return plural
-    return singular if value < 2 else plural
 
 # the classes of the zones d'emploi's choropleth (geo.needs.ze_class), in the legend's order
 NEEDS_CLASS_LABELS = {"tres_eleve": "Plus du double de la médiane", "eleve": "De la médiane au double",

@@ -110,6 +110,8 @@ def social_considerations(value: object) -> str:
     keep = []
     for item in items:
         key = fold(item)
+        if key == "concessionreservee":  # the concessions' word for a reserved contract
+            key = fold("Marché réservé")
         for canon in S.SOCIAL_CONSIDERATIONS:
             if fold(canon) == key and canon not in keep:
                 keep.append(canon)
@@ -125,16 +127,71 @@ def place_code(code: object, ptype: str) -> str:
     return str(code).strip()
 
 
-def _records_from_json(data: bytes) -> list:
+CONCESSION = "concession"  # the place type of a concession without a place (2022/2024 formats)
+
+
+def is_concession(record: dict) -> bool:
+    """A concession contract of a flat list (2019 and 2.0.0 formats): ``_type`` says so, or its fields do."""
+    return (fold(record.get("_type") or "") == "contratdeconcession"
+            or "autoriteConcedante" in record or "concessionnaires" in record)
+
+
+def _records_from_json(data: bytes) -> tuple[list, list[dict], list[int], list[int]]:
+    """The markets and the concession contracts of a DECP JSON file, and their numbers in it (from 0):
+    ``{"marches": [...]}`` (2019, 2.0.0: one list, a concession told by its ``_type`` or its fields) or
+    ``{"marches": {"marche": [...], "contrat-concession": [...]}}`` (2.0.1 and later: the concessions numbered
+    after the markets). A market that is not an object stays in the markets, for ``check_json_records`` to name."""
     doc = json.loads(data.decode("utf-8-sig"))
     marches = doc.get("marches", []) if isinstance(doc, dict) else doc
     if isinstance(marches, dict):
-        marches = marches.get("marche", [])
+        markets = marches.get("marche", None) or []
+        concessions = marches.get("contrat-concession", None) or []
+        if not isinstance(markets, list) or not isinstance(concessions, list):
+            raise TypeError("marche or contrat-concession is not a list")
+        concessions = [c for c in concessions if isinstance(c, dict)]
+        return (markets, concessions, list(range(len(markets))),
+                list(range(len(markets), len(markets) + len(concessions))))
     if not isinstance(marches, list):
         raise TypeError("marches is not a list")
-    return marches
+    conc = [isinstance(m, dict) and is_concession(m) for m in marches]
+    return ([m for m, c in zip(marches, conc) if not c], [m for m, c in zip(marches, conc) if c],
+            [i for i, c in enumerate(conc) if not c], [i for i, c in enumerate(conc) if c])
 
 
+def _concession_place(record: dict) -> tuple[str, str]:
+    """A concession's place: its ``lieuExecution`` in the 2019 format, none since (type ``concession``)."""
+    place = record.get("lieuExecution")
+    if isinstance(place, dict) and place.get("code"):
+        return place.get("code", ""), place.get("typeCode", "")
+    return "", CONCESSION
+
+
+def _json_frame(markets: list[dict], concessions: list[dict]) -> pd.DataFrame:
+    """One row per contract, markets first, in the columns the markets' table is made from."""
+    def buyer(r: dict, key: str) -> str:
+        who = r.get(key) or {}
+        return who.get("nom", who.get("id", "")) if isinstance(who, dict) else str(who)
+
+    def buyer_id(r: dict, key: str) -> str:  # its SIRET, when the file gives one
+        who = r.get(key) or {}
+        return str(who.get("id", "") or "") if isinstance(who, dict) else ""
+
+    places = [_concession_place(r) for r in concessions]
+    return pd.DataFrame({
+        "id_marche": [r.get("id", "") for r in markets] + [r.get("id", "") for r in concessions],
+        "objet": [r.get("objet", "") for r in markets] + [r.get("objet", "") for r in concessions],
+        "acheteur": [buyer(r, "acheteur") for r in markets] + [buyer(r, "autoriteConcedante") for r in concessions],
+        "acheteur_siret": [buyer_id(r, "acheteur") for r in markets] + [buyer_id(r, "autoriteConcedante")
+                                                                         for r in concessions],
+        # a market counts with its current amount: after its last modification (DOMAIN.md « Needs and offer »)
+        "montant_ht": [current_amount(r) for r in markets] + [r.get("valeurGlobale", "") for r in concessions],
+        "date": [r.get("dateNotification", "") for r in markets] + [r.get("dateSignature", "") for r in concessions],
+        "lieu_code": [(r.get("lieuExecution") or {}).get("code", "") for r in markets] + [c for c, _ in places],
+        "lieu_type": [(r.get("lieuExecution") or {}).get("typeCode", "") for r in markets] + [t for _, t in places],
+        "considerations_sociales": [r.get("considerationsSociales", "") for r in markets + concessions],
+        "cpv": [r.get("codeCPV", "") for r in markets] + [""] * len(concessions),
+        "concession": [False] * len(markets) + [True] * len(concessions),
+    })
 # The JSON fields read, the types accepted (``None`` is an absent value) and what a person is told to write.
 JSON_FIELDS = {
     "id": ((str, int), "un texte"),
@@ -309,7 +366,7 @@ class DecpRefused(Exception):
     """A DECP file refused for a reason the (French) message gives."""
 
 
-def _json_records(src: Upload) -> list[dict]:
+def _json_records(src: Upload) -> tuple[list, list[dict], list[int], list[int]]:
     what = binary_kind(src.head(4096))
     if what:
         raise DecpRefused(not_text_message(what))
@@ -456,30 +513,21 @@ def load_decp(src: Upload, cut=None) -> Loaded:
         return out
     try:
         if is_json:
-            recs = _json_records(src)
+            markets, concessions, m_pos, c_pos = _json_records(src)
             check_time(src.name)
-            if len(recs) > DECP_MAX_ROWS:
-                raise DecpRefused(f"le fichier compte {fmt_int(len(recs))} marchés : la limite est de "
-                                  f"{fmt_int(DECP_MAX_ROWS)}.")
-            positions = check_json_records(recs, src.name, rep)
-            recs = [recs[i] for i in positions]
-            records = pd.DataFrame({
-                "id_marche": [r.get("id", "") for r in recs],
-                "objet": [r.get("objet", "") for r in recs],
-                "acheteur": [(r.get("acheteur") or {}).get("nom", (r.get("acheteur") or {}).get("id", ""))
-                             for r in recs],
-                "acheteur_siret": [(r.get("acheteur") or {}).get("id", "") for r in recs],
-                "montant_ht": [current_amount(r) for r in recs],
-                "date": [r.get("dateNotification", "") for r in recs],
-                "lieu_code": [(r.get("lieuExecution") or {}).get("code", "") for r in recs],
-                "lieu_type": [(r.get("lieuExecution") or {}).get("typeCode", "") for r in recs],
-                "considerations_sociales": [r.get("considerationsSociales", "") for r in recs],
-                "cpv": [r.get("codeCPV", "") for r in recs],
-            }, index=pd.Index(positions, dtype=np.int64))
-            del recs
+            if len(markets) + len(concessions) > DECP_MAX_ROWS:
+                raise DecpRefused(f"le fichier compte {fmt_int(len(markets) + len(concessions))} contrats : la "
+                                  f"limite est de {fmt_int(DECP_MAX_ROWS)}.")
+            keep = check_json_records(markets, src.name, rep)
+            markets, m_pos = [markets[i] for i in keep], [m_pos[i] for i in keep]
+            records = _json_frame(markets, concessions)
+            records.index = pd.Index(m_pos + c_pos, dtype=np.int64)
+            del markets
             check_time(src.name)
             if not records.empty:
                 out.counts["lus"] = len(records)
+                if len(concessions):
+                    out.counts["concessions"] = len(concessions)
                 records = normalise_places(records)
                 check_time(src.name)
                 if cut is not None:
@@ -510,9 +558,11 @@ def load_decp(src: Upload, cut=None) -> Loaded:
         rep.error(src.name, message, line=line)
         return out
     if records.empty and "lus" not in out.counts:
-        rep.error(src.name, "le fichier DECP ne contient aucun marché.")
+        rep.error(src.name, "le fichier DECP ne contient aucun marché ni aucune concession.")
         return out
     df = _frame(records)
+    conc = (records["concession"].to_numpy(dtype=bool) if "concession" in records.columns
+            else np.zeros(len(df), dtype=bool))
     check_time(src.name)
     unit, first = ("ligne", 2) if src.suffix == ".csv" else ("marché", 1)
     numbers = records.index.to_numpy() + first  # the market's number in the file (its line in a CSV)
@@ -521,12 +571,16 @@ def load_decp(src: Upload, cut=None) -> Loaded:
     for i in np.flatnonzero(empty_id.to_numpy()):
         rep.error(src.name, "marché sans identifiant.", line=int(numbers[i]), column=fields.get("id_marche", "id"),
                   unit=unit, rule="marché sans identifiant")
-    dup = df["id_marche"].duplicated()
+    # a market and a concession may bear the same identifier: they are two contracts
+    dup = (df["id_marche"] + "|" + pd.Series(conc, index=df.index).astype(str)).duplicated()
     n_dup = int(dup.sum())
     if n_dup:
-        rep.warning(src.name, f"{n_dup} marché(s) publiés plusieurs fois (même identifiant) : seule la "
-                              "première publication est gardée.")
-        df = df[~dup]
+        rep.warning(src.name, f"{fmt_int(n_dup)} {'contrats publiés' if n_dup >= 2 else 'contrat publié'} plusieurs "
+                              "fois (même identifiant) : seule la première publication est gardée.")
+        out.counts["doublons"] = n_dup
+        df, conc = df[~dup], conc[~dup.to_numpy()]
+    if conc.any():
+        out.counts["concessions_gardees"] = int(conc.sum())
     out.tables["marches"] = df.reset_index(drop=True)
     out.counts["gardes"] = len(df)
     rep.close()

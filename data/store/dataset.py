@@ -88,17 +88,18 @@ class Dataset:
         return dict(self.meta.get("vintages", {}))
 
     def vintages_text(self) -> str:
+        """« COG 2026 · QPV 2024 · facilitateurs 2025 »: the vintage of each table present that has one (a wall
+        never reads « non précisé »: the facilitators' year is asked at import); ``""`` when none has."""
         labels = {"communes": "COG", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
                   "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion"}
         vint = self.vintages
-        parts = [f"{labels[k]} {vint.get(k) or 'non précisé'}" for k in labels if self.has(k)]
-        return " · ".join(parts) if parts else "non précisé"
+        return " · ".join(f"{labels[k]} {vint[k]}" for k in labels if self.has(k) and vint.get(k))
 
     def sources(self) -> list[tuple[str, str]]:
         """For each table present, its French name and where it comes from (the files imported, or the
         référentiel's credit), without a leading « Sources : »."""
         src = self.meta.get("sources", {}) or {}
-        return [(S.KINDS[k], re.sub(r"^\s*Sources?\s*:\s*", "", str(src.get(k) or "non précisé")))
+        return [(S.KINDS[k], re.sub(r"^\s*Sources?\s*:\s*", "", str(src.get(k) or "fichier importé")))
                 for k in S.KINDS if self.has(k)]
 
     def sources_note(self) -> str:
@@ -110,7 +111,8 @@ class Dataset:
     def credit(self) -> str:
         """The footnote of a map or an export: workspace, vintages and, when used, the référentiel's sources."""
         note = self.sources_note()
-        return f"{self.label} ({self.vintages_text()})" + (f". {note}" if note else "")
+        vint = self.vintages_text()
+        return self.label + (f" ({vint})" if vint else "") + (f". {note}" if note else "")
 
     @property
     def default_region(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pandas as pd
@@ -67,16 +68,18 @@ def vintage(kind: str, tables: dict[str, pd.DataFrame], file_names: list[str], d
     kind : the file kind
     tables : the accepted tables
     file_names : the files' names (a year in a name is a COG year when nothing else says it)
-    declared : what the user said (COG year asked on import), wins over the rest
-    """
+    declared : what the user said (COG year asked on import), wins over the rest; for the facilitators, the
+        year asked on import (the import's year by default) is what the file says when it has no ``annee``
+        """
+    if kind == "facilitateurs":  # the year a file writes, else the one asked, else the year of the import
+        return (_span(_years(tables["structures"]["annee"])) or str(declared or "") or year_in_name(file_names)
+                or str(dt.date.today().year))
     if declared:
         return str(declared)
     if kind == "communes":
         return year_in_name(file_names)
     if kind == "qpv":
         return qpv_generation(tables["qpv"]["code_qp"])
-    if kind == "facilitateurs":
-        return _span(_years(tables["structures"]["annee"])) or year_in_name(file_names)
     if kind == "marches":
         return market_period(tables["marches"]["date"])
     if kind == "indicateurs":

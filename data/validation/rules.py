@@ -20,15 +20,16 @@ import shapely
 from data import schemas as S
 from data.formats import decp
 from data.formats.cells import AMOUNT_MAX_EUROS, CODE_WIDTH, amount_problems, euros, parse_dates, parse_numbers
+from data.formats.decp import CONCESSION
 from data.formats.layers import is_geo, read_geo, reproject
 from data.formats.limits import TimeUp, check_time, time_limit
 from data.formats.tables import read_table
 from data.formats.upload import LOG, Upload
-from data.report import Loaded, Report
+from data.report import UNIT_PLURALS, Loaded, Report, agree, count, join_and, number
 from data.validation.inclusion import validate_structures_inclusion
 from geo.markets import has_social_consideration, unlocatable_markets
 from geo.places import outside_region
-from geo.territory import Referentiel
+from geo.territory import UNRESOLVABLE_TYPES, Referentiel
 from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune_code, normalize_code, plm_parent
 
 # ---------------------------------------------------------------------------------------------
@@ -154,8 +155,10 @@ def check_cells(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Repo
                 vals.append(canon if canon is not None else v)
             if unknown:
                 shown = ", ".join(f"« {v} » ({unit} {line})" for v, line in list(unknown.items())[:8])
-                more = f" et {len(unknown) - 8} autre(s)" if len(unknown) > 8 else ""
-                report.warning(file, f"{len(unknown)} libellé(s) non reconnu(s), gardé(s) tels quels : {shown}{more}. "
+                more = f" et {count(len(unknown) - 8, 'autre', 'autres')}" if len(unknown) > 8 else ""
+                n_unknown = len(unknown)
+                report.warning(file, f"{count(n_unknown, 'libellé non reconnu', 'libellés non reconnus')}, "
+                                     f"{agree(n_unknown, 'gardé tel quel', 'gardés tels quels')} : {shown}{more}. "
                                      f"Libellés connus : {', '.join(f.values)}.", column=f.name)
             out[f.name] = pd.Series(vals, index=df.index, dtype=object)
         elif f.kind == S.ENUM_LIST:
@@ -381,9 +384,11 @@ def validate_qpv(src: Upload, layer: str | None = None) -> Loaded:
     if gdf is not None:
         unit = "entité" if gdf.geometry.notna().any() else "ligne"
         codes_out = []
+        multi: list[tuple[int, str]] = []  # rows holding several codes: (line, as written)
         for line, code, com, geom in zip(gdf.index, gdf["code_qp"], gdf["code_commune"], gdf.geometry):
             parts = [c for c in re.split(r"[;,|/\s]+", code.upper()) if c]
             if len(parts) > 1 and all(QPV_CODE_RE.match(c) for c in parts):
+                multi.append((int(line), code))
                 code = ";".join(parts)  # several codes for one quartier (a list, not an odd code)
             codes_out.append(code)
             if code and ";" not in code and not QPV_CODE_RE.match(code):
@@ -394,6 +399,9 @@ def validate_qpv(src: Upload, layer: str | None = None) -> Loaded:
                 rep.error(src.name, "ni géométrie ni code commune : impossible de situer ce quartier.",
                           line=int(line), column="code_commune", unit=unit, rule="QPV non situé")
         gdf["code_qp"] = codes_out
+        if multi:
+            report_several_codes(gdf, multi, src.name, rep, unit)
+            out.counts["codes_qpv"] = distinct_qpv_codes(gdf["code_qp"])
         if "population" not in gdf.attrs.get("present", []):
             rep.warning(src.name, "colonne facultative absente : la population des QPV vaudra 0.",
                         line=1, column="population")
@@ -401,6 +409,35 @@ def validate_qpv(src: Upload, layer: str | None = None) -> Loaded:
         out.tables["qpv"] = gdf.reset_index(drop=True)
     rep.close()
     return out
+
+
+def distinct_qpv_codes(codes: pd.Series) -> int:
+    """How many distinct QPV codes the rows hold (a row may hold several, ``;``-separated)."""
+    return len({c for cell in codes.astype(str) for c in cell.split(";") if c})
+
+
+def report_several_codes(gdf: pd.DataFrame, multi: list[tuple[int, str]], file: str, report: Report,
+                         unit: str) -> None:
+    """One warning for a QPV file whose rows hold several codes: how it was read (each row one quartier
+    made of its codes), how many codes it names in how many rows, and the codes found on several rows."""
+    n = len(gdf)
+    lines_of: dict[str, list[int]] = {}
+    for line, cell in zip(gdf.index, gdf["code_qp"].astype(str)):
+        for c in dict.fromkeys(x for x in cell.split(";") if x):
+            lines_of.setdefault(c, []).append(int(line))
+    repeated = {c: ls for c, ls in lines_of.items() if len(ls) > 1}
+    units = UNIT_PLURALS.get(unit, unit + "s")
+    first_line, first = multi[0]
+    text = (f"{count(len(multi), unit, units)} sur {number(n)} {agree(len(multi), 'donne', 'donnent')} plusieurs "
+            f"codes QPV (par exemple « {first} », {unit} {first_line}) : chaque {unit} est lue comme un seul "
+            f"quartier qui réunit ses codes, soit {count(len(lines_of), 'code QPV différent', 'codes QPV différents')} "
+            f"en {count(n, unit, units)}")
+    if repeated:
+        c, ls = next(iter(repeated.items()))
+        text += (f" ; {count(len(repeated), 'code figure', 'codes figurent')} sur plusieurs {units} (par exemple "
+                 f"{c} : {units} {join_and([str(x) for x in ls[:3]])})")
+    report.warning(file, text + ". Si le fichier doit décrire un quartier par ligne, donnez à chaque ligne un seul "
+                                "code QPV.", column="code_qp")
 
 
 def keep_referentiel_qpv(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, file: str,
@@ -429,12 +466,14 @@ def keep_referentiel_qpv(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, file
     keep = inside | declared
     n, kept = int((~keep).sum()), int(keep.sum())
     loaded.counts.update(lus=len(qpv), hors_region=n, gardes=kept)
+    if "codes_qpv" in loaded.counts:  # the codes of the rows kept
+        loaded.counts["codes_qpv"] = distinct_qpv_codes(qpv.loc[keep, "code_qp"])
     if n and not kept:
         loaded.report.error(file, f"aucun des {fmt_int(n)} QPV du fichier n'est situé dans le territoire de "
                                   "l'espace de travail : vérifiez la région choisie.")
     elif n:
-        loaded.report.warning(file, f"{fmt_int(n)} QPV situé(s) hors du territoire de l'espace écarté(s) ; "
-                                    f"{fmt_int(kept)} gardé(s).")
+        loaded.report.warning(file, f"{fmt_int(n)} QPV {agree(n, 'situé', 'situés')} hors du territoire de l'espace "
+                                    f"{agree(n, 'écarté', 'écartés')} ; {fmt_int(kept)} {agree(kept, 'gardé', 'gardés')}.")
     return qpv[keep].reset_index(drop=True)
 
 
@@ -482,7 +521,7 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
     if st is not None:
         etp, pers = st["etp"].to_numpy(), st["nb_facilitateurs"].to_numpy()
         for i in np.flatnonzero(etp > pers + 1e-9):
-            rep.error(s_name, f"{etp[i]:g} ETP pour {pers[i]:g} personne(s) : les ETP ne peuvent pas dépasser "
+            rep.error(s_name, f"{etp[i]:g} ETP pour {pers[i]:g} {agree(pers[i], 'personne', 'personnes')} : les ETP ne peuvent pas dépasser "
                               "le nombre de personnes.", line=int(st.index[i]), column="etp",
                       rule="ETP > personnes")
         fin = st[list(S.FUNDING_COLUMNS)].to_numpy(dtype=float)
@@ -504,6 +543,7 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
         pe.loc[is_com, "code_territoire"] = remap_former_codes(pe.loc[is_com, "code_territoire"], p_name, rep,
                                                                "code_territoire", known_com)
         # a perimeter listing a commune nouvelle and one of its former communes: one row is enough
+        out.counts["perimetres_lus"] = len(pe)
         pe = pe[~pe.duplicated(list(S.PERIMETRES.key))]
     if st is not None:
         st = st.copy()
@@ -532,6 +572,8 @@ def validate_facilitateurs(paths: list, communes: pd.DataFrame | None = None) ->
                                 line=int(line), column="code_commune", rule="commune hors référentiel")
         out.tables["structures"] = st.reset_index(drop=True)
         out.tables["perimetres"] = pe.reset_index(drop=True)
+        read = len(st) + out.counts.get("perimetres_lus", len(pe))
+        out.counts.update(structures=len(st), perimetres=len(pe), lus=read, gardes=len(st) + len(pe))
     rep.close()
     return out
 
@@ -665,18 +707,36 @@ def report_unlocatable(df: pd.DataFrame, communes: pd.DataFrame | None, file: st
     """A line for each market with a social consideration whose place designates no commune of the
     référentiel (kept, shown « Non localisable »), and their count; nothing without a référentiel.
 
-    ``df``'s index holds the spreadsheet lines; for ``unit="marché"`` (DECP) markets are numbered from 1."""
-    if communes is None or df.empty:
+    ``df``'s index holds the spreadsheet lines; a DECP file's contracts (``unit="marché"``) are named by their
+    identifier. A concession of the DECP formats since 2022 has no place at all: it is named, with that reason,
+    whatever the référentiel."""
+    concession = (df["lieu_type"] == CONCESSION).to_numpy()
+    if df.empty or (communes is None and not concession.any()):
         return
     social = has_social_consideration(df["considerations_sociales"])
-    reasons = unlocatable_markets(Referentiel.from_communes(communes), df["lieu_type"], df["lieu_code"])
+    if communes is None:
+        reasons = pd.Series(np.where(concession, UNRESOLVABLE_TYPES[CONCESSION], ""), index=df.index)
+    else:
+        reasons = unlocatable_markets(Referentiel.from_communes(communes), df["lieu_type"], df["lieu_code"])
     bad = social & (reasons != "").to_numpy()
-    lines = df.index.to_numpy() if unit == "ligne" else np.arange(1, len(df) + 1)
-    for line, reason in zip(lines[bad], reasons[bad]):
-        loaded.report.warning(file, f"lieu d'exécution non localisable ({reason}) : le marché est gardé et compté "
-                                    "« non localisable ».", line=int(line), column="lieu_code", unit=unit,
+    ids = df["id_marche"].astype(str).to_numpy()
+    objets = df["objet"].astype(str).to_numpy() if "objet" in df.columns else np.full(len(df), "", dtype=object)
+    for i in np.flatnonzero(bad & concession):
+        what = f"concession « {ids[i]} »" + (f" ({objets[i]})" if objets[i] else "")
+        loaded.report.warning(file, f"{what} : le format DECP ne donne pas de lieu d'exécution pour une concession ; "
+                                    "elle est gardée et comptée « non localisable ».", column="lieu_code",
+                              rule="concession non localisable")
+    for i in np.flatnonzero(bad & ~concession):
+        if unit == "ligne":
+            where, line = "le marché", int(df.index[i])
+        else:  # a DECP contract: by its identifier (its rank in a JSON file tells a person nothing)
+            where, line = f"le marché « {ids[i]} »", None
+        loaded.report.warning(file, f"lieu d'exécution non localisable : {reasons.iloc[i]} ; {where} est gardé et "
+                                    "compté « non localisable ».", line=line, column="lieu_code", unit=unit,
                               rule="lieu non localisable")
     loaded.counts["non_localisables"] = int(bad.sum())
+    if (bad & concession).any():
+        loaded.counts["concessions_non_localisables"] = int((bad & concession).sum())
 
 
 def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
@@ -691,7 +751,8 @@ def cut_to_region(df: pd.DataFrame, loaded: Loaded, file: str, region: str,
     elif n:
         by_kind = reason[dropped].value_counts()
         detail = ", ".join(f"{fmt_int(k)} : {label}" for label, k in by_kind.items())
-        loaded.report.warning(file, f"{fmt_int(n)} marché(s) situé(s) hors de la région écarté(s) ({detail}). "
+        loaded.report.warning(file, f"{fmt_int(n)} {agree(n, 'marché situé', 'marchés situés')} hors de la région "
+                                    f"{agree(n, 'écarté', 'écartés')} ({detail}). "
                                     "Les marchés dont le lieu est inconnu ou imprécis sont gardés (non localisables).",
                               column="lieu_code")
     return df[~dropped]
