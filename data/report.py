@@ -240,10 +240,32 @@ def outcome(loaded: "Loaded", names: list[str] | str) -> str:
         what = _markets_outcome(c)
     elif kind == "communes":
         what = _read_kept(c, "commune", "communes", feminine=True)
+    elif kind == "structures_inclusion":
+        what = _inclusion_outcome(c)
     else:
         what = _read_kept(c, "ligne", "lignes", feminine=True)
     tail = f" ; {count(w, 'avertissement', 'avertissements')}, {agree(w, 'détaillé', 'détaillés')} ci-dessous" if w else ""
     return f"{_files(names, 'accepté')} : {what}{tail}."
+
+
+def _inclusion_outcome(c: dict) -> str:
+    """« 13 structures lues, dont 8 gardées (1 non localisée), 2 situées hors de la région écartées, 2 écartées
+    qui ne sont pas des structures de l'inclusion et 1 publiée plusieurs fois écartée »."""
+    read, kept = int(c.get("lus", 0)), int(c.get("gardes", c.get("lus", 0)))
+    out, other, dup = int(c.get("hors_region", 0)), int(c.get("hors_champ", 0)), int(c.get("doublons", 0))
+    nl = int(c.get("non_localisables", 0))
+    text = f"{count(read, 'structure', 'structures')} {_agreed(read, 'lu', True)}"
+    unlocated = f" ({number(nl)} {agree(nl, 'non localisée', 'non localisées')}, {agree(nl, 'listée', 'listées')})" \
+        if nl else ""
+    if kept == read:
+        return f"{text}, {'toutes' if read > 1 else ''} {_agreed(read, 'gardé', True)}{unlocated}".replace(",  ", " et ")
+    return text + ", dont " + join_and([
+        f"{number(kept)} {_agreed(kept, 'gardé', True)}{unlocated}",
+        f"{number(out)} {_agreed(out, 'situé', True)} hors de la région {_agreed(out, 'écarté', True)}" if out else "",
+        f"{number(other)} {_agreed(other, 'écarté', True)} qui ne {'sont' if other > 1 else 'est'} pas "
+        f"{'des structures' if other > 1 else 'une structure'} de l'inclusion (agences, missions locales…)"
+        if other else "",
+        f"{number(dup)} {_agreed(dup, 'publié', True)} plusieurs fois {_agreed(dup, 'écarté', True)}" if dup else ""])
 
 
 def _markets_outcome(c: dict) -> str:

@@ -89,6 +89,10 @@ def test_data_inclusion_csv_as_published(tmp_path, ref, places):
     loaded = validate(KIND, [path], communes=ref, region="99")
     check_data_inclusion(loaded)
     assert imports.vintage(KIND, loaded.tables, [path.name]) == "30/11/2026"  # the file's date
+    # the import's sentence says what became of every row
+    assert loaded.outcome([path.name]).startswith(
+        f"Le fichier « {path.name} » est accepté : 13 structures lues, dont 8 gardées (1 non localisée, listée), 2 "
+        "situées hors de la région écartées, 2 écartées qui ne sont pas des structures de l'inclusion")
 
 
 def test_data_inclusion_xlsx_with_its_index_column(tmp_path, ref, places):
