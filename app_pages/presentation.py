@@ -160,7 +160,7 @@ elif P.SCREENS[n - 1] == T.SCREEN_NEEDS:
     elif not ds.has("marches"):
         st.html(P.message(MISSING["marches"], HINT))
     else:
-        visual_screen(P.needs_figures(content), P.needs_chart(content, colours, P.bars_for(sub_lines)))
+        visual_screen(P.needs_figures(content), P.needs_chart(content, colours, P.wall_room(sub_lines)))
 elif P.SCREENS[n - 1] == T.SCREEN_INDICATORS:
     if not ds.has("indicateurs"):
         st.html(P.message(MISSING["indicateurs"], HINT))

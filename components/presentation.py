@@ -202,10 +202,10 @@ def means_chart(c, colours: dict[str, str], room: screens.Room | None = None) ->
 needs_figures = screens.needs
 
 
-def needs_chart(c, colours: dict[str, str], max_bars: int = MAX_BARS) -> str:
+def needs_chart(c, colours: dict[str, str], room: screens.Room | None = None) -> str:
     """« Besoins et moyens » (fiche 3, § 3b): the social markets each ETP faces, by structure, the most loaded
-    first; past ``max_bars``, the highest and the lowest, the ones left out said between them."""
-    r = screens.needs_ranking(c.needs.structures, max_bars)
+    first; every structure when there is room, else the highest and the lowest, the ones left out said between."""
+    r = screens.fitting_needs_ranking(c.needs.structures, room or wall_room())
 
     def rows(df):
         return [(x.nom, float(x.marches_sociaux_par_etp), fmt.decimal(x.marches_sociaux_par_etp, 1),

@@ -353,20 +353,20 @@ def _needs(prs, c):
     step = (BOTTOM - TOP) / 4
     for i, item in enumerate(figures[:4]):
         _figure(slide, COLUMN_X, TOP + Inches(0.05) + i * step, COLUMN_W, step - Inches(0.05), item[0], item[1])
-    rank = screens.needs_ranking(c.needs.structures, MAX_BARS)
     x, y, w, h = VISUAL
+    rank = screens.fitting_needs_ranking(c.needs.structures, _room(w, h - _title_height(w, screens.NEEDS_TITLE)))
     if len(rank.top):
-        _text(slide, x, y, w, Inches(0.9), screens.NEEDS_TITLE + (f" : {rank.short}" if rank.short else ""),
-              LABEL_PT, "legende_graphique", bold=True)
-        top = [round(float(v), 1) for v in rank.top["marches_sociaux_par_etp"]]
-        bottom = [round(float(v), 1) for v in rank.bottom["marches_sociaux_par_etp"]]
-        gap = [rank.between] if rank.between else []
-        names = [_short(n, 24) for n in rank.top["nom"]] + gap + [_short(n, 24) for n in rank.bottom["nom"]]
-        values = top + [None] * len(gap) + bottom
-        texts = [fmt.decimal(v, 1) for v in top] + [""] * len(gap) + [fmt.decimal(v, 1) for v in bottom]
-        _bar_chart(slide, x, y + Inches(0.9), w, h - Inches(0.9), names, values, texts, "#,##0.0",
-                   "graphique_besoins")
-    notes = [rank.note] + [f"{r.nom} : {fmt.integer(r.marches_sociaux)} marchés sociaux, {fmt.decimal(r.etp)} ETP, "
+        top = _chart_title(slide, x, y, w, screens.NEEDS_TITLE)
+
+        def row(r):
+            v = round(float(r.marches_sociaux_par_etp), 1)
+            return (str(r.nom), v, fmt.decimal(v, 1))
+
+        rows = ([row(r) for r in rank.top.itertuples(index=False)] + ([(rank.between, None, "")] if rank.between else [])
+                + [row(r) for r in rank.bottom.itertuples(index=False)])
+        _bar_chart(slide, x, y + top, w, h - top, rows, "#,##0.0", "graphique_besoins")
+    notes = [rank.note] + [f"{r.nom} : {fmt.integer(r.marches_sociaux)} "
+                           f"{agree(r.marches_sociaux, 'marché social', 'marchés sociaux')}, {fmt.decimal(r.etp)} ETP, "
                            f"{fmt.decimal(r.marches_sociaux_par_etp, 1)} par ETP" + (f" – {r.alerte}" if r.alerte else "")
                            for r in c.needs.structures.itertuples(index=False)]
     if c.needs.inclusion is None:

@@ -247,7 +247,7 @@ def needs_ranking(table: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
     ranked = ranked.sort_values(["marches_sociaux_par_etp", "id_structure"], ascending=[False, True])
     n, unranked = len(ranked), int(ratio.isna().sum())
     short, note = "", ""
-    if n <= max_bars:
+    if n <= max_bars + 1:  # one structure left out would take its bar's room to be said: show it
         top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
     else:
         k = max_bars // 2
@@ -267,3 +267,14 @@ def needs_ranking(table: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
             f"{agree(unranked, 'non classée', 'non classées')}.")
     note = (note + " " if note else "") + T.NEEDS_SUM_NOTE
     return Ranking(top, bottom, between, note, short)
+
+
+def fitting_needs_ranking(table: pd.DataFrame, room: Room) -> Ranking:
+    """:func:`needs_ranking` with as many bars as the room holds (as :func:`fitting_ranking`)."""
+    n = int(pd.to_numeric(table["marches_sociaux_par_etp"], errors="coerce").notna().sum())
+    for k in range(max(n, MIN_BARS), MIN_BARS - 1, -1):
+        r = needs_ranking(table, k)
+        names = [str(x) for x in (*r.top["nom"], *r.bottom["nom"])]
+        if rows_height(names, room, gaps=1 if r.between else 0) <= room.height:
+            return r
+    return needs_ranking(table, MIN_BARS)
