@@ -81,7 +81,7 @@ def summary_rows(c) -> pd.DataFrame:
                  ("Structures de l'inclusion en zone blanche", sum(inc["dans_zones_blanches"].values()), "int",
                   "structures_inclusion.dans_zones_blanches")]
     if c.has["marches"] and len(c.buyers):
-        rows += [("Acheteurs", len(c.buyers), "int", "cli.py acheteurs"),
+        rows += [("Acheteurs", len(c.buyers), "int", ""),
                  ("Acheteurs au-dessus du seuil SPASER (estimation)", int(c.buyers["spaser"].sum()), "int", "")]
     return pd.DataFrame(rows, columns=["indicateur", "valeur", "kind", "cle"])
 

@@ -650,8 +650,9 @@ def test_needs_section_slide_and_sheets_say_what_the_engine_says(demo_files, dem
     assert per == {s["id_structure"]: s["marches_sociaux"] for s in out["structures"]}
     inc = {r[0]: r[-1] for r in wb["Inclusion par structure"].iter_rows(min_row=2, values_only=True)}
     assert inc == {s["id_structure"]: s["structures_inclusion"] for s in out["structures"]}
-    synth = {r[2]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True) if len(r) > 2 and r[2]}
-    assert synth["structures_inclusion.total"] == out["structures_inclusion"]["total"]
+    synth = {r[0]: r[1] for r in wb["Synthèse"].iter_rows(min_row=2, values_only=True)}
+    assert synth["Structures de l'inclusion"] == out["structures_inclusion"]["total"]
+    assert synth["Acheteurs"] == len(buyers)
 
 
 def test_documents_without_inclusion_structures_say_so(tmp_path, demo_ds):
