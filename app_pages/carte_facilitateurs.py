@@ -61,7 +61,9 @@ if layers.drawable:
 else:
     picker = st.container()
 choice = picker.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",
-                          format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région")
+                          format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région",
+                          help="Ou cliquez sur une aire de la carte : la fiche de la structure et ses voisins "
+                               "s'affichent ici.")
 style.mirror({"couches": chosen_layers, "structures": [choice] if choice else None})
 selected = [choice] if choice else []
 if not layers.drawable:
@@ -79,11 +81,8 @@ with col_map, st.container(key="carte-zone"):
               build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,
                                               inclusion=inclusion))
 with col_side:
-    if selected:
+    if selected:  # the hint of the picker above says how to open a card (no line of it here: room for the legend)
         cards.structure_card(result, choice, details=False)
-    else:
-        st.caption("Cliquez sur une aire, ou choisissez une structure ci-dessus, pour afficher sa fiche et ses "
-                   "voisins.")
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit(), inclusion=inclusion)
     with st.expander("Légende", expanded=not selected):
         # many structures beside a narrow map: their names on two columns, the legend within the screen

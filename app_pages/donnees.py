@@ -72,11 +72,12 @@ def already_loaded(kind: str) -> str:
                 f"{'communes' if n >= 2 else 'commune'}{', COG ' + vintage if vintage else ''}) : vous n'avez rien à "
                 "importer ici, sauf pour le remplacer par le vôtre.")
     table = {"communes": "communes", "qpv": "qpv", "facilitateurs": "structures", "marches": "marches",
-             "indicateurs": "indicateurs"}[kind]
+             "indicateurs": "indicateurs", "structures_inclusion": "structures_inclusion"}[kind]
     n = len(getattr(ds, table))
     words = {"communes": ("commune", "communes"), "qpv": ("QPV", "QPV"),
              "facilitateurs": ("structure", "structures"), "marches": ("marché", "marchés"),
-             "indicateurs": ("ligne d'indicateurs", "lignes d'indicateurs")}[kind]
+             "indicateurs": ("ligne d'indicateurs", "lignes d'indicateurs"),
+             "structures_inclusion": ("structure de l'inclusion", "structures de l'inclusion")}[kind]
     return (f"Déjà importé : {fmt.integer(n)} {words[0] if n < 2 else words[1]}"
             + (f" (millésime {vintage})" if vintage else "") + ". Un nouveau fichier les remplace (une nouvelle "
             "version est créée, l'ancienne reste restaurable).")
