@@ -61,9 +61,8 @@ if layers.drawable:
 else:
     picker = st.container()
 choice = picker.selectbox("Structure à mettre en avant", list(names), index=None, key="carte.structure",
-                          format_func=lambda s: names.get(s, s), placeholder="Aucune : toute la région",
-                          help="Ou cliquez sur une aire de la carte : la fiche de la structure et ses voisins "
-                               "s'affichent ici.")
+                          format_func=lambda s: names.get(s, s),
+                          placeholder="Aucune : toute la région (ou cliquez sur une aire)")
 style.mirror({"couches": chosen_layers, "structures": [choice] if choice else None})
 selected = [choice] if choice else []
 if not layers.drawable:
@@ -81,7 +80,7 @@ with col_map, st.container(key="carte-zone"):
               build=lambda: maps.coverage_map(layers, structures, colours, show=show, basemap=basemap,
                                               inclusion=inclusion))
 with col_side:
-    if selected:  # the hint of the picker above says how to open a card (no line of it here: room for the legend)
+    if selected:  # the picker's placeholder says how to open a card (no line of it here: room for the legend)
         cards.structure_card(result, choice, details=False)
     items, note = maps.legend_items(layers, structures, colours, show=show, vintage=ds.credit(), inclusion=inclusion)
     with st.expander("Légende", expanded=not selected):
