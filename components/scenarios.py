@@ -396,7 +396,19 @@ def operation_form(slug: str, record: dict, region: str, prepared, net, names: d
 # ---------------------------------------------------------------------------------------------- results
 
 
-def comparison_view(c, region: str, key: str, workbook, market_points=None, export_name: str = "comparaison") -> None:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _file_of(key: str, _make) -> bytes:
+    return _make()
+
+
+def _file(key: str, make) -> bytes:
+    """A download's bytes made once per content: a workbook's date changes each second, and a download button whose
+    bytes change between two runs sends the browser to a file already gone."""
+    return _file_of(key, make)
+
+
+def comparison_view(c, region: str, key: str, workbook, market_points=None, export_name: str = "comparaison",
+                    content_key: str = "") -> None:
     """Every figure side by side, the structures (fiche 3 § 6c), the zones d'emploi, the map of the change;
     ``workbook`` makes the comparison's XLSX (``reports.comparison.workbook``, given by the page)."""
     st.markdown(f"**{fmt.md(P.summary_sentence(c))}**  \n{fmt.md(P.states_sentence(c))}")
@@ -407,7 +419,8 @@ def comparison_view(c, region: str, key: str, workbook, market_points=None, expo
                                     "Avant": st.column_config.TextColumn(width=72),
                                     "Après": st.column_config.TextColumn(width=72),
                                     "Écart": st.column_config.TextColumn(width=64)})
-        st.download_button("Exporter la comparaison en XLSX", workbook(c), file_name=f"{export_name}.xlsx",
+        st.download_button("Exporter la comparaison en XLSX", _file(f"{key}|{content_key}",
+                                                                   lambda: workbook(c)), file_name=f"{export_name}.xlsx",
                            mime=XLSX_MIME, key=f"{key}.xlsx", icon=":material/download:", on_click="ignore")
     with col_m:
         layers = state.display_layers(region)
@@ -461,7 +474,8 @@ def before_after(record: dict, region: str, prepared, workbook) -> None:
     cur_net, cur_res = scenario_state.current(region)
     c = compare(cur_net, cur_res, net, result, "données actuelles", f"scénario « {record['nom']} »")
     comparison_view(c, region, "scenarios.avant_apres", workbook, market_points(c, prepared, state.display_layers(region)),
-                    export_name=f"comparaison_{record['id']}")
+                    export_name=f"comparaison_{record['id']}",
+                    content_key=f"{state.stamp()}|{region}|{record['id']}|{scenario_state.revision(record)}")
 
 
 def suggestions_view(slug: str, record: dict | None, region: str, prepared, can_edit: bool) -> None:
@@ -544,8 +558,10 @@ def comparator(slug: str, region: str, prepared, workbook, record: dict | None =
         return
     sa, sb = _state(slug, a, region), _state(slug, b, region)
     c = compare(sa[0], sa[1], sb[0], sb[1], options[a], options[b])
+    revisions = "|".join(scenario_state.revision(store.read(slug, k.split(":", 1)[1])) if k.startswith("scenario:")
+                         else k for k in (a, b))
     comparison_view(c, region, "scenarios.comparaison", workbook, market_points(c, prepared, state.display_layers(region)),
-                    export_name="comparaison")
+                    export_name="comparaison", content_key=f"{state.stamp()}|{region}|{a}|{b}|{revisions}")
 
 
 def _state(slug: str, key: str, region: str):
@@ -569,7 +585,9 @@ def operations_and_export(slug: str, record: dict, prepared, can_edit: bool, rea
         with st.expander("Historique du scénario"):
             st.dataframe(log.iloc[::-1], hide_index=True, key="scenarios.historique", width="stretch")
     st.download_button("Exporter les facilitateurs du scénario (XLSX, format d'import)",
-                       service.export_xlsx(slug, record["id"], prepared), file_name=f"facilitateurs_{record['id']}.xlsx",
+                       _file(f"export|{state.stamp()}|{record['id']}|{scenario_state.revision(record)}",
+                             lambda: service.export_xlsx(slug, record["id"], prepared)),
+                       file_name=f"facilitateurs_{record['id']}.xlsx",
                        mime=XLSX_MIME, key="scenarios.export", icon=":material/download:", on_click="ignore",
                        help="Feuilles « structures » et « perimetres », aires écrites en départements, EPCI puis "
                             "communes : le fichier s'importe tel quel sur la page Données.")

@@ -6,6 +6,7 @@ CSV files are written for a French Excel: ``;`` separator, UTF-8 with BOM, decim
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,13 +42,18 @@ TEMPLATE_TABLES = {"communes": ["communes"], "qpv": ["qpv"], "facilitateurs": ["
                    "structures_inclusion": ["structures_inclusion"]}
 
 
+@functools.lru_cache(maxsize=16)
 def template_xlsx(kind: str) -> bytes:
+    """A kind's template (its sheets and an « aide » sheet), made once per process: the same bytes at every run
+    of the Données page (a workbook's date changes each second, and a download button whose bytes change between
+    two runs sends the browser to a file already gone)."""
     tables = [S.SCHEMAS[t] for t in TEMPLATE_TABLES[kind]]
     sheets = {t.kind: _template_frame(t) for t in tables}
     sheets["aide"] = _help_frame(tables)
     return xlsx_bytes(sheets)
 
 
+@functools.lru_cache(maxsize=16)
 def template_csv(kind: str, table: str | None = None) -> bytes:
     table = table or TEMPLATE_TABLES[kind][0]
     return csv_bytes(_template_frame(S.SCHEMAS[table]))
