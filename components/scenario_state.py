@@ -22,7 +22,7 @@ def revision(record: dict) -> str:
 def _current(stamp: str, region: str):
     ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     net = scenario.network(prepared.ref, ds.structures, ds.perimetres)
-    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
+    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region, inclusion=ds.inclusion)
 
 
 def current(region: str):
@@ -41,7 +41,7 @@ def _scenario(stamp: str, region: str, sid: str, rev: str, _record: dict):
     ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     base = _version(stamp, int(_record["base_version"]))
     net = scenario.apply_all(prepared.ref, base, store.applied(_record))
-    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
+    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region, inclusion=ds.inclusion)
 
 
 def of_scenario(record: dict, region: str):
@@ -53,7 +53,7 @@ def of_scenario(record: dict, region: str):
 def _version_result(stamp: str, region: str, version: int):
     ds, prepared = state.dataset_at(stamp), state.prepared_at(stamp)
     net = _version(stamp, version)
-    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region)
+    return net, scenario.run(prepared, ds.communes, ds.qpv, net, ds.marches, region, inclusion=ds.inclusion)
 
 
 def of_version(version: int, region: str):
