@@ -52,8 +52,8 @@ else:
 
 parts = [marches.reset_index(drop=True), classified.drop(columns="id_marche").reset_index(drop=True)]
 # the potentiel inclusif of each market (DOMAIN.md): the inclusion structures located in its place
-with_potential = not source.startswith("Analyser") and ds.has("structures_inclusion")
-if with_potential:
+with_potential = ds.has("structures_inclusion")  # an uploaded file's is computed with its classes
+if with_potential and not source.startswith("Analyser"):
     parts.append(result.needs().markets[["potentiel_inclusif", "potentiel_inclusif_detail"]].reset_index(drop=True))
 table = pd.concat(parts, axis=1)
 social = table[table["avec_consideration_sociale"]]
@@ -108,7 +108,7 @@ gaps_view = gaps[cols].assign(couverture=gaps["couverture"].map(CLASS_LABELS),
 show_table(gaps_view, key="marches.non_couverts",
            title=f"Marchés qu'aucune structure ne couvre seule ({fmt.integer(len(gaps))})",
            export_name="marches_non_couverts")
-if not with_potential and not source.startswith("Analyser"):
+if not with_potential:
     st.caption("Potentiel inclusif (structures de l'inclusion situées dans le lieu du marché) : "
                + MISSING["structures_inclusion"][0].lower() + MISSING["structures_inclusion"][1:])
 else:

@@ -231,8 +231,15 @@ def _uploaded_markets(stamp: str, region: str, file_id: str, name: str, _data: b
         return loaded, None
     p = _prepared(stamp)
     names = dict(zip(ds.structures["id_structure"].astype(str), ds.structures["nom"].astype(str)))
-    return loaded, classify_markets(p.ref, p.coverage, loaded.tables["marches"],
-                                    [names.get(s, s) for s in p.coverage.structure_ids])
+    classified = classify_markets(p.ref, p.coverage, loaded.tables["marches"],
+                                  [names.get(s, s) for s in p.coverage.structure_ids])
+    if ds.has("structures_inclusion"):  # the potentiel inclusif, as for the workspace's own markets
+        from geo.needs import market_potential
+
+        pot = market_potential(p.ref, loaded.tables["marches"], ds.inclusion)
+        classified = pd.concat([classified.reset_index(drop=True),
+                                pot[["potentiel_inclusif", "potentiel_inclusif_detail"]]], axis=1)
+    return loaded, classified
 
 
 def uploaded_markets(region: str, file_id: str, name: str, data: bytes):

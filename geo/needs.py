@@ -235,22 +235,7 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
     zrows["marches_sociaux_par_etp"] = _ratio(zrows["marches_sociaux"], zrows["etp_present"])
 
     # --- potentiel inclusif of each market (non-localisable places: unknown)
-    if has_inc:
-        per_place = np.array([ii.per_commune[idx].sum(axis=0) if len(idx) else np.full(len(inc.ALL_TYPES), -1)
-                              for idx in places], dtype=np.int64).reshape(n_p, len(inc.ALL_TYPES))
-        pm = per_place[place_of] if n else np.zeros((0, len(inc.ALL_TYPES)), dtype=np.int64)
-        known = pm[:, 0] >= 0 if n else np.zeros(0, dtype=bool)
-        pot = pd.DataFrame({"id_marche": as_text(marches["id_marche"]).to_numpy(),
-                            "potentiel_inclusif": np.where(known, pm.sum(axis=1), np.nan)})
-        for j, t_ in enumerate(inc.ALL_TYPES):
-            pot[f"inclusion_{t_}"] = np.where(known, pm[:, j], np.nan)
-        per_place_text = np.asarray([detail(row) if row.any() and row[0] >= 0 else "" for row in per_place] or [""],
-                                    dtype=object)
-        pot["potentiel_inclusif_detail"] = per_place_text[place_of] if n else []  # written once per place
-    else:
-        pot = pd.DataFrame({"id_marche": as_text(marches["id_marche"]).to_numpy() if n else [],
-                            "potentiel_inclusif": np.full(n, np.nan)})
-        pot["potentiel_inclusif_detail"] = ""
+    pot = _potential(place_of, places, ii, as_text(marches["id_marche"]).to_numpy() if n else np.empty(0, object))
     pot["avec_consideration_sociale"] = social
 
     # --- the inclusion structures' summary
@@ -276,6 +261,52 @@ def compute(ref: Referentiel, membership: np.ndarray, structure_ids: list[str], 
             by_ze["total"] = ze_inc.sum(axis=1)
     return Needs(rows, zrows, median, pot, summary, by_structure, by_ze,
                  ii.unlocated if has_inc else None, notes, place_of, all_keys, touch)
+
+
+def _potential(place_of: np.ndarray, places: list[np.ndarray], ii: InclusionIndex | None,
+               ids: np.ndarray) -> pd.DataFrame:
+    """The potentiel inclusif of each market from its place (``place_index``): NaN when the place
+    designates no commune or when no inclusion file was imported."""
+    n, n_p = len(ids), len(places)
+    if ii is None:
+        pot = pd.DataFrame({"id_marche": ids, "potentiel_inclusif": np.full(n, np.nan)})
+        pot["potentiel_inclusif_detail"] = ""
+        return pot
+    per_place = np.array([ii.per_commune[idx].sum(axis=0) if len(idx) else np.full(len(inc.ALL_TYPES), -1)
+                          for idx in places], dtype=np.int64).reshape(n_p, len(inc.ALL_TYPES))
+    pm = per_place[place_of] if n else np.zeros((0, len(inc.ALL_TYPES)), dtype=np.int64)
+    known = pm[:, 0] >= 0 if n else np.zeros(0, dtype=bool)
+    pot = pd.DataFrame({"id_marche": ids, "potentiel_inclusif": np.where(known, pm.sum(axis=1), np.nan)})
+    for j, t_ in enumerate(inc.ALL_TYPES):
+        pot[f"inclusion_{t_}"] = np.where(known, pm[:, j], np.nan)
+    per_place_text = np.asarray([detail(row) if row.any() and row[0] >= 0 else "" for row in per_place] or [""],
+                                dtype=object)
+    pot["potentiel_inclusif_detail"] = per_place_text[place_of] if n else []  # written once per place
+    return pot
+
+
+def market_potential(ref: Referentiel, marches: pd.DataFrame, inclusion: pd.DataFrame | None) -> pd.DataFrame:
+    """The potentiel inclusif of each market of ``marches`` (one row each, in order): the inclusion
+    structures located in its place, by type (DOMAIN.md). The figure :func:`compute` gives for the
+    workspace's markets, for a file analysed without being stored (the Marchés page).
+
+    Parameters
+    ----------
+    ref : the référentiel
+    marches : markets with ``id_marche``, ``lieu_type``, ``lieu_code``
+    inclusion : the workspace's inclusion structures (``None`` when none was imported: every value NaN)
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id_marche``, ``potentiel_inclusif`` (float, NaN when unknown), ``inclusion_<TYPE>`` per type,
+        ``potentiel_inclusif_detail`` (« 3 ACI, 1 EI »).
+    """
+    n = len(marches)
+    place_of, places = place_index(ref, marches["lieu_type"], marches["lieu_code"]) if n else (
+        np.zeros(0, dtype=np.int64), [])
+    ids = as_text(marches["id_marche"]).to_numpy() if n else np.empty(0, dtype=object)
+    return _potential(place_of, places, index_inclusion(ref, inclusion) if inclusion is not None else None, ids)
 
 
 def detail(counts: np.ndarray) -> str:

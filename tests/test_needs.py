@@ -111,6 +111,19 @@ def test_potentiel_inclusif_of_a_commune_a_postal_code_and_a_departement(territo
     assert n.unlocated["nom"].tolist() == ["T"]
 
 
+
+def test_potentiel_of_a_file_analysed_alone_equals_the_workspace_s(territory):
+    """The Marchés page's « analyse another file » path uses the same figure as the stored markets."""
+    from geo.needs import market_potential
+
+    result = run(territory)
+    communes, qpv, structures, perimetres, marches, inclusion = territory
+    alone = market_potential(result.ref, marches.iloc[::-1], inclusion).set_index("id_marche")
+    stored = result.needs().markets.set_index("id_marche")
+    cols = ["potentiel_inclusif", "inclusion_ACI", "potentiel_inclusif_detail"]
+    pd.testing.assert_frame_equal(alone.loc[stored.index, cols], stored[cols])
+    assert market_potential(result.ref, marches, None)["potentiel_inclusif"].isna().all()  # unknown, not 0
+
 def test_json_adds_keys_and_says_null_without_inclusion(territory):
     with_inc = engine.to_json(run(territory))
     without = engine.to_json(run(territory, with_inclusion=False))

@@ -96,3 +96,22 @@ def test_map_page_inclusion_layer_and_data_page_kind(tmp_path, monkeypatch):
     at = open_page("app_pages/donnees.py", workspaces.create("Vide"))
     assert not failed(at), failed(at)
     assert any(t.label == "Structures de l'inclusion" for t in at.tabs)
+
+
+def test_a_market_file_analysed_on_the_page_has_its_potentiel_inclusif(demo_ds):
+    """« Analyser un autre fichier »: the file's markets get the potentiel inclusif of the workspace's inclusion
+    structures, as the stored markets do."""
+    from geo.needs import market_potential
+
+    sample = demo_ds.marches.head(30)
+    raw = sample.to_csv(index=False, sep=";").encode("utf-8")
+    from components import state
+    from data.store import workspaces
+
+    loaded, classified = state._uploaded_markets(workspaces.stamp("demo"), "99", "upload-p", "m.csv", raw)
+    assert loaded.ok, loaded.report.issues
+    result = engine.run(demo_ds.communes, demo_ds.qpv, demo_ds.structures, demo_ds.perimetres, demo_ds.marches,
+                        "99", inclusion=demo_ds.inclusion)
+    want = market_potential(result.ref, loaded.tables["marches"], demo_ds.inclusion)
+    assert classified["potentiel_inclusif"].notna().any()
+    np.testing.assert_array_equal(classified["potentiel_inclusif"].to_numpy(), want["potentiel_inclusif"].to_numpy())
