@@ -12,7 +12,7 @@ With a login, the guard answers before Streamlit reads anything of the request (
 - ``/_stcore/upload_file/…``, ``/media/…``, ``/_stcore/metrics``: 403 unless the request carries a valid
   login: Streamlit's identity cookie, signed with the ``cookie_secret``, of this site, not ended on the
   server (``data.store.sessions``: a logout) and younger than the maximum age (``duree_session_heures``);
-- an upload must also go to a session of that same login (Streamlit's session table:
+- an upload, or the removal of an uploaded file, must also go to a session of that same login (Streamlit's session table:
   ``AppSession.matches_user_info``), and each session holds at most :data:`MAX_FILES` files and
   :data:`SESSION_BYTES_FACTOR` times ``server.maxUploadSize``, all sessions together
   :data:`SERVER_BYTES_FACTOR` times it (413 and 503 beyond, before the file is sent);
@@ -42,6 +42,8 @@ TOKENS_COOKIE = "_streamlit_user_tokens"
 MAX_FILES = 8  # files one session holds at once (a form takes two: structures and perimeters)
 SESSION_BYTES_FACTOR = 2  # times server.maxUploadSize, held by one session
 SERVER_BYTES_FACTOR = 5  # times server.maxUploadSize, held by all sessions together
+
+NOT_YOURS = "Connexion requise : cette session n'est pas celle de votre connexion. Rechargez la page."
 
 LOG = logging.getLogger("diagnostic.garde")
 
@@ -175,6 +177,9 @@ class Guard:
             if path.startswith(UPLOAD) and method in ("PUT", "POST"):
                 await self._upload(scope, receive, send, login, path, headers)
                 return
+            if path.startswith(UPLOAD) and method == "DELETE" and not self._owned(path, login):
+                await _answer(send, 403, NOT_YOURS)
+                return
         await self.app(scope, receive, send)
 
     def _end(self, scope) -> None:
@@ -202,19 +207,23 @@ class Guard:
                 continue
         return MAX_FILES, 0, 0  # cannot be read: refuse rather than let memory grow
 
-    async def _upload(self, scope, receive, send, login: dict, path: str, headers: dict[str, str]) -> None:
+    @staticmethod
+    def _owned(path: str, login: dict) -> bool:
+        """The upload's session (the path's first part) is one of this login's."""
         from streamlit.runtime import Runtime
 
         session_id = path[len(UPLOAD):].split("/", 1)[0]
         session = Runtime.instance().get_app_session(session_id) if session_id else None
         try:
-            owned = session is not None and session.matches_user_info(login)
+            return session is not None and session.matches_user_info(login)
         except Exception:
             LOG.exception("session of an upload")
-            owned = False
-        if not owned:
-            await _answer(send, 403, "Connexion requise : cette session n'est pas celle de votre connexion. "
-                                     "Rechargez la page.")
+            return False
+
+    async def _upload(self, scope, receive, send, login: dict, path: str, headers: dict[str, str]) -> None:
+        session_id = path[len(UPLOAD):].split("/", 1)[0]
+        if not self._owned(path, login):
+            await _answer(send, 403, NOT_YOURS)
             return
         limit = _max_upload_bytes()
         try:

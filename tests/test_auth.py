@@ -808,6 +808,8 @@ def test_the_guard_answers_before_reading_a_body_and_bounds_uploads(monkeypatch,
     assert ask("/_stcore/upload_file/s/b", "PUT", 100 * mb)[0] == 200
     assert ask("/_stcore/upload_file/s/b", "PUT", 300 * mb)[0] == 413  # 450 MB in one session
     assert ask("/_stcore/upload_file/x/b", "PUT", 1)[0] == 403  # not a session of this login
+    assert ask("/_stcore/upload_file/x/a", "DELETE")[0] == 403  # nor removing another session's file
+    assert ask("/_stcore/upload_file/s/a", "DELETE")[0] == 200  # its own
     Manager.file_storage["t"] = {str(i): Rec(10) for i in range(guard.MAX_FILES)}
     status, _, body = ask("/_stcore/upload_file/t/z", "PUT", 10)
     assert status == 413 and f"{guard.MAX_FILES} au plus" in body
