@@ -178,6 +178,20 @@ def _refused(user: str | None, slug: str, action: str) -> int | None:
     return _fail(f"{user} a le rôle « {access.ROLE_LABELS.get(role, role)} » dans l'espace « {name} » : {rule}.")
 
 
+def _dataset_region(slug: str, region: str | None):
+    """(dataset, région) of a workspace for a figure, or an exit code with its French message: the
+    workspace needs its référentiel, and the région (``region`` or the workspace's own) must be in it."""
+    from data.store import workspaces
+
+    ds = workspaces.load(slug)
+    if not ds.has("communes"):
+        return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
+    region = str(region or ds.default_region)
+    if region not in ds.regions():
+        return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    return ds, region
+
+
 def cmd_validate(args) -> int:
     from data import validation
 
@@ -359,18 +373,15 @@ def _write_result(ds, result, region: str, args) -> int:
 
 
 def _diagnose_workspace(args) -> int:
-    from data.store import workspaces
     from geo import engine
 
     slug = _workspace(args.workspace, _user(args))
     if slug is None:
         return _not_found(args.workspace)
-    ds = workspaces.load(slug)
-    if not ds.has("communes"):
-        return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
-    region = args.region or ds.default_region
-    if region not in ds.regions():
-        return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    loaded = _dataset_region(slug, args.region)
+    if isinstance(loaded, int):
+        return loaded
+    ds, region = loaded
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,
                         inclusion=ds.inclusion)
     return _write_result(ds, result, region, args)
@@ -468,7 +479,6 @@ def _euros(text: str) -> float:
 
 def cmd_acheteurs(args) -> int:
     """The buyers of a workspace's markets (fiche 3, § 2): JSON list, and optionally a workbook."""
-    from data.store import workspaces
     from data.store.dataset import MISSING
     from geo import engine
     from geo.buyers import SPASER_THRESHOLD
@@ -482,12 +492,10 @@ def cmd_acheteurs(args) -> int:
         return _fail(f"seuil « {args.seuil} » illisible : un montant en euros est attendu (par exemple 50000000).")
     if threshold <= 0:
         return _fail("le seuil doit être un montant positif, en euros HT par an.")
-    ds = workspaces.load(slug)
-    if not ds.has("communes"):
-        return _fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
-    region = args.region or ds.default_region
-    if region not in ds.regions():
-        return _fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    loaded = _dataset_region(slug, args.region)
+    if isinstance(loaded, int):
+        return loaded
+    ds, region = loaded
     if not ds.has("marches"):
         return _fail(MISSING["marches"])
     result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, region,

@@ -22,10 +22,19 @@ def temporary_store():
                 os.environ["DIAG_DONNEES"] = old
 
 
-def print_figures(out: dict[str, float], json_path: str | None = None) -> None:
-    """One figure a line (name, value); also written to ``json_path`` when given."""
-    width = max(24, *map(len, out)) if out else 24
+def print_figures(out: dict[str, float], json_path: str | None = None,
+                  targets: dict[str, tuple[str, float]] | None = None) -> None:
+    """One figure a line (name, value, and its target with OK / HORS CIBLE when ``targets`` names one: ``("<",
+    1.0)`` or ``(">", 20)``); also written to ``json_path`` when given."""
+    width = max(34 if targets else 24, *map(len, out)) if out else 24
+    if targets:
+        print(f"{'mesure':{width}} {'valeur':>14}   cible")
     for k, v in out.items():
-        print(f"{k:{width}} {v:10.4g}")
+        target = (targets or {}).get(k)
+        verdict = ""
+        if target:
+            ok = v < target[1] if target[0] == "<" else v > target[1]
+            verdict = f"   {target[0]} {target[1]:g}  {'OK' if ok else 'HORS CIBLE'}"
+        print(f"{k:{width}} {v:14.4g}{verdict}" if targets else f"{k:{width}} {v:10.4g}")
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=1), encoding="utf-8")

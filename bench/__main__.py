@@ -20,12 +20,13 @@ import json
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bench import print_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,8 +99,7 @@ def workspace_figures() -> dict[str, float]:
     communes from a GeoJSON file, divided by ours); ``import_version_bytes``: what one facilitator
     import adds to the store (the référentiel is not copied).
     """
-    import os
-
+    from bench import temporary_store
     from data import referentiel
     from data.store import imports, workspaces
     from data.validation import validate
@@ -108,54 +108,46 @@ def workspace_figures() -> dict[str, float]:
     if not referentiel.available():
         return out
     out["referentiel_bytes"] = sum(f.stat().st_size for f in referentiel.ref_dir().iterdir() if f.is_file())
-    old = os.environ.get("DIAG_DONNEES")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["DIAG_DONNEES"] = tmp
-        try:
-            times = []
-            for reg in ("76", "44"):
-                t = time.perf_counter()
-                slug = workspaces.create_from_referentiel(f"Banc {reg}", reg)
-                times.append(time.perf_counter() - t)
-            out["referentiel_region_s"] = max(times)
-            slug = workspaces.find("Banc 76")
-            ds = workspaces.load(slug)
-            epci = ds.communes.groupby("epci_siren")["population"].sum().sort_values(ascending=False).index[:12]
-            st = pd.DataFrame({"id_structure": [f"S{i}" for i in range(12)], "nom": [f"Structure {i}" for i in range(12)],
-                               "type_structure": "PLIE", "code_commune": "31555", "nb_facilitateurs": 2, "etp": 1.5})
-            pe = pd.DataFrame({"id_structure": st["id_structure"], "type_territoire": "epci",
-                               "code_territoire": list(epci)})
-            folder = Path(tmp) / "f"
-            folder.mkdir()
-            st.to_csv(folder / "structures.csv", sep=";", index=False)
-            pe.to_csv(folder / "perimetres.csv", sep=";", index=False)
-            loaded = validate("facilitateurs", [folder], communes=ds.communes)
-            before = workspaces.size_bytes(slug)
-            new, record = imports.apply(ds, loaded, ["structures.csv", "perimetres.csv"])
-            workspaces.import_tables(slug, new, "facilitateurs", record)
-            out["import_version_bytes"] = workspaces.size_bytes(slug) - before
-            out["workspace_communes"] = len(ds.communes)
-            out["workspace_read_s"], _ = timed(lambda: workspaces.load(slug), runs=5)
-            geojson = Path(tmp) / "communes.geojson"
-            ds.communes.to_file(geojson, driver="GeoJSON")
-            import geopandas as gpd
-
-            geojson_s, _ = timed(lambda: gpd.read_file(geojson), runs=3)
-            out["workspace_read_geojson_ratio"] = geojson_s / out["workspace_read_s"]
-            out["store_bytes_workspace"] = workspaces.size_bytes(slug)
-            import reports
-            from geo import engine
-
-            ds = workspaces.load(slug)
+    with temporary_store() as tmp:
+        times = []
+        for reg in ("76", "44"):
             t = time.perf_counter()
-            result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "76")
-            reports.build(ds, result, "76", Path(tmp) / "rapport")
-            out["report_s"] = time.perf_counter() - t  # the PDF, the deck and the XLSX of a real région
-        finally:
-            if old is None:
-                os.environ.pop("DIAG_DONNEES", None)
-            else:
-                os.environ["DIAG_DONNEES"] = old
+            slug = workspaces.create_from_referentiel(f"Banc {reg}", reg)
+            times.append(time.perf_counter() - t)
+        out["referentiel_region_s"] = max(times)
+        slug = workspaces.find("Banc 76")
+        ds = workspaces.load(slug)
+        epci = ds.communes.groupby("epci_siren")["population"].sum().sort_values(ascending=False).index[:12]
+        st = pd.DataFrame({"id_structure": [f"S{i}" for i in range(12)], "nom": [f"Structure {i}" for i in range(12)],
+                           "type_structure": "PLIE", "code_commune": "31555", "nb_facilitateurs": 2, "etp": 1.5})
+        pe = pd.DataFrame({"id_structure": st["id_structure"], "type_territoire": "epci",
+                           "code_territoire": list(epci)})
+        folder = Path(tmp) / "f"
+        folder.mkdir()
+        st.to_csv(folder / "structures.csv", sep=";", index=False)
+        pe.to_csv(folder / "perimetres.csv", sep=";", index=False)
+        loaded = validate("facilitateurs", [folder], communes=ds.communes)
+        before = workspaces.size_bytes(slug)
+        new, record = imports.apply(ds, loaded, ["structures.csv", "perimetres.csv"])
+        workspaces.import_tables(slug, new, "facilitateurs", record)
+        out["import_version_bytes"] = workspaces.size_bytes(slug) - before
+        out["workspace_communes"] = len(ds.communes)
+        out["workspace_read_s"], _ = timed(lambda: workspaces.load(slug), runs=5)
+        geojson = Path(tmp) / "communes.geojson"
+        ds.communes.to_file(geojson, driver="GeoJSON")
+        import geopandas as gpd
+
+        geojson_s, _ = timed(lambda: gpd.read_file(geojson), runs=3)
+        out["workspace_read_geojson_ratio"] = geojson_s / out["workspace_read_s"]
+        out["store_bytes_workspace"] = workspaces.size_bytes(slug)
+        import reports
+        from geo import engine
+
+        ds = workspaces.load(slug)
+        t = time.perf_counter()
+        result = engine.run(ds.communes, ds.qpv, ds.structures, ds.perimetres, ds.marches, "76")
+        reports.build(ds, result, "76", Path(tmp) / "rapport")
+        out["report_s"] = time.perf_counter() - t  # the PDF, the deck and the XLSX of a real région
     return out
 
 
@@ -282,19 +274,9 @@ def main(argv=None) -> int:
                "indicators_draw_warm_s": ("<", 2.0), "indicators_page_load_warm_beyond_blank_s": ("<", 2.0),
                "map_click_card_s": ("<", 1.0), "scenario_recompute_s": ("<", 0.2), "suggest_s": ("<", 2.0),
                "suggest_naive_ratio": (">", 20), "compare_s": ("<", 1.0), **needs_bench.TARGETS}
-    width = max(34, *map(len, out))
-    print(f"{'mesure':{width}} {'valeur':>14}   cible")
-    for k, v in out.items():
-        target = targets.get(k)
-        verdict = ""
-        if target:
-            ok = v < target[1] if target[0] == "<" else v > target[1]
-            verdict = f"{target[0]} {target[1]:g}  {'OK' if ok else 'HORS CIBLE'}"
-        print(f"{k:{width}} {v:14.4g}   {verdict}")
+    print_figures(out, args.json, targets)
     if args.quick:
         print("(--quick : jeu dix fois plus petit, les cibles ne s'appliquent pas)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0
 
 

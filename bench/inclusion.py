@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import print_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -191,15 +193,7 @@ def main(argv=None) -> int:
     if args.child:
         return _import_child(args)
     out = run(quick=args.quick)
-    for k, v in out.items():
-        target = TARGETS.get(k)
-        verdict = ""
-        if target:
-            ok = v < target[1] if target[0] == "<" else v > target[1]
-            verdict = f"{target[0]} {target[1]:g}  {'OK' if ok else 'HORS CIBLE'}"
-        print(f"{k:34} {v:14.4g}   {verdict}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print_figures(out, args.json, TARGETS)
     return 0
 
 

@@ -104,7 +104,6 @@ def _records(df) -> list[dict]:
 
 def _context(cli, args, action: str):
     """(slug, dataset, prepared, region) of the workspace, or an exit code."""
-    from data.store import workspaces
     from geo import engine
 
     user = cli._user(args)
@@ -114,12 +113,10 @@ def _context(cli, args, action: str):
     refused = cli._refused(user, slug, "scenarios" if action in EDITING else "voir")
     if refused is not None:
         return refused
-    ds = workspaces.load(slug)
-    if not ds.has("communes"):
-        return cli._fail(f"l'espace « {ds.label} » n'a pas de référentiel des communes.")
-    region = str(getattr(args, "region", None) or ds.default_region)
-    if region not in ds.regions():
-        return cli._fail(f"la région « {region} » est absente du référentiel de l'espace.")
+    loaded = cli._dataset_region(slug, getattr(args, "region", None))
+    if isinstance(loaded, int):
+        return loaded
+    ds, region = loaded
     prepared = engine.prepare(ds.communes, ds.qpv, ds.structures, ds.perimetres)
     return slug, ds, prepared, region
 
