@@ -291,10 +291,12 @@ def cmd_history(args) -> int:
     if args.json:
         print(json.dumps(hist, ensure_ascii=False, indent=1))
         return 0
-    for h in hist:
-        counts = ", ".join(f"{k} {v}" for k, v in h["counts"].items())
-        print(f"{h['version']:>4}  {h['date'].replace('T', ' ')}  {h['action']:<13} {h['kind']:<13} {h['file']}"
-              + (f"  ({counts})" if counts else "") + (f"  millésime {h['vintage']}" if h["vintage"] else ""))
+    from views.columns import history_frame
+
+    for row in history_frame(hist).iloc[::-1].itertuples(index=False):
+        print(f"{row.Version:>4}  {row.Date}  {row.Action:<28} {row.Fichier}" + (f"  ({row.Lignes})" if row.Lignes else "")
+              + (f"  millésime {row.Millésime}" if row.Millésime else "") + (f"  par {row.Par}" if "Par" in
+                                                                            row._fields and row.Par else ""))
     return 0
 
 

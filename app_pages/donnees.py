@@ -18,6 +18,7 @@ from data.store import imports, journal, workspaces
 from data.store.workspaces import StoreError
 from data.validation import validate
 from views import fmt
+from views.columns import history_frame
 from views.text import agree
 
 ACCEPTED = {
@@ -50,8 +51,6 @@ HELP = {
                             "(choisissez le format CSV : l'ancien format Excel .xls n'est pas lu), ou le modèle "
                             "(siret, nom, type, code_commune ; latitude, longitude et secteurs facultatifs).",
 }
-KIND_LABELS = {"communes": "référentiel", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
-               "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion", "": ""}
 
 def help_text(kind: str) -> str:
     """What a tab asks for; the facilitators' tab asks for the référentiel first only when it is missing."""
@@ -243,28 +242,21 @@ content = pd.DataFrame({
     "Millésime": [ds.vintages.get(kind_of[t], "") for t in counts],
     "Fichier": [ds.meta.get("sources", {}).get(kind_of[t], "") for t in counts],
 })
-st.dataframe(content, hide_index=True, key="donnees.contenu")
+st.dataframe(content, hide_index=True, key="donnees.contenu", column_config={  # the sources whole at 1280 px
+    "Table": st.column_config.TextColumn(width=170), "Lignes": st.column_config.TextColumn(width=90),
+    "Millésime": st.column_config.TextColumn(width=150), "Fichier": st.column_config.TextColumn(width=480)})
 
 hist = workspaces.history(slug)
 st.markdown("#### Historique des versions")
 if not hist:
     st.caption("Aucune version : rien n'a encore été importé dans cet espace.")
 else:
-    rows = pd.DataFrame([{
-        "Version": h["version"], "Date": fmt.date(h["date"]),
-        "Action": {"import": "import", "restauration": "restauration", "génération": "génération"}.get(
-            h["action"], h["action"]),
-        "Type": KIND_LABELS.get(h["kind"], h["kind"]), "Fichier": h["file"],
-        "Lignes lues": fmt.integer(h["counts"].get("lus")) if h["counts"].get("lus") is not None else "",
-        "Gardées": fmt.integer(h["counts"].get("gardes")) if h["counts"].get("gardes") is not None else "",
-        "Hors région": fmt.integer(h["counts"].get("hors_region")) if h["counts"].get("hors_region") else "",
-        "Non localisables": (fmt.integer(h["counts"].get("non_localisables"))
-                             if h["counts"].get("non_localisables") else ""),
-        "Hors champ": fmt.integer(h["counts"].get("hors_champ")) if h["counts"].get("hors_champ") else "",
-        "Doublons": fmt.integer(h["counts"].get("doublons")) if h["counts"].get("doublons") else "",
-        "Millésime": h["vintage"], "Par": h.get("user", ""),
-    } for h in reversed(hist)])
-    st.dataframe(rows, hide_index=True, key="donnees.historique")
+    rows = history_frame(hist)
+    # rows of two lines (a grid wraps its text past 4 rem): every column within 1280 px, nothing cut
+    st.dataframe(rows, hide_index=True, key="donnees.historique", row_height=66, column_config={
+        "Version": st.column_config.NumberColumn(width=64), "Date": st.column_config.TextColumn(width=96),
+        "Action": st.column_config.TextColumn(width=120), "Fichier": st.column_config.TextColumn(width=190),
+        "Lignes": st.column_config.TextColumn(width=250), "Millésime": st.column_config.TextColumn(width=110)})
     if allowed("restaurer") and len(hist) > 1:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         back = c1.selectbox("Revenir à une version (une nouvelle version est créée, rien n'est effacé)",

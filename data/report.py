@@ -212,6 +212,27 @@ def _read_kept(c: dict, singular: str, plural: str, feminine: bool = False, what
         f"{number(others)} en double {_agreed(others, 'écarté', feminine)}" if others > 0 else ""])
 
 
+# an import's counts as the history writes them (in this order), with their words
+_COUNT_WORDS = (("lus", "lu", "lus"), ("gardes", "gardé", "gardés"), ("hors_region", "hors région", "hors région"),
+                ("non_localisables", "non localisable", "non localisables"),
+                ("hors_champ", "hors champ", "hors champ"), ("doublons", "en double", "en double"))
+
+
+def counts_summary(counts: dict) -> str:
+    """An import's counts in a few words, for a line of the history: « 7 lus (dont 1 concession), 6 gardés,
+    1 hors région, 3 non localisables »; a facilitator file's as « 9 structures, 10 périmètres ». Empty when
+    the record has none (a restoration).
+    """
+    c = {k: v for k, v in (counts or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if "structures" in c:
+        return f"{count(c['structures'], 'structure', 'structures')}, " \
+               f"{count(c.get('perimetres', 0), 'périmètre', 'périmètres')}"
+    parts = [count(c[k], one, many) for k, one, many in _COUNT_WORDS if c.get(k) or (k == "gardes" and k in c)]
+    if parts and c.get("concessions") and c.get("lus"):
+        parts[0] += f" (dont {count(c['concessions'], 'concession', 'concessions')})"
+    return ", ".join(parts)
+
+
 def outcome(loaded: "Loaded", names: list[str] | str) -> str:
     """The sentence an import answers (see :meth:`Loaded.outcome`)."""
     c, rep = loaded.counts, loaded.report

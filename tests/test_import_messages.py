@@ -222,3 +222,52 @@ def test_column_titles_are_french_for_every_kind():
         titles = column_titles(kind)
         for name, title in titles.items():
             assert "_" not in title and title[:1].isupper(), (kind, name, title)
+
+
+# an import's counts as the history writes them (the Données page and `cli.py history`)
+HISTORY_COUNTS = [
+    ({"lus": 30, "hors_region": 0, "gardes": 30}, "30 lus, 30 gardés"),
+    ({"lus": 1, "gardes": 1}, "1 lu, 1 gardé"),
+    ({"lus": 7, "concessions": 1, "hors_region": 1, "gardes": 6, "non_localisables": 3,
+      "concessions_non_localisables": 1}, "7 lus (dont 1 concession), 6 gardés, 1 hors région, 3 non localisables"),
+    ({"lus": 13, "gardes": 8, "hors_region": 2, "hors_champ": 2, "doublons": 1},
+     "13 lus, 8 gardés, 2 hors région, 2 hors champ, 1 en double"),
+    ({"lus": 2, "gardes": 0}, "2 lus, 0 gardé"),
+    ({"perimetres_lus": 10, "structures": 9, "perimetres": 10, "lus": 19, "gardes": 19}, "9 structures, 10 périmètres"),
+    ({"lus": 1754, "gardes": 1754}, "1\u202f754 lus, 1\u202f754 gardés"),
+    ({}, ""),  # a restoration records no count
+    ({"lus": "abc", "flag": True}, ""),  # nothing but numbers is a count
+]
+
+
+def test_the_history_says_what_became_of_the_rows_in_a_few_words():
+    from data.report import counts_summary
+
+    for counts, text in HISTORY_COUNTS:
+        assert counts_summary(counts) == text, counts
+
+
+def test_the_history_table_and_the_cli_say_the_same(tmp_path, monkeypatch):
+    """Seven columns at most, in French, whose « Lignes » is the summary; the CLI prints the same words."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from data.store import workspaces
+    from tests import region_workspace
+    from views.columns import history_frame
+
+    monkeypatch.setenv("DIAG_DONNEES", str(tmp_path))
+    slug = region_workspace.build()
+    table = history_frame(workspaces.history(slug))
+    assert list(table.columns) == ["Version", "Date", "Action", "Fichier", "Lignes", "Millésime"]  # nobody to name
+    assert table["Version"].tolist() == [4, 3, 2, 1]  # newest first
+    markets = table.iloc[0]
+    assert markets["Action"] == "import : marchés" and markets["Fichier"] == "decp_centre.json"
+    assert markets["Lignes"].startswith("7 lus (dont 1 concession), 6 gardés, 1 hors région")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "cli.py"), "history", "--workspace", slug], capture_output=True,
+                         text=True, cwd=root, env={**os.environ, "DIAG_DONNEES": str(tmp_path)})
+    assert out.returncode == 0 and markets["Lignes"] in out.stdout and "import : marchés" in out.stdout
+    assert "gardes" not in out.stdout and "hors_region" not in out.stdout  # no key of the store

@@ -207,3 +207,30 @@ def sheet(df: pd.DataFrame, name: str = "Tableau", labels: dict | None = None, k
     frame = df.copy()
     frame.columns = range(df.shape[1])  # by position: two columns may bear the same name
     return Sheet(name, frame, [(j, headers[j], kind) for j, kind in enumerate(kinds_of(df, kinds))])
+
+
+# the kinds of import as the history names them
+HISTORY_KINDS = {"communes": "référentiel", "qpv": "QPV", "facilitateurs": "facilitateurs", "marches": "marchés",
+                 "indicateurs": "indicateurs", "structures_inclusion": "structures de l'inclusion"}
+
+
+def history_frame(hist: list[dict]) -> pd.DataFrame:
+    """The workspace's versions, newest first, as the Données page shows them: what was done (« import des
+    marchés », « référentiel officiel », « restauration »), the files, what became of their rows in a few
+    words (``data.report.counts_summary``), the vintage and who did it. Seven columns: it fits 1280 px."""
+    from data.report import counts_summary
+
+    def action(h: dict) -> str:
+        kind = HISTORY_KINDS.get(h.get("kind", ""), h.get("kind", ""))
+        if h.get("action") == "import":
+            return f"import : {kind}" if kind else "import"
+        return str(h.get("action", ""))
+
+    rows = [{"Version": h["version"], "Date": fmt.date(h["date"]), "Action": action(h), "Fichier": h["file"],
+             "Lignes": counts_summary(h.get("counts") or {}), "Millésime": h.get("vintage", ""),
+             "Par": h.get("user", "")} for h in reversed(hist)]
+    out = pd.DataFrame(rows, columns=["Version", "Date", "Action", "Fichier", "Lignes", "Millésime", "Par"])
+    if not out["Par"].astype(str).str.strip().any():  # the single local user: nobody to name
+        out = out.drop(columns="Par")
+    return out
+
