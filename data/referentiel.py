@@ -175,6 +175,44 @@ def region_communes(reg: str) -> gpd.GeoDataFrame:
     return _region_communes(*stamp, reg).copy()
 
 
+@functools.lru_cache(maxsize=1)
+def _outlines(path: str, mtime: int):
+    import shapely
+
+    gdf = gpd.read_parquet(path, columns=["reg", "geometry"])
+    geoms = gdf.geometry.to_numpy()
+    return gdf["reg"].astype(str).to_numpy(dtype=object), shapely.STRtree(geoms), geoms
+
+
+def regions_at(x, y) -> list[str]:
+    """The région of each point (EPSG:2154), from the outlines of every commune of France; ``""`` for a
+    point in no commune (at sea, abroad) or with a missing coordinate.
+
+    Parameters
+    ----------
+    x, y
+        Coordinates in Lambert-93, NaN when unknown.
+
+    Returns
+    -------
+    list[str]
+        Région codes, aligned with the points.
+    """
+    import numpy as np
+    import shapely
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = [""] * len(x)
+    ok = np.flatnonzero(~np.isnan(x) & ~np.isnan(y))
+    if not len(ok):
+        return out
+    regs, tree, _ = _outlines(*_stamp(COMMUNES_FILE))
+    pts, polys = tree.query(shapely.points(x[ok], y[ok]), predicate="within")
+    for p, g in zip(pts, polys):
+        out[int(ok[p])] = out[int(ok[p])] or str(regs[g])
+    return out
+
+
 @functools.lru_cache(maxsize=4)
 def _history(path: str, mtime: int) -> pd.DataFrame:
     return pd.read_parquet(path)[list(HISTORY_COLUMNS)]

@@ -147,12 +147,15 @@ def _by_postcode(candidates, town: str, cp: str, town_written: str, names) -> tu
 
 
 def outside_region(ref: Referentiel, located: np.ndarray, codes: pd.Series, postcodes: pd.Series,
-                   departements: pd.Series, region: str, dep_region: dict[str, str] | None = None) -> np.ndarray:
+                   departements: pd.Series, region: str, dep_region: dict[str, str] | None = None,
+                   point_regions: list[str] | np.ndarray | None = None) -> np.ndarray:
     """Which structures positively lie in another région than ``region``: located in a commune of
-    another région, or unlocated with a commune code, a postal code or a département of another one.
+    another région, or unlocated with a commune code, a postal code or a département of another one,
+    or, with none of these, with coordinates in another région (``point_regions``: the région of each
+    structure's point, ``""`` when unknown, for instance from the national outlines).
 
-    An unlocated structure whose codes designate no known territory is not dropped: it is kept and
-    listed (DOMAIN.md: dropped only when located in another région)."""
+    An unlocated structure whose codes and coordinates designate no known territory is not dropped: it
+    is kept and listed (DOMAIN.md: dropped only when located in another région)."""
     table = {**DEP_REGION, **(dep_region or {})}
     out = np.zeros(len(located), dtype=bool)
     here = located >= 0
@@ -164,7 +167,7 @@ def outside_region(ref: Referentiel, located: np.ndarray, codes: pd.Series, post
     code_text = as_text(codes).to_numpy(dtype=object)
     cp_text = as_text(postcodes).to_numpy(dtype=object)
     dep_text = as_text(departements).to_numpy(dtype=object)
-    memo: dict[tuple, bool] = {}
+    memo: dict[tuple, str] = {}  # the région the codes designate, "" when none
     for i in rest:
         key = (code_text[i], cp_text[i], dep_text[i])
         if key not in memo:
@@ -174,8 +177,9 @@ def outside_region(ref: Referentiel, located: np.ndarray, codes: pd.Series, post
                     reg = place_region(place_type, code, table)
                     if reg:
                         break
-            memo[key] = bool(reg) and reg not in (str(region), "FR")
-        out[i] = memo[key]
+            memo[key] = reg
+        reg = memo[key] or (str(point_regions[i]) if point_regions is not None else "")
+        out[i] = bool(reg) and reg not in (str(region), "FR")
     return out
 
 

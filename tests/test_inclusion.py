@@ -184,6 +184,22 @@ def test_template_and_former_files(tmp_path, ref, places):
     assert loaded.ok and loaded.tables[KIND]["type"].tolist() == ["EA", "Autre"]
 
 
+
+def test_coordinates_alone_in_another_region_are_counted_there_at_sea_kept(tmp_path, ref, places):
+    """A structure no code places: coordinates in Paris (région 11, outside the workspace's communes) make it
+    « located in another région », counted; coordinates at sea designate nothing: kept and listed."""
+    path = tmp_path / "modele.csv"
+    pd.DataFrame({"siret": ["12345678900011", "12345678900012", "12345678900013"], "nom": ["Ici", "Paris", "Large"],
+                  "type": ["EA", "ACI", "EI"], "code_commune": [places["here"][0], "", ""],
+                  "latitude": ["", "48,8566", "47,0"], "longitude": ["", "2,3522", "-3,0"]}).to_csv(
+        path, sep=";", index=False)
+    loaded = validate(KIND, [path], communes=ref, region="99")
+    assert loaded.ok, loaded.report.text()
+    assert loaded.tables[KIND]["nom"].tolist() == ["Ici", "Large"]
+    c = loaded.counts
+    assert c["lus"] == 3 and c["hors_region"] == 1 and c["non_localisables"] == 1 and c["gardes"] == 2
+    assert any("non localisée" in i.message and "Large" in i.message for i in loaded.report.warnings)
+
 def test_legacy_xls_is_refused_in_french(tmp_path, ref):
     path = tmp_path / "liste_structures_2026-10-01.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)

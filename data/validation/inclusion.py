@@ -252,8 +252,18 @@ def validate_structures_inclusion(src: Upload, communes: pd.DataFrame | None = N
         check_time(src.name)
         if region:
             dep_region = dict(zip(as_text(communes["dep"]), as_text(communes["reg"])))
+            # a structure no code places, with coordinates outside the workspace's communes: its région
+            # from the national outlines (shipped référentiel), so that one of another région is counted there
+            far = (located < 0) & ~np.isnan(x) & ~np.isnan(y)
+            point_regions = None
+            if far.any():
+                from data import referentiel
+
+                if referentiel.available():
+                    point_regions = np.full(len(t), "", dtype=object)
+                    point_regions[far] = referentiel.regions_at(x[far], y[far])
             elsewhere = inc.outside_region(ref, located, t["code_commune"], t["code_postal"], t["departement"],
-                                           region, dep_region)
+                                           region, dep_region, point_regions)
             n_out = int(elsewhere.sum())
             out.counts["hors_region"] = n_out
             if n_out and n_out == len(t):
