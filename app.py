@@ -9,9 +9,11 @@ from components import auth, style
 from components.sidebar import shared_sidebar
 from data.store import workspaces
 
-ICON = Path(__file__).parent / "static" / "favicon.png"  # local: an icon name would be fetched from a CDN
+# local (an icon name would be fetched from a CDN), and served as a static file: through Streamlit's media
+# route, which the guard closes before login, the login screen would show no icon
+ICON = "/app/static/favicon.png"
 
-st.set_page_config(page_title="Diagnostic des clauses sociales", page_icon=str(ICON),
+st.set_page_config(page_title="Diagnostic des clauses sociales", page_icon=ICON,
                    layout="wide", initial_sidebar_state="expanded")
 
 

@@ -227,6 +227,9 @@ def test_every_page_asks_for_a_login_and_shows_nothing_before(auth_app, browser)
             assert secret not in text, (path, secret)
         assert who.page.locator('[data-testid="stSidebarNav"]').count() == 0
     who.page.screenshot(path=str(ARTIFACTS / "connexion.png"))
+    # the tab's icon shows on the login screen too: a static file, not a media file (closed before login)
+    icons = who.page.evaluate("Array.from(document.querySelectorAll('link[rel*=icon]')).map(l => l.href)")
+    assert icons and all(get(href) == 200 for href in icons), icons
     assert not who.external, who.external
     who.close()
 
