@@ -29,7 +29,6 @@ their machine, or the command line without ``--user``): then everything is allow
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import re
 import tomllib
@@ -179,16 +178,11 @@ def dumps(rules: Rules) -> str:
 def _editing():
     """Read-modify-write of the file under an exclusive lock; written atomically (``os.replace``)."""
     p = path()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p.parent / f".{FILE_NAME}.lock", "a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            text = p.read_text(encoding="utf-8") if p.exists() else ""
-            rules = parse(text)
-            yield rules
-            atomic.write(p, dumps(rules).encode("utf-8"))
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    with atomic.locked(p.parent / f".{FILE_NAME}.lock"):
+        text = p.read_text(encoding="utf-8") if p.exists() else ""
+        rules = parse(text)
+        yield rules
+        atomic.write(p, dumps(rules).encode("utf-8"))
 
 
 def _journal(what: str, by: str | None, workspace: str = "", **details) -> None:

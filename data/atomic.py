@@ -2,12 +2,14 @@
 
 Shared by the workspace store, the access rules and the downloads of official sources: a temporary
 file is written and flushed to disk, then moved in place with ``os.replace`` (atomic on POSIX), and
-the folder's entry is flushed too. A failure leaves no temporary file behind.
+the folder's entry is flushed too. A failure leaves no temporary file behind. And the one way the
+store's writers take turns: :func:`locked`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
 from pathlib import Path
@@ -38,3 +40,17 @@ def write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path, shared: bool = False):
+    """Hold an ``fcntl`` lock on ``lock_file`` (created, with its folder, if missing) for the ``with`` block:
+    exclusive (writers take turns), or shared with ``shared``. A killed holder's lock goes with it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import json
 import os
 import re
@@ -57,13 +56,8 @@ def _path(slug: str, sid: str) -> Path:
 def _locked(slug: str):
     """One writer of a workspace's scenarios at a time (two tabs editing the same scenario take turns)."""
     folder = _folder(slug)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield folder
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with atomic.locked(folder / ".lock"):
+        yield folder
 
 
 def _write(path: Path, record: dict) -> None:

@@ -237,14 +237,11 @@ def _record_files(record: dict) -> list[dict]:
 def _locked(slug: str):
     """Exclusive lock of one workspace: two imports at the same moment are serialised."""
     folder = space_dir(slug)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    with atomic.locked(folder / ".lock"):
         try:
             yield folder
         finally:
             _writes[0] += 1  # a deletion or an undeletion moves folders without writing a file
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -274,9 +271,7 @@ def _writing():
     """Shared lock held while a file of ``tmp/`` is written and moved, and during a whole creation:
     :func:`cleanup` (a server starting) waits for the writes in progress of other processes instead of
     deleting their files. A killed writer's lock goes with it, so its leftovers are cleaned."""
-    store_dir().mkdir(parents=True, exist_ok=True)
-    with open(store_dir() / WRITERS_LOCK, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+    with atomic.locked(store_dir() / WRITERS_LOCK, shared=True):
         yield
 
 
