@@ -85,6 +85,10 @@ def peak_mb(reset=False):
 
 kind, path, slug = sys.argv[2], sys.argv[3], sys.argv[4]
 ds = workspaces.load(slug)
+# the readers' libraries loaded before the measure: their code is no part of what a file costs (GDAL
+# alone is 40 to 60 MB of mapped pages, depending on the page cache: a fresh install counts more)
+import openpyxl, pyogrio
+pyogrio.list_drivers()
 base = peak_mb(reset=True)
 start = time.perf_counter()
 loaded = validate(kind, [path])
@@ -464,9 +468,8 @@ def test_polygon_of_millions_of_vertices_is_refused_before_any_processing(store,
                       result["errors"][0])  # the QPV's own limit, stated
     assert found and int(found.group(2).replace("\u202f", "")) > 3_900_000 and "Simplifiez" in result["errors"][0], \
         result["errors"]
-    # the memory taken does not follow the file (61 MB, whose points alone would take as much once read):
-    # about 40 MB go to loading GDAL, as for a tiny layer
-    assert size_mb > 60 and result["seconds"] < 5 and result["extra_mb"] < 60
+    # the memory taken does not follow the file (61 MB, whose points alone would take as much once read)
+    assert size_mb > 60 and result["seconds"] < 5 and result["extra_mb"] < 30
 
 
 def test_layer_of_too_many_vertices_in_all_is_refused(monkeypatch, tmp_path):
