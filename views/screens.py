@@ -5,6 +5,8 @@ and the ranking of the structures by their means for the population they cover.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -93,34 +95,57 @@ class Ranking:
 LOAD_TITLE = "ETP pour 100 000 habitants couverts"
 
 
+def _ranking(table: pd.DataFrame, column: str, max_bars: int, digits: int, loaded: str) -> tuple[Ranking, int]:
+    """``table`` ranked by ``column``, highest first: every row when they fit, otherwise the highest and the
+    lowest, as many as ``max_bars``, and what lies between in words; ``loaded`` (« élevés » or « faibles »)
+    says which end holds the most loaded structures. Also the number of rows without a ratio (not ranked)."""
+    ratio = pd.to_numeric(table[column], errors="coerce")
+    ranked = table.assign(**{column: ratio})[ratio.notna()]
+    ranked = ranked.sort_values([column, "id_structure"], ascending=[False, True])
+    n, unranked = len(ranked), int(ratio.isna().sum())
+    short, note = "", ""
+    if n <= max_bars + 1:  # one structure left out would take its bar's room to be said: show it
+        top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
+    else:
+        k = max_bars // 2
+        top, bottom, left = ranked.head(k), ranked.tail(max_bars - k), ranked.iloc[k:n - (max_bars - k)]
+        mark = {end: " (les plus chargées)" if end == loaded else "" for end in ("élevés", "faibles")}
+        note = (f"Les {fmt.integer(k)} {agree(k, 'structure', 'structures')} aux ratios les plus élevés"
+                f"{mark['élevés']} et les {fmt.integer(max_bars - k)} aux ratios les plus faibles{mark['faibles']}, "
+                f"sur {fmt.integer(n)}.")
+        short = f"les {fmt.integer(k)} plus élevés et les {fmt.integer(max_bars - k)} plus faibles, sur {fmt.integer(n)}"
+    between = ""
+    if len(left):
+        lo, hi = (fmt.decimal(left[column].min(), digits), fmt.decimal(left[column].max(), digits))
+        others = f"{fmt.integer(len(left))} {agree(len(left), 'autre structure', 'autres structures')}"
+        between = f"{others} ({hi})" if lo == hi else f"{others}, de {hi} à {lo}"
+    return Ranking(top, bottom, between, note, short), unranked
+
+
+def _with_note(r: Ranking, more: str) -> Ranking:
+    return dataclasses.replace(r, note=(r.note + " " if r.note else "") + more) if more else r
+
+
+def _fitting(rank: Callable[[int], Ranking], n: int, room: Room) -> Ranking:
+    """``rank(k)`` with as many bars ``k`` as the room holds: every structure when their names fit (a
+    structure's team is in the room), else the highest and the lowest ratios, as many as fit, at least
+    ``MIN_BARS``."""
+    for k in range(max(n, MIN_BARS), MIN_BARS - 1, -1):
+        r = rank(k)
+        names = [str(x) for x in (*r.top["nom"], *r.bottom["nom"])]
+        if rows_height(names, room, gaps=1 if r.between else 0) <= room.height:
+            return r
+    return rank(MIN_BARS)
+
+
 def load_ranking(structures: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
     """The load of each facilitator (fiche 3): every structure when they fit; otherwise the best endowed
     and the most loaded (the lowest ratios: each ETP for the most inhabitants), both of which a launch
     meeting discusses, and what lies between in words."""
-    ratio = pd.to_numeric(structures["etp_pour_100k_hab"], errors="coerce")
-    ranked = structures.assign(etp_pour_100k_hab=ratio)[ratio.notna()]
-    ranked = ranked.sort_values(["etp_pour_100k_hab", "id_structure"], ascending=[False, True])
-    n, unranked = len(ranked), int(ratio.isna().sum())
-    short = ""
-    if n <= max_bars + 1:  # one structure left out would take its bar's room to be said: show it
-        top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
-        note = ""
-    else:
-        k = max_bars // 2
-        top, bottom, left = ranked.head(k), ranked.tail(max_bars - k), ranked.iloc[k:n - (max_bars - k)]
-        note = (f"Les {fmt.integer(k)} {agree(k, 'structure', 'structures')} aux ratios les plus élevés et les "
-                f"{fmt.integer(max_bars - k)} aux ratios les plus faibles (les plus chargées), sur {fmt.integer(n)}.")
-        short = f"les {fmt.integer(k)} plus élevés et les {fmt.integer(max_bars - k)} plus faibles, sur {fmt.integer(n)}"
-    between = ""
-    if len(left):
-        lo, hi = (fmt.decimal(left["etp_pour_100k_hab"].min(), 2), fmt.decimal(left["etp_pour_100k_hab"].max(), 2))
-        others = f"{fmt.integer(len(left))} {agree(len(left), 'autre structure', 'autres structures')}"
-        between = f"{others} ({hi})" if lo == hi else f"{others}, de {hi} à {lo}"
-    if unranked:
-        note = (note + " " if note else "") + (
-            f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans population couverte dans "
-            f"la région, {agree(unranked, 'non classée', 'non classées')}.")
-    return Ranking(top, bottom, between, note, short)
+    r, unranked = _ranking(structures, "etp_pour_100k_hab", max_bars, 2, loaded="faibles")
+    return _with_note(r, f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans population "
+                         f"couverte dans la région, {agree(unranked, 'non classée', 'non classées')}."
+                      if unranked else "")
 
 
 @dataclass(frozen=True)
@@ -160,16 +185,9 @@ def rows_height(names: list[str], room: Room, gaps: int = 0) -> float:
 
 
 def fitting_ranking(structures: pd.DataFrame, room: Room) -> Ranking:
-    """:func:`load_ranking` with as many bars as the room holds: every structure when their names fit (a
-    structure's team is in the room), else the highest and the lowest ratios, as many as fit, at least
-    ``MIN_BARS``."""
+    """:func:`load_ranking` with as many bars as the room holds (see :func:`_fitting`)."""
     n = int(pd.to_numeric(structures["etp_pour_100k_hab"], errors="coerce").notna().sum())
-    for k in range(max(n, MIN_BARS), MIN_BARS - 1, -1):
-        r = load_ranking(structures, k)
-        names = [str(x) for x in (*r.top["nom"], *r.bottom["nom"])]
-        if rows_height(names, room, gaps=1 if r.between else 0) <= room.height:
-            return r
-    return load_ranking(structures, MIN_BARS)
+    return _fitting(lambda k: load_ranking(structures, k), n, room)
 
 
 SHORT = {  # fiche 3 § 6b indicators, in the words of a screen and of a slide
@@ -242,39 +260,13 @@ def needs(c) -> list[tuple[str, str] | tuple[str, str, str]]:
 def needs_ranking(table: pd.DataFrame, max_bars: int = MAX_BARS) -> Ranking:
     """The structures by social markets per ETP, highest first (the most loaded); past ``max_bars``, the
     highest and the lowest, and what lies between in words; the structures without ETP said in the note."""
-    ratio = pd.to_numeric(table["marches_sociaux_par_etp"], errors="coerce")
-    ranked = table.assign(marches_sociaux_par_etp=ratio)[ratio.notna()]
-    ranked = ranked.sort_values(["marches_sociaux_par_etp", "id_structure"], ascending=[False, True])
-    n, unranked = len(ranked), int(ratio.isna().sum())
-    short, note = "", ""
-    if n <= max_bars + 1:  # one structure left out would take its bar's room to be said: show it
-        top, bottom, left = ranked, ranked.iloc[0:0], ranked.iloc[0:0]
-    else:
-        k = max_bars // 2
-        top, bottom, left = ranked.head(k), ranked.tail(max_bars - k), ranked.iloc[k:n - (max_bars - k)]
-        note = (f"Les {fmt.integer(k)} {agree(k, 'structure', 'structures')} aux ratios les plus élevés (les plus "
-                f"chargées) et les {fmt.integer(max_bars - k)} aux ratios les plus faibles, sur {fmt.integer(n)}.")
-        short = f"les {fmt.integer(k)} plus élevés et les {fmt.integer(max_bars - k)} plus faibles, sur {fmt.integer(n)}"
-    between = ""
-    if len(left):
-        lo, hi = (fmt.decimal(left["marches_sociaux_par_etp"].min(), 1),
-                  fmt.decimal(left["marches_sociaux_par_etp"].max(), 1))
-        others = f"{fmt.integer(len(left))} {agree(len(left), 'autre structure', 'autres structures')}"
-        between = f"{others} ({hi})" if lo == hi else f"{others}, de {hi} à {lo}"
-    if unranked:
-        note = (note + " " if note else "") + (
-            f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans ETP déclaré : ratio « – », "
-            f"{agree(unranked, 'non classée', 'non classées')}.")
-    note = (note + " " if note else "") + T.NEEDS_SUM_NOTE
-    return Ranking(top, bottom, between, note, short)
+    r, unranked = _ranking(table, "marches_sociaux_par_etp", max_bars, 1, loaded="élevés")
+    r = _with_note(r, f"{fmt.integer(unranked)} {agree(unranked, 'structure', 'structures')} sans ETP déclaré : "
+                      f"ratio « – », {agree(unranked, 'non classée', 'non classées')}." if unranked else "")
+    return _with_note(r, T.NEEDS_SUM_NOTE)
 
 
 def fitting_needs_ranking(table: pd.DataFrame, room: Room) -> Ranking:
-    """:func:`needs_ranking` with as many bars as the room holds (as :func:`fitting_ranking`)."""
+    """:func:`needs_ranking` with as many bars as the room holds (see :func:`_fitting`)."""
     n = int(pd.to_numeric(table["marches_sociaux_par_etp"], errors="coerce").notna().sum())
-    for k in range(max(n, MIN_BARS), MIN_BARS - 1, -1):
-        r = needs_ranking(table, k)
-        names = [str(x) for x in (*r.top["nom"], *r.bottom["nom"])]
-        if rows_height(names, room, gaps=1 if r.between else 0) <= room.height:
-            return r
-    return needs_ranking(table, MIN_BARS)
+    return _fitting(lambda k: needs_ranking(table, k), n, room)
