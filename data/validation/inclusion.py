@@ -23,6 +23,7 @@ from data.formats.cells import parse_numbers
 from data.formats.limits import check_time, fmt_int
 from data.formats.upload import Upload
 from data.report import Loaded, Report
+from data.validation.columns import rename_columns
 from geo import inclusion as inc
 from geo.buyers import clean_siret
 from geo.codes import as_text, fold, is_commune_code, normalize_code
@@ -46,24 +47,8 @@ def _examples(values: list[tuple[str, int]], unit: str) -> str:
 
 
 def map_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """The file's columns renamed to the product's names (names, official aliases and the template's French
-    headers, compared folded); canonical names first, so that an alias never hides the real column."""
-    by_fold: dict[str, str] = {}
-    for f in READ_SCHEMA.fields:
-        by_fold.setdefault(fold(f.name), f.name)
-    for f in READ_SCHEMA.fields:
-        for alias in f.aliases:
-            by_fold.setdefault(fold(alias), f.name)
-    for f in READ_SCHEMA.fields:
-        if f.label:
-            by_fold.setdefault(fold(f.label.split(" : ")[0].split(" (")[0]), f.name)
-    rename: dict[str, str] = {}
-    canonical = {fold(f.name) for f in READ_SCHEMA.fields}
-    for col in sorted(df.columns, key=lambda c: fold(c) not in canonical):
-        target = by_fold.get(fold(col))
-        if target and target not in rename.values():
-            rename[col] = target
-    return df[list(rename)].rename(columns=rename)
+    """The file's columns renamed to the product's names (``columns.rename_columns`` on the reading schema)."""
+    return rename_columns(df, READ_SCHEMA)
 
 
 def former_codes(codes: np.ndarray, lines: np.ndarray, file: str, report: Report, known: set[str] | None,

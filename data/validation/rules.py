@@ -26,6 +26,7 @@ from data.formats.limits import TimeUp, check_time, time_limit
 from data.formats.tables import read_table
 from data.formats.upload import LOG, Upload
 from data.report import UNIT_PLURALS, Loaded, Report, agree, count, join_and, number
+from data.validation.columns import label_header, rename_columns
 from data.validation.inclusion import validate_structures_inclusion
 from geo.markets import has_social_consideration, unlocatable_markets
 from geo.places import outside_region
@@ -36,35 +37,10 @@ from geo.codes import DEP_RE, EPCI_RE, as_text, dep_of_commune, fold, is_commune
 # Generic column and cell checks
 
 
-def label_header(label: str) -> str:
-    """The header a person writes from a column's French label: « Nom de la structure » from « Nom de la
-    structure », « Type » from « Type : PLIE, MDE… », « Commune d'implantation » from « Commune
-    d'implantation (code INSEE) », « Code du lieu » from « Code(s) du lieu, séparés par « ; » »."""
-    head = label.split(" : ")[0].split(",")[0]
-    return re.sub(r"\s*\([^)]*\)", "", head).strip()
-
-
 def map_columns(df: pd.DataFrame, schema: S.TableSchema, file: str, report: Report) -> pd.DataFrame | None:
-    """Rename official aliases, and the headers of the templates' French labels, to canonical names;
-    ``None`` if a required column is missing."""
-    by_fold: dict[str, str] = {}
-    for f in schema.fields:
-        by_fold.setdefault(fold(f.name), f.name)
-    for f in schema.fields:
-        for alias in f.aliases:
-            by_fold.setdefault(fold(alias), f.name)
-    for f in schema.fields:
-        if f.label:
-            by_fold.setdefault(fold(label_header(f.label)), f.name)
-    rename: dict[str, str] = {}
-    taken: set[str] = set()
-    # Exact canonical names first, so that an alias never hides the real column.
-    for col in sorted(df.columns, key=lambda c: fold(c) not in {fold(f.name) for f in schema.fields}):
-        target = by_fold.get(fold(col))
-        if target and target not in taken:
-            rename[col] = target
-            taken.add(target)
-    out = df[list(rename)].rename(columns=rename)
+    """:func:`rename_columns`, then ``None`` if a required column is missing (an error naming it and the
+    headers found)."""
+    out = rename_columns(df, schema)
     missing = [f for f in schema.fields if f.required and f.name not in out.columns]
     found = ", ".join(f"« {c} »" for c in df.columns[:12]) + (" …" if len(df.columns) > 12 else "")
     for f in missing:
