@@ -20,8 +20,10 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import shapely
 
 REF_DIR = Path(__file__).resolve().parent.parent / "referentiel"
 ENV_VAR = "DIAG_REFERENTIEL"
@@ -176,12 +178,9 @@ def region_communes(reg: str) -> gpd.GeoDataFrame:
 
 
 @functools.lru_cache(maxsize=1)
-def _outlines(path: str, mtime: int):
-    import shapely
-
+def _outlines(path: str, mtime: int) -> tuple[np.ndarray, shapely.STRtree]:
     gdf = gpd.read_parquet(path, columns=["reg", "geometry"])
-    geoms = gdf.geometry.to_numpy()
-    return gdf["reg"].astype(str).to_numpy(dtype=object), shapely.STRtree(geoms), geoms
+    return gdf["reg"].astype(str).to_numpy(dtype=object), shapely.STRtree(gdf.geometry.to_numpy())
 
 
 def regions_at(x, y) -> list[str]:
@@ -198,15 +197,12 @@ def regions_at(x, y) -> list[str]:
     list[str]
         Région codes, aligned with the points.
     """
-    import numpy as np
-    import shapely
-
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     out = [""] * len(x)
     ok = np.flatnonzero(~np.isnan(x) & ~np.isnan(y))
     if not len(ok):
         return out
-    regs, tree, _ = _outlines(*_stamp(COMMUNES_FILE))
+    regs, tree = _outlines(*_stamp(COMMUNES_FILE))
     pts, polys = tree.query(shapely.points(x[ok], y[ok]), predicate="within")
     for p, g in zip(pts, polys):
         out[int(ok[p])] = out[int(ok[p])] or str(regs[g])

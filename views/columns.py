@@ -18,6 +18,7 @@ import pandas as pd
 from data.formats.spreadsheet import csv_bytes
 from data.formats.xlsx import Sheet
 from data.indicators import dimension_label
+from data.report import counts_summary
 from views import fmt
 
 LABELS = {
@@ -218,8 +219,6 @@ def history_frame(hist: list[dict]) -> pd.DataFrame:
     """The workspace's versions, newest first, as the Données page shows them: what was done (« import des
     marchés », « référentiel officiel », « restauration »), the files, what became of their rows in a few
     words (``data.report.counts_summary``), the vintage and who did it. Seven columns: it fits 1280 px."""
-    from data.report import counts_summary
-
     def action(h: dict) -> str:
         kind = HISTORY_KINDS.get(h.get("kind", ""), h.get("kind", ""))
         if h.get("action") == "import":
