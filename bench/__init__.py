@@ -22,6 +22,19 @@ def temporary_store():
                 os.environ["DIAG_DONNEES"] = old
 
 
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The peak resident memory of a process, in MB (``VmHWM``: one per address space, so a child started
+    by ``subprocess`` counts its own peak, where ``ru_maxrss`` would carry its parent's over the exec);
+    NaN when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def print_figures(out: dict[str, float], json_path: str | None = None,
                   targets: dict[str, tuple[str, float]] | None = None) -> None:
     """One figure a line (name, value, and its target with OK / HORS CIBLE when ``targets`` names one: ``("<",

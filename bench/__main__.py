@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import print_figures
+from bench import peak_rss_mb, print_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -262,7 +261,7 @@ def main(argv=None) -> int:
     if not args.no_browser and browser.CHROMIUM.exists():
         out.update(browser.run())
 
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     targets = {"diagnose_france_s": ("<", 1.0), "markets_1m_s": ("<", 5.0), "markets_naive_ratio": (">", 10),
                "peak_rss_mb": ("<", 2000), "map_payload_bytes_demo": ("<", 1.5e6),
                "map_payload_bytes_france_region": ("<", 4e6), "map_build_warm_s": ("<", 0.3),

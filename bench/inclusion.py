@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import print_figures
+from bench import peak_rss_mb, print_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,23 +61,31 @@ def national_inclusion_csv(path: Path, n: int, seed: int = 20) -> int:
     return path.stat().st_size
 
 
-def _import_child(args) -> int:
-    """The import alone, in this process: prints its time and peak memory as JSON."""
+def _import_child(path: str) -> dict:
+    """The import alone, in this process: its time and peak memory."""
     from data import referentiel
     from data.validation import validate
 
     communes = referentiel.region_communes("76")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     t = time.perf_counter()
-    loaded = validate("structures_inclusion", [args.child], communes=communes, region="76")
+    loaded = validate("structures_inclusion", [path], communes=communes, region="76")
     elapsed = time.perf_counter() - t
     assert loaded.ok, loaded.report.text()
-    print(json.dumps({"inclusion_import_s": elapsed, "inclusion_import_rss_mb":
-                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "inclusion_import_rss_before_mb": before, "inclusion_rows_kept": len(
-                          loaded.tables["structures_inclusion"]), **{f"inclusion_{k}": v for k, v in
-                                                                    loaded.counts.items()}}))
-    return 0
+    return {"inclusion_import_s": elapsed, "inclusion_import_rss_mb": peak_rss_mb(),
+            "inclusion_import_rss_before_mb": before, "inclusion_rows_kept": len(loaded.tables["structures_inclusion"]),
+            **{f"inclusion_{k}": v for k, v in loaded.counts.items()}}
+
+
+def _in_child(*args: str) -> dict:
+    """``python -m bench.inclusion --child ARGS`` in a process of its own: what it measures (its memory, not
+    the caller's), or nothing when it failed (its error printed)."""
+    out = subprocess.run([sys.executable, "-m", "bench.inclusion", "--child", *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900)
+    if out.returncode:
+        print(out.stderr, file=sys.stderr)
+        return {}
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def inclusion_import(scale: int) -> dict:
@@ -89,13 +96,9 @@ def inclusion_import(scale: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "structures-inclusion-2026-11-30.csv"
         size = national_inclusion_csv(path, 100_000 // scale)
-        out = subprocess.run([sys.executable, "-m", "bench.inclusion", "--child", str(path)], cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)
-        if out.returncode:
-            print(out.stderr, file=sys.stderr)
-            return {}
-        got = json.loads(out.stdout.strip().splitlines()[-1])
-        got["inclusion_file_bytes"] = size
+        got = _in_child("import", str(path))
+        if got:
+            got["inclusion_file_bytes"] = size
         return got
 
 
@@ -116,6 +119,12 @@ def national_markets(n: int, codes: np.ndarray, seed: int = 21) -> pd.DataFrame:
 
 
 def buyers_figures(scale: int) -> dict:
+    """``buyers_s`` in a process of its own (the 2-million-row file it makes is the bench's, not the product's
+    memory: ``peak_rss_mb`` stays the diagnosis')."""
+    return _in_child("buyers", str(scale))
+
+
+def _buyers_child(scale: int) -> dict:
     """``buyers_s``: a national market file cut to Occitanie, then the buyers' aggregates timed."""
     from data import referentiel
     from geo import engine
@@ -143,7 +152,7 @@ def buyers_figures(scale: int) -> dict:
         table = engine.buyers(result)
         times.append(time.perf_counter() - t)
     return {"buyers_national_rows": len(m), "buyers_region_markets": len(kept), "buyers_cut_s": cut_s,
-            "buyers_s": float(np.median(times)), "buyers_count": len(table)}
+            "buyers_s": float(np.median(times)), "buyers_count": len(table), "buyers_rss_mb": peak_rss_mb()}
 
 
 def needs_figures(ds, scale: int) -> dict:
@@ -188,10 +197,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.inclusion")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json")
-    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)  # import PATH | buyers SCALE
     args = p.parse_args(argv)
     if args.child:
-        return _import_child(args)
+        what, arg = args.child
+        print(json.dumps(_import_child(arg) if what == "import" else _buyers_child(int(arg))))
+        return 0
     out = run(quick=args.quick)
     print_figures(out, args.json, TARGETS)
     return 0

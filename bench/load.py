@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import print_figures
+from bench import peak_rss_mb, print_figures
 from tools.local_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,16 +54,6 @@ def prepare_store(folder: Path) -> str:
     new, record = imports.apply(ds, loaded, ["structures.csv", "perimetres.csv"])
     workspaces.import_tables(slug, new, "facilitateurs", record)
     return slug
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 async def _open_pages(url: str, slug: str) -> tuple[list[float], int]:
@@ -130,7 +120,7 @@ def run(sessions: int = 30) -> dict[str, float]:
             p95 = times[max(0, int(round(0.95 * len(times))) - 1)] if times else float("nan")
             return {"load_sessions": sessions, "load_cold_first_s": cold, "load_p95_s": p95,
                     "load_median_s": statistics.median(times) if times else float("nan"),
-                    "load_errors": errors + first_errors, "load_peak_rss_mb": _peak_rss_mb(proc.pid)}
+                    "load_errors": errors + first_errors, "load_peak_rss_mb": peak_rss_mb(proc.pid)}
 
 
 def main(argv=None) -> int:
