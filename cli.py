@@ -294,9 +294,9 @@ def cmd_history(args) -> int:
     from views.columns import history_frame
 
     for row in history_frame(hist).iloc[::-1].itertuples(index=False):
+        by = getattr(row, "Par", "")  # no such column for the single local user
         print(f"{row.Version:>4}  {row.Date}  {row.Action:<28} {row.Fichier}" + (f"  ({row.Lignes})" if row.Lignes else "")
-              + (f"  millésime {row.Millésime}" if row.Millésime else "") + (f"  par {row.Par}" if "Par" in
-                                                                            row._fields and row.Par else ""))
+              + (f"  millésime {row.Millésime}" if row.Millésime else "") + (f"  par {by}" if by else ""))
     return 0
 
 

@@ -12,8 +12,8 @@ With a login, the guard answers before Streamlit reads anything of the request (
 - ``/_stcore/upload_file/…``, ``/media/…``, ``/_stcore/metrics``: 403 unless the request carries a valid
   login: Streamlit's identity cookie, signed with the ``cookie_secret``, of this site, not ended on the
   server (``data.store.sessions``: a logout) and younger than the maximum age (``duree_session_heures``);
-- an upload, or the removal of an uploaded file, must also go to a session of that same login (Streamlit's session table:
-  ``AppSession.matches_user_info``), and each session holds at most :data:`MAX_FILES` files and
+- an upload, or the removal of an uploaded file, must also go to a session of that same login
+  (Streamlit's session table: ``AppSession.matches_user_info``), and each session holds at most :data:`MAX_FILES` files and
   :data:`SESSION_BYTES_FACTOR` times ``server.maxUploadSize``, all sessions together
   :data:`SERVER_BYTES_FACTOR` times it (413 and 503 beyond, before the file is sent);
 - ``/auth/logout``: the login of the cookie it carries is ended on the server, whatever asked for it;
@@ -174,11 +174,13 @@ class Guard:
             if login is None or sessions.refusal(login, auth.max_age_hours(section)) is not None:
                 await _answer(send, 403, "Connexion requise : connectez-vous à l'application.")
                 return
-            if path.startswith(UPLOAD) and method in ("PUT", "POST"):
-                await self._upload(scope, receive, send, login, path, headers)
-                return
-            if path.startswith(UPLOAD) and method == "DELETE" and not self._owned(path, login):
-                await _answer(send, 403, NOT_YOURS)
+            if path.startswith(UPLOAD) and method in ("PUT", "POST", "DELETE"):
+                if not self._owned(path, login):  # sent to, or removed from, another login's session
+                    await _answer(send, 403, NOT_YOURS)
+                elif method == "DELETE":
+                    await self.app(scope, receive, send)
+                else:
+                    await self._upload(scope, receive, send, path, headers)
                 return
         await self.app(scope, receive, send)
 
@@ -220,11 +222,10 @@ class Guard:
             LOG.exception("session of an upload")
             return False
 
-    async def _upload(self, scope, receive, send, login: dict, path: str, headers: dict[str, str]) -> None:
+    async def _upload(self, scope, receive, send, path: str, headers: dict[str, str]) -> None:
+        """A file sent to a session of this login (checked by the caller), within the session's and the
+        server's bounds."""
         session_id = path[len(UPLOAD):].split("/", 1)[0]
-        if not self._owned(path, login):
-            await _answer(send, 403, NOT_YOURS)
-            return
         limit = _max_upload_bytes()
         try:
             size = int(headers.get("content-length", ""))
